@@ -1,0 +1,289 @@
+"""The site spec (`apiVersion: hcplb.io/v1alpha1`, `kind: Site`) as typed, frozen models.
+
+Keys are camelCase in YAML (as Kubernetes users expect) and snake_case in Python.
+Shape checks live here; checks across fields live in `hcplb.spec.checks`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+API_VERSION = "hcplb.io/v1alpha1"
+KIND = "Site"
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+    )
+
+
+def _dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS label (lower-case letters, digits and '-', "
+            "at most 63, starting and ending with a letter or digit)"
+        )
+    return value
+
+
+def _dns_subdomain(value: str) -> str:
+    value = value.rstrip(".")
+    if (
+        len(value) > 253
+        or not _DNS_SUBDOMAIN.match(value)
+        or any(len(part) > 63 for part in value.split("."))
+    ):
+        raise ValueError(f"{value!r} is not a valid DNS domain name")
+    return value
+
+
+def _ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address") from None
+
+
+def _ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address") from None
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a network in CIDR notation ({exc})") from None
+
+
+def _pool_entry(value: str) -> str:
+    """A pool entry is a CIDR or an inclusive range `first-last` (MetalLB's syntax)."""
+    if "-" in value:
+        first_text, _, last_text = (part.strip() for part in value.partition("-"))
+        try:
+            first = ipaddress.ip_address(first_text)
+            last = ipaddress.ip_address(last_text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a range of IP addresses (first-last)") from None
+        if first.version != last.version:
+            raise ValueError(f"range {value!r} mixes IPv4 and IPv6")
+        if int(first) > int(last):
+            raise ValueError(f"range {value!r} starts after it ends")
+        return f"{first}-{last}"
+    return _cidr(value)
+
+
+def parse_duration(value: str | int | float) -> float:
+    """Seconds from a Kubernetes-style duration ("90s", "1m30s", "500ms") or a number."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a string such as '90s'")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(value.strip())
+    if not value.strip() or not match or not any(match.groups()):
+        raise ValueError(f"{value!r} is not a duration (examples: 90s, 1m30s, 500ms)")
+    hours, minutes, seconds, millis = match.groups()
+    return (
+        int(hours or 0) * 3600
+        + int(minutes or 0) * 60
+        + float(seconds or 0)
+        + int(millis or 0) / 1000
+    )
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
+IPv4 = Annotated[str, AfterValidator(_ipv4)]
+IPAddr = Annotated[str, AfterValidator(_ip)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+PoolEntry = Annotated[str, AfterValidator(_pool_entry)]
+Asn = Annotated[int, Field(ge=1, le=4294967295)]
+
+
+class SecretRef(Model):
+    """Where a secret comes from: an environment variable or a file. Never inline."""
+
+    env: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of 'env' or 'file'")
+        if self.env is not None and not _ENV_NAME.match(self.env):
+            raise ValueError(f"{self.env!r} is not an environment variable name")
+        return self
+
+    def describe(self) -> str:
+        return f"env:{self.env}" if self.env is not None else f"file:{self.file}"
+
+
+class Firewall(StrEnum):
+    firewalld = "firewalld"
+    iptables = "iptables"
+    nftables = "nftables"
+
+
+class Router(Model):
+    name: DnsLabel
+    asn: Asn
+    router_id: IPv4
+    address: IPv4
+    firewall: Firewall = Firewall.firewalld
+
+
+class Node(Model):
+    name: DnsLabel
+    address: IPv4
+    labels: dict[str, str] = Field(default_factory=dict)
+    asn: Asn | None = None
+
+
+class ManagementCluster(Model):
+    asn: Asn
+    metallb_namespace: DnsLabel = "metallb-system"
+    machine_network: Cidr
+    nodes: list[Node] = Field(min_length=1)
+    speaker_node_selector: dict[str, str] = Field(default_factory=dict)
+
+
+class Bfd(Model):
+    """A BFD profile; ranges are MetalLB's (BFDProfile CRD)."""
+
+    name: DnsLabel = "hcplb-bfd"
+    receive_interval: int = Field(300, ge=10, le=60000)
+    transmit_interval: int = Field(300, ge=10, le=60000)
+    detect_multiplier: int = Field(3, ge=2, le=255)
+    echo_mode: bool = False
+    passive_mode: bool = False
+
+
+class Bgp(Model):
+    bfd: Bfd | None = Field(default_factory=Bfd)
+    hold_time: float = 90.0
+    keepalive_time: float = 30.0
+    connect_time: float = 10.0
+    password: SecretRef | None = None
+    peering: Literal["static", "dynamic"] = "static"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _durations(cls, data: object) -> object:
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in (
+                "holdTime",
+                "keepaliveTime",
+                "connectTime",
+                "hold_time",
+                "keepalive_time",
+                "connect_time",
+            ):
+                if key in data and data[key] is not None:
+                    data[key] = parse_duration(data[key])
+        return data
+
+
+class Pool(Model):
+    name: DnsLabel
+    addresses: list[PoolEntry] = Field(min_length=1)
+
+
+class Platform(StrEnum):
+    Agent = "Agent"
+    KubeVirt = "KubeVirt"
+    None_ = "None"
+    OpenStack = "OpenStack"
+    AWS = "AWS"
+    Azure = "Azure"
+    PowerVS = "PowerVS"
+
+
+class HostedCluster(Model):
+    name: DnsLabel
+    namespace: DnsLabel
+    base_domain: DnsSubdomain
+    platform: Platform = Platform.Agent
+    vip: IPv4 | None = None
+    pool: DnsLabel | None = None
+    allowed_cidr_blocks: list[Cidr] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _vip_or_pool(self) -> HostedCluster:
+        if self.vip is None and self.pool is None:
+            raise ValueError("give a 'vip', a 'pool' to take it from, or both")
+        return self
+
+    @property
+    def control_plane_namespace(self) -> str:
+        return f"{self.namespace}-{self.name}"
+
+    @property
+    def api_name(self) -> str:
+        return f"api.{self.name}.{self.base_domain}"
+
+    @property
+    def api_int_name(self) -> str:
+        return f"api-int.{self.name}.{self.base_domain}"
+
+
+class TsigKey(Model):
+    name: DnsSubdomain
+    algorithm: Literal["hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha224", "hmac-sha1"] = (
+        "hmac-sha256"
+    )
+    secret: SecretRef
+
+
+class Dns(Model):
+    zone: DnsSubdomain | None = None
+    ttl: int = Field(300, ge=1, le=2147483647)
+    primary: IPAddr | None = None
+    tsig_key: TsigKey | None = None
+
+
+class Lab(Model):
+    client_network: Cidr = "192.168.130.0/24"
+
+
+class SiteSpec(Model):
+    routers: list[Router] = Field(min_length=1)
+    management_cluster: ManagementCluster
+    bgp: Bgp = Field(default_factory=Bgp)
+    pools: list[Pool] = Field(default_factory=list)
+    hosted_clusters: list[HostedCluster] = Field(min_length=1)
+    dns: Dns = Field(default_factory=Dns)
+    lab: Lab = Field(default_factory=Lab)
+
+
+class Metadata(Model):
+    name: DnsLabel
+
+
+class Site(Model):
+    api_version: Literal["hcplb.io/v1alpha1"]
+    kind: Literal["Site"]
+    metadata: Metadata
+    spec: SiteSpec
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name

@@ -1,0 +1,41 @@
+"""The site spec loader: the seed loads, and bad specs fail with located messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hcplb.errors import SpecError
+from hcplb.plan import plan_site
+from hcplb.spec import LoadedSite, load_site_text
+
+from .conftest import EXAMPLES, GOLDEN
+
+ERROR_CASES = sorted((Path(__file__).parent / "errors").glob("*.yaml"))
+
+
+def test_seed_loads_without_warnings(seed: LoadedSite) -> None:
+    assert seed.site.name == "hypershift-lab"
+    assert seed.warnings == ()
+    plan = plan_site(seed.site)
+    assert [c.vip for c in plan.clusters] == ["10.0.2.20"]
+    assert plan.accepted_networks == ("10.0.2.20/32",)
+    assert plan.maximum_paths == 3
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=[c.stem for c in ERROR_CASES])
+def test_error_text_matches_golden(case: Path, update_golden: bool) -> None:
+    with pytest.raises(SpecError) as info:
+        load_site_text(case.read_text(), f"{case.stem}.yaml")
+    text = "\n".join(info.value.lines()) + "\n"
+    golden = case.with_suffix(".txt")
+    if update_golden:
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
+def test_every_example_loads() -> None:
+    for path in EXAMPLES.glob("*.yaml"):
+        load_site_text(path.read_text(), str(path))
+    assert GOLDEN.parent.is_dir()
