@@ -224,7 +224,7 @@ class HostedCluster(Model):
     platform: Platform = Platform.Agent
     vip: IPv4 | None = None
     pool: DnsLabel | None = None
-    allowed_cidr_blocks: list[Cidr] = Field(default_factory=list)
+    allowed_cidr_blocks: list[Cidr] = Field(default_factory=list, alias="allowedCIDRBlocks")
 
     @model_validator(mode="after")
     def _vip_or_pool(self) -> HostedCluster:
