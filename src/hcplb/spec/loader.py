@@ -80,15 +80,32 @@ def dotted(loc: Loc) -> str:
     return text
 
 
-def _clean_loc(loc: Sequence[str | int]) -> list[str | int]:
-    # pydantic adds pseudo-steps for unions, enums and function validators; keep YAML keys only.
-    return [p for p in loc if isinstance(p, int) or ("[" not in p and "-" not in p and p)]
+def _clean_loc(loc: Sequence[str | int], data: Any) -> list[str | int]:
+    """Keep the steps of a pydantic error location that are keys of the document.
+
+    pydantic inserts pseudo-steps for unions and validators (`function-after[...]`); a step that
+    is not in the document is kept only when it is the last one (a missing or unknown field).
+    """
+    kept: list[str | int] = []
+    node = data
+    for index, step in enumerate(loc):
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+        elif index == len(loc) - 1 and isinstance(step, str) and "[" not in step:
+            node = None
+        else:
+            continue
+        kept.append(step)
+    return kept
 
 
 def _pydantic_problems(exc: ValidationError, root: Any, file: str) -> list[Problem]:
     problems = []
+    data = _to_plain(root)
     for err in exc.errors(include_url=False):
-        loc = _clean_loc(err["loc"])
+        loc = _clean_loc(err["loc"], data)
         message = err["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
@@ -103,6 +120,10 @@ def _pydantic_problems(exc: ValidationError, root: Any, file: str) -> list[Probl
         line, col = locate(root, loc)
         problems.append(Problem(file, line, col, dotted(loc), message, hint))
     return problems
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    return problem.line, problem.column
 
 
 def _finding_problem(finding: Finding, root: Any, file: str) -> Problem:
@@ -136,12 +157,12 @@ def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     try:
         site = Site.model_validate(_to_plain(root))
     except ValidationError as exc:
-        raise SpecError(_pydantic_problems(exc, root, file)) from None
+        raise SpecError(sorted(_pydantic_problems(exc, root, file), key=_position)) from None
     findings = check_site(site)
     errors = [_finding_problem(f, root, file) for f in findings if f.severity == "error"]
     warnings = tuple(_finding_problem(f, root, file) for f in findings if f.severity != "error")
     if errors:
-        raise SpecError(errors + list(warnings))
+        raise SpecError(sorted(errors + list(warnings), key=_position))
     return LoadedSite(site, file, warnings)
 
 

@@ -11,7 +11,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 API_VERSION = "hcplb.io/v1alpha1"
@@ -91,11 +91,13 @@ def _pool_entry(value: str) -> str:
     return _cidr(value)
 
 
-def parse_duration(value: str | int | float) -> float:
+def parse_duration(value: object) -> float:
     """Seconds from a Kubernetes-style duration ("90s", "1m30s", "500ms") or a number."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError("a duration is a string such as '90s'")
     if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration is not negative")
         return float(value)
     match = _DURATION.match(value.strip())
     if not value.strip() or not match or not any(match.groups()):
@@ -116,6 +118,7 @@ IPAddr = Annotated[str, AfterValidator(_ip)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 PoolEntry = Annotated[str, AfterValidator(_pool_entry)]
 Asn = Annotated[int, Field(ge=1, le=4294967295)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class SecretRef(Model):
@@ -178,28 +181,11 @@ class Bfd(Model):
 
 class Bgp(Model):
     bfd: Bfd | None = Field(default_factory=Bfd)
-    hold_time: float = 90.0
-    keepalive_time: float = 30.0
-    connect_time: float = 10.0
+    hold_time: Duration = 90.0
+    keepalive_time: Duration = 30.0
+    connect_time: Duration = 10.0
     password: SecretRef | None = None
     peering: Literal["static", "dynamic"] = "static"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _durations(cls, data: object) -> object:
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in (
-                "holdTime",
-                "keepaliveTime",
-                "connectTime",
-                "hold_time",
-                "keepalive_time",
-                "connect_time",
-            ):
-                if key in data and data[key] is not None:
-                    data[key] = parse_duration(data[key])
-        return data
 
 
 class Pool(Model):
