@@ -1,0 +1,160 @@
+"""Typed reads of manifest fields, each failure a MetallbError naming the object and field."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hcplb.metallb.model import MetallbError, Network
+
+__all__ = [
+    "Fields",
+    "object_name",
+    "parse_community",
+    "parse_pool_entry",
+]
+
+
+def object_name(obj: Mapping[str, Any]) -> str:
+    """`Kind namespace/name` for messages."""
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    name = meta.get("name", "<unnamed>")
+    return f"{obj.get('kind', '<no kind>')} {ns + '/' if ns else ''}{name}"
+
+
+class Fields:
+    """A mapping read with types checked; `where` prefixes every error (e.g. `BGPPeer ns/x spec`)."""
+
+    def __init__(self, raw: Any, where: str) -> None:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            raise MetallbError(f"{where}: expected a mapping, got {type(raw).__name__}")
+        self.raw: Mapping[str, Any] = raw
+        self.where = where
+
+    def at(self, key: str) -> str:
+        return f"{self.where}.{key}"
+
+    def has(self, key: str) -> bool:
+        return self.raw.get(key) is not None
+
+    def text(self, key: str, default: str = "") -> str:
+        value = self.raw.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise MetallbError(f"{self.at(key)}: expected a string, got {value!r}")
+        return value
+
+    def integer(
+        self, key: str, default: int = 0, *, lo: int | None = None, hi: int | None = None
+    ) -> int:
+        value = self.raw.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise MetallbError(f"{self.at(key)}: expected an integer, got {value!r}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise MetallbError(f"{self.at(key)}: {value} is outside {lo}..{hi}")
+        return value
+
+    def opt_int(self, key: str, *, lo: int, hi: int) -> int | None:
+        """An optional integer in [lo, hi], with MetalLB's BFD range message."""
+        if not self.has(key):
+            return None
+        value = self.integer(key)
+        if not lo <= value <= hi:
+            raise MetallbError(f"{self.at(key)}: invalid value {value}, must be in {lo}-{hi} range")
+        return value
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.raw.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise MetallbError(f"{self.at(key)}: expected true or false, got {value!r}")
+        return value
+
+    def items(self, key: str) -> list[Any]:
+        value = self.raw.get(key)
+        if value is None:
+            return []
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise MetallbError(f"{self.at(key)}: expected a list, got {value!r}")
+        return list(value)
+
+    def texts(self, key: str, *, unique: str = "") -> list[str]:
+        """A list of strings; with `unique`, MetalLB's 'duplicate definition of <unique>' check."""
+        values = self.items(key)
+        for v in values:
+            if not isinstance(v, str):
+                raise MetallbError(f"{self.at(key)}: expected strings, got {v!r}")
+        if unique:
+            seen: set[str] = set()
+            for v in values:
+                if v in seen:
+                    raise MetallbError(f'{self.where}: duplicate definition of {unique} "{v}"')
+                seen.add(v)
+        return values
+
+    def sub(self, key: str) -> Fields:
+        return Fields(self.raw.get(key), self.at(key))
+
+
+def parse_pool_entry(entry: str, pool: str) -> tuple[Network, ...]:
+    """An IPAddressPool address entry: a CIDR (host bits allowed) or a range, summarized."""
+    if "-" not in entry:
+        try:
+            return (ipaddress.ip_network(entry.strip(), strict=False),)
+        except ValueError:
+            raise MetallbError(
+                f'invalid CIDR "{entry}" in pool "{pool}": invalid CIDR "{entry}"'
+            ) from None
+    start_text, _, end_text = (p.strip() for p in entry.partition("-"))
+    try:
+        start = ipaddress.ip_address(start_text)
+    except ValueError:
+        raise MetallbError(
+            f'invalid CIDR "{entry}" in pool "{pool}": invalid IP range "{entry}": '
+            f'invalid start IP "{start_text}"'
+        ) from None
+    try:
+        end = ipaddress.ip_address(end_text)
+    except ValueError:
+        raise MetallbError(
+            f'invalid CIDR "{entry}" in pool "{pool}": invalid IP range "{entry}": '
+            f'invalid end IP "{end_text}"'
+        ) from None
+    if start.version != end.version or int(start) > int(end):
+        raise MetallbError(
+            f'invalid CIDR "{entry}" in pool "{pool}": invalid IP range "{entry}": '
+            f'start IP "{start}" is after the end IP "{end}"'
+        )
+    return tuple(ipaddress.summarize_address_range(start, end))
+
+
+def parse_community(text: str) -> str:
+    """A community in canonical form (`N:N` or `large:N:N:N`), with MetalLB's errors."""
+    parts = text.split(":")
+    if len(parts) == 2:
+        return ":".join(str(_section(p, text, 16)) for p in parts)
+    if len(parts) == 4:
+        if parts[0] != "large":
+            raise MetallbError(
+                "invalid community value: invalid marker for large community, expected community "
+                f'to be of format large:<uint32>:<uint32>:<uint32> but got "{text}" instead'
+            )
+        return "large:" + ":".join(str(_section(p, text, 32)) for p in parts[1:])
+    raise MetallbError(f"invalid community format: {text}")
+
+
+def _section(part: str, text: str, bits: int) -> int:
+    if part.isdigit() and int(part) < 2**bits:
+        return int(part)
+    raise MetallbError(
+        f'invalid community value: invalid section "{part}" of community "{text}", '
+        f'err: "not a {bits}-bit unsigned integer"'
+    )

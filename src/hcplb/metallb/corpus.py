@@ -1,0 +1,157 @@
+"""Load the golden corpus inputs (`golden/frr/*.input.yaml`) into FrrConfig.
+
+The inputs are MetalLB's session-manager parameters, not CRs: durations such as `1s` become
+whole seconds (truncated), `advertisements` at the top level go to every session. A session
+that omits `myASN` takes every field it omits from the session before it: the corpus writes
+"identical parameters to test-peer" that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from hcplb.metallb._fields import Fields
+from hcplb.metallb.frr import Advertisement, BfdProfile, FrrConfig, Session
+from hcplb.metallb.model import MetallbError, go_duration
+
+__all__ = ["frr_config_from_mapping", "load_frr_input"]
+
+_TOP = {"hostname", "logLevel", "bfdProfiles", "sessions", "advertisements", "extraConfig"}
+_SESSION = {
+    "name",
+    "peerAddress",
+    "peerInterface",
+    "peerPort",
+    "sourceAddress",
+    "myASN",
+    "routerID",
+    "peerASN",
+    "dynamicASN",
+    "holdTime",
+    "keepaliveTime",
+    "connectTime",
+    "password",
+    "ebgpMultiHop",
+    "vrf",
+    "dualStackAddressFamily",
+    "disableMP",
+    "bfdProfile",
+    "gracefulRestart",
+    "localASN",
+    "advertisements",
+}
+_ADV = {"prefix", "communities", "localPref"}
+_BFD = {
+    "name",
+    "receiveInterval",
+    "transmitInterval",
+    "detectMultiplier",
+    "echoInterval",
+    "echoMode",
+    "passiveMode",
+    "minimumTtl",
+}
+
+
+def _only(f: Fields, allowed: set[str]) -> None:
+    unknown = sorted(set(f.raw) - allowed)
+    if unknown:
+        raise MetallbError(f"{f.where}: unknown field(s) {', '.join(unknown)}")
+
+
+def _seconds(f: Fields, key: str) -> int | None:
+    if not f.has(key):
+        return None
+    return int(go_duration(f.raw[key], f.at(key)))
+
+
+def _advertisement(raw: Any, where: str) -> Advertisement:
+    f = Fields(raw, where)
+    _only(f, _ADV)
+    return Advertisement(f.text("prefix"), tuple(f.texts("communities")), f.integer("localPref"))
+
+
+def _session(f: Fields, common: tuple[Advertisement, ...]) -> Session:
+    _only(f, _SESSION)
+    own = tuple(
+        _advertisement(a, f.at(f"advertisements[{i}]"))
+        for i, a in enumerate(f.items("advertisements"))
+    )
+    return Session(
+        my_asn=f.integer("myASN"),
+        peer_address=f.text("peerAddress"),
+        peer_interface=f.text("peerInterface"),
+        peer_port=f.integer("peerPort"),
+        peer_asn=f.integer("peerASN"),
+        dynamic_asn=f.text("dynamicASN"),
+        source_address=f.text("sourceAddress"),
+        router_id=f.text("routerID"),
+        hold_time=_seconds(f, "holdTime"),
+        keepalive_time=_seconds(f, "keepaliveTime"),
+        connect_time=_seconds(f, "connectTime"),
+        password=f.text("password"),
+        bfd_profile=f.text("bfdProfile"),
+        graceful_restart=f.flag("gracefulRestart"),
+        ebgp_multihop=f.flag("ebgpMultiHop"),
+        vrf=f.text("vrf"),
+        dual_stack_address_family=f.flag("dualStackAddressFamily"),
+        local_asn=f.integer("localASN"),
+        name=f.text("name"),
+        advertisements=own + common,
+    )
+
+
+def _bfd(raw: Any, where: str) -> BfdProfile:
+    f = Fields(raw, where)
+    _only(f, _BFD)
+    return BfdProfile(
+        name=f.text("name"),
+        receive_interval=f.opt_int("receiveInterval", lo=10, hi=60000),
+        transmit_interval=f.opt_int("transmitInterval", lo=10, hi=60000),
+        detect_multiplier=f.opt_int("detectMultiplier", lo=2, hi=255),
+        echo_interval=f.opt_int("echoInterval", lo=10, hi=60000),
+        echo_mode=f.flag("echoMode"),
+        passive_mode=f.flag("passiveMode"),
+        minimum_ttl=f.opt_int("minimumTtl", lo=1, hi=254),
+    )
+
+
+def frr_config_from_mapping(raw: Mapping[str, Any], where: str = "input") -> FrrConfig:
+    """An FrrConfig from the corpus input shape (see the module docstring)."""
+    f = Fields(raw, where)
+    _only(f, _TOP)
+    common = tuple(
+        _advertisement(a, f.at(f"advertisements[{i}]"))
+        for i, a in enumerate(f.items("advertisements"))
+    )
+    sessions: list[Session] = []
+    previous: Mapping[str, Any] = {}
+    for i, raw_session in enumerate(f.items("sessions")):
+        s = Fields(raw_session, f.at(f"sessions[{i}]"))
+        if not s.has("myASN") and previous:
+            s = Fields({**previous, **s.raw}, s.where)
+        previous = s.raw
+        sessions.append(_session(s, common))
+    return FrrConfig(
+        hostname=f.text("hostname"),
+        log_level=f.text("logLevel", "info"),
+        bfd_profiles=tuple(
+            _bfd(b, f.at(f"bfdProfiles[{i}]")) for i, b in enumerate(f.items("bfdProfiles"))
+        ),
+        sessions=tuple(sessions),
+        extra_config=f.text("extraConfig"),
+    )
+
+
+def load_frr_input(path: Path) -> FrrConfig:
+    """Read one `*.input.yaml` of the golden corpus; MetallbError naming the file if malformed."""
+    try:
+        raw = YAML(typ="safe", pure=True).load(path.read_text())
+    except (OSError, YAMLError) as exc:
+        raise MetallbError(f"{path}: {exc}") from exc
+    return frr_config_from_mapping(raw or {}, str(path))

@@ -1,0 +1,189 @@
+"""MetalLB's configuration once parsed: pools, peers, advertisements, BFD profiles, the MetalLB CR.
+
+These mirror MetalLB's `internal/config` types after `config.For`: selectors parsed, node
+selectors of advertisements resolved to node names, passwords read from their Secrets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hcplb.errors import HcplbError
+
+if TYPE_CHECKING:
+    from hcplb.metallb.frr import BfdProfile
+    from hcplb.metallb.selectors import LabelSelector
+
+__all__ = [
+    "BgpAdvertisement",
+    "MetallbConfig",
+    "MetallbError",
+    "Network",
+    "Peer",
+    "Pool",
+    "ServiceAllocation",
+    "go_duration",
+]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+
+
+class MetallbError(HcplbError):
+    """MetalLB would reject this configuration (message as MetalLB words it, plus the object)."""
+
+
+def go_duration(value: object, where: str) -> float:
+    """Seconds in a Go duration string (`metav1.Duration`: "90s", "1m30s", "500ms")."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise MetallbError(f"{where}: {value!r} is not a duration (examples: 90s, 1m30s)")
+    text = str(value).strip()
+    if text == "0":
+        return 0.0
+    sign = -1.0 if text.startswith("-") else 1.0
+    body = text.lstrip("+-")
+    pos, total = 0, 0.0
+    for match in _GO_DURATION.finditer(body):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if not body or pos != len(body):
+        raise MetallbError(f"{where}: {value!r} is not a duration (examples: 90s, 1m30s)")
+    return sign * total
+
+
+@dataclass(frozen=True)
+class ServiceAllocation:
+    """An IPAddressPool's `serviceAllocation`: which Services it serves, and how eagerly."""
+
+    priority: int = 0
+    namespaces: frozenset[str] = frozenset()
+    service_selectors: tuple[LabelSelector, ...] = ()
+
+    def serves(self, namespace: str, labels: Mapping[str, str]) -> bool:
+        """MetalLB's isPoolCompatibleWithService (the namespace and service selector gates)."""
+        if self.namespaces and namespace not in self.namespaces:
+            return False
+        if self.service_selectors:
+            return any(s.matches(labels) for s in self.service_selectors)
+        return True
+
+
+@dataclass(frozen=True)
+class Pool:
+    """An IPAddressPool: its CIDRs (ranges summarized), per spec entry, in spec order."""
+
+    name: str
+    entries: tuple[tuple[str, tuple[Network, ...]], ...]
+    auto_assign: bool = True
+    avoid_buggy_ips: bool = False
+    allocation: ServiceAllocation | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def cidrs(self) -> tuple[Network, ...]:
+        return tuple(net for _, nets in self.entries for net in nets)
+
+    def owns(self, address: Address) -> bool:
+        """The address is in this pool (and not a .0/.255 when the pool avoids those)."""
+        if self.avoid_buggy_ips and buggy(address):
+            return False
+        return any(address in net for net in self.cidrs)
+
+
+def buggy(address: Address) -> bool:
+    """An IPv4 address ending in .0 or .255 (some CPE firmwares drop traffic to those)."""
+    return address.version == 4 and int(address) % 256 in (0, 255)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A BGPPeer (v1beta2) after parsing; timers in seconds, derived as MetalLB derives them."""
+
+    name: str
+    my_asn: int
+    asn: int = 0
+    dynamic_asn: str = ""
+    address: str = ""
+    interface: str = ""
+    source_address: str = ""
+    port: int = 179
+    hold_time: float | None = None
+    keepalive_time: float | None = None
+    connect_time: float | None = None
+    router_id: str = ""
+    node_selectors: tuple[LabelSelector, ...] = ()
+    password: str = field(default="", repr=False)
+    bfd_profile: str = ""
+    graceful_restart: bool = False
+    ebgp_multihop: bool = False
+    vrf: str = ""
+    dual_stack_address_family: bool = False
+    local_asn: int = 0
+
+    @property
+    def identifier(self) -> str:
+        """FRR mode's PeerIdentifier: address or interface, plus `-vrf`."""
+        return (self.address or self.interface) + (f"-{self.vrf}" if self.vrf else "")
+
+
+@dataclass(frozen=True)
+class BgpAdvertisement:
+    """A BGPAdvertisement after parsing: communities resolved, node selectors resolved to names."""
+
+    name: str
+    pools: frozenset[str]
+    aggregation_length: int = 32
+    aggregation_length_v6: int = 128
+    local_pref: int = 0
+    communities: tuple[str, ...] = ()
+    nodes: frozenset[str] = frozenset()
+    peers: tuple[str, ...] = ()
+    service_selectors: tuple[LabelSelector, ...] = ()
+
+    def aggregate(self, address: Address) -> str:
+        """The prefix announced for `address`: masked to this advertisement's length."""
+        length = self.aggregation_length if address.version == 4 else self.aggregation_length_v6
+        return str(ipaddress.ip_network(f"{address}/{length}", strict=False))
+
+
+@dataclass(frozen=True)
+class MetallbConfig:
+    """The whole parsed MetalLB configuration of one cluster, plus the MetalLB CR's settings."""
+
+    namespace: str
+    log_level: str = "info"
+    speaker_node_selector: Mapping[str, str] = field(default_factory=dict)
+    load_balancer_class: str = ""
+    bgp_backend: str = "frr"
+    pools: tuple[Pool, ...] = ()
+    peers: tuple[Peer, ...] = ()
+    advertisements: tuple[BgpAdvertisement, ...] = ()
+    bfd_profiles: tuple[BfdProfile, ...] = ()
+
+    def pool(self, name: str) -> Pool | None:
+        return next((p for p in self.pools if p.name == name), None)
+
+    def pool_for(self, addresses: tuple[Address, ...]) -> Pool | None:
+        """The pool that owns every address (pools never overlap, so at most one)."""
+        return next((p for p in self.pools if all(p.owns(a) for a in addresses)), None)
+
+    def advertisements_of(self, pool: Pool) -> tuple[BgpAdvertisement, ...]:
+        return tuple(a for a in self.advertisements if pool.name in a.pools)
