@@ -40,16 +40,17 @@ TEST_PASSWORD = "hcplb-test-md5!#$x"
 Render = Callable[[str, str], list[RenderedFile]]
 
 
+def render_case(case: str, profile: str = "hcplb") -> list[RenderedFile]:
+    """The router files of one case (the password case reads HCPLB_TEST_BGP_PASSWORD)."""
+    loaded = load_site(CASES[case])
+    secrets = resolve_site_secrets(loaded.site, base_dir=CASES[case].parent)
+    return render_router_files(plan_site(loaded.site), secrets, profile=profile)
+
+
 @pytest.fixture
 def render(monkeypatch: pytest.MonkeyPatch) -> Render:
     monkeypatch.setenv("HCPLB_TEST_BGP_PASSWORD", TEST_PASSWORD)
-
-    def _render(case: str, profile: str = "hcplb") -> list[RenderedFile]:
-        loaded = load_site(CASES[case])
-        secrets = resolve_site_secrets(loaded.site, base_dir=CASES[case].parent)
-        return render_router_files(plan_site(loaded.site), secrets, profile=profile)
-
-    return _render
+    return render_case
 
 
 def _by_path(files: list[RenderedFile]) -> dict[str, RenderedFile]:
