@@ -1,0 +1,155 @@
+"""`hostedcluster check`: compare a live HostedCluster with what the site wants.
+
+`spec.services` is immutable once the HostedCluster exists (the CRD's CEL rule "Services is
+immutable"), so a difference there cannot be fixed by patching: the cluster has to be
+recreated with the patched manifest. `allowedCIDRBlocks` can be changed in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import lightkube
+from lightkube import ApiError
+
+from hcplb.apply.kube import RESOURCES, is_missing_kind, status_of, translated
+from hcplb.errors import TargetError
+from hcplb.hypershift.patch import DesiredHostedCluster
+
+IMMUTABLE_HINT = (
+    "spec.services is immutable once a HostedCluster exists: recreate the hosted cluster from "
+    "a manifest fixed with `hcplb hostedcluster patch`"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One compared field: ok, or what differs and how to fix it."""
+
+    field: str
+    expected: str
+    observed: str
+    ok: bool
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    cluster: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.findings)
+
+    @property
+    def must_recreate(self) -> bool:
+        return any(not f.ok and f.field.startswith("spec.services") for f in self.findings)
+
+
+def _contains(observed: Any, expected: Any) -> bool:
+    """Every field of `expected` is in `observed` (the API server may add defaults)."""
+    if isinstance(expected, Mapping):
+        return isinstance(observed, Mapping) and all(
+            _contains(observed.get(k), v) for k, v in expected.items()
+        )
+    return bool(observed == expected)
+
+
+def _describe(strategy: Any) -> str:
+    if not isinstance(strategy, Mapping):
+        return "absent"
+    text = str(strategy.get("type", "?"))
+    hostname = (strategy.get("loadBalancer") or {}).get("hostname")
+    return f"{text} (hostname {hostname})" if hostname else text
+
+
+def compare(live: Mapping[str, Any], desired: DesiredHostedCluster) -> CheckReport:
+    """Findings for one live HostedCluster object (a dict as the API returns it)."""
+    spec = live.get("spec") or {}
+    findings: list[Finding] = []
+    services = {
+        s.get("service"): s.get("servicePublishingStrategy") for s in spec.get("services") or []
+    }
+    for wanted in desired.services:
+        name = wanted["service"]
+        strategy = wanted["servicePublishingStrategy"]
+        observed = services.get(name)
+        ok = _contains(observed, strategy)
+        findings.append(
+            Finding(
+                f"spec.services[{name}]",
+                _describe(strategy),
+                _describe(observed),
+                ok,
+                "" if ok else IMMUTABLE_HINT,
+            )
+        )
+    observed_blocks = ((spec.get("networking") or {}).get("apiServer") or {}).get(
+        "allowedCIDRBlocks"
+    ) or []
+    ok = sorted(observed_blocks) == sorted(desired.allowed_cidr_blocks)
+    findings.append(
+        Finding(
+            "spec.networking.apiServer.allowedCIDRBlocks",
+            ", ".join(desired.allowed_cidr_blocks) or "unset (all sources)",
+            ", ".join(observed_blocks) or "unset (all sources)",
+            ok,
+            ""
+            if ok
+            else "this field can change on a live cluster: oc patch hostedcluster, or apply the "
+            "manifest fixed with `hcplb hostedcluster patch`",
+        )
+    )
+    base_domain = (spec.get("dns") or {}).get("baseDomain", "")
+    ok = base_domain == desired.base_domain
+    findings.append(
+        Finding(
+            "spec.dns.baseDomain",
+            desired.base_domain,
+            base_domain or "unset",
+            ok,
+            "" if ok else "baseDomain is immutable: fix the site or recreate the hosted cluster",
+        )
+    )
+    endpoint = ((live.get("status") or {}).get("controlPlaneEndpoint") or {}).get("host") or ""
+    if endpoint:
+        ok = endpoint in (desired.vip, desired.api_name)
+        findings.append(
+            Finding(
+                "status.controlPlaneEndpoint.host",
+                f"{desired.api_name} or {desired.vip}",
+                endpoint,
+                ok,
+                ""
+                if ok
+                else "the API is published elsewhere: check the kube-apiserver Service's "
+                "ingress IP (hcplb verify --kubeconfig)",
+            )
+        )
+    return CheckReport(desired.key, tuple(findings))
+
+
+def check_hostedcluster(client: lightkube.Client, desired: DesiredHostedCluster) -> CheckReport:
+    """Read the HostedCluster (read only) and compare it; TargetError if it cannot be read."""
+    action = f"reading HostedCluster {desired.key}"
+    with translated(action):
+        try:
+            obj = client.get(RESOURCES["HostedCluster"], desired.name, namespace=desired.namespace)
+        except ApiError as exc:
+            if is_missing_kind(exc):
+                raise TargetError(
+                    f"{action}: this cluster has no HostedCluster kind (hint: point "
+                    "--kubeconfig at the management cluster, where HyperShift is installed)"
+                ) from None
+            if status_of(exc)[0] == 404:
+                raise TargetError(
+                    f"HostedCluster {desired.key} does not exist (hint: create it from a "
+                    "manifest fixed with `hcplb hostedcluster patch`)"
+                ) from None
+            raise
+    data = obj.to_dict()
+    assert isinstance(data, dict)
+    return compare(data, desired)
