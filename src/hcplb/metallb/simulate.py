@@ -28,7 +28,7 @@ class Simulation:
     allocations: dict[str, tuple[str, ...]]
     unallocated: dict[str, str]
     speakers: dict[str, SpeakerConfig]
-    frr_configs: dict[str, str]
+    frr_configs: dict[str, str] = field(repr=False)  # they hold the BGP password
     pools: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     reason: str = ""
