@@ -1,13 +1,367 @@
-"""cluster/: MetalLB manifests. (stub: being written)"""
+"""cluster/: the MetalLB manifests that publish every hosted cluster's API VIP over BGP.
+
+`cluster_manifests` builds plain dicts (the MetalLB simulator, `apply` and `verify` use them);
+`render_cluster_files` writes them, with comments saying why, one kind per file, in apply order:
+the `MetalLB` CR, BFD profile, password Secret, pools, peers, advertisement.
+
+The hcplb profile gives each hosted cluster its own `IPAddressPool` holding just its VIP and
+pinned (serviceAllocation) to the `kube-apiserver` Service of its control-plane namespace, so
+no other Service can take the VIP and the VIP cannot go to another cluster. The guide profile
+reproduces the guide's three manifests with the site's values (benchmarks only).
+"""
 
 from __future__ import annotations
 
-from hcplb.plan import SitePlan
+import base64
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from hcplb.plan import ClusterPlan, SitePlan, node_asn
+from hcplb.render._yaml import Comments, dump, dump_all
 from hcplb.render.files import RenderedFile
 from hcplb.render.secrets import Secrets
+from hcplb.spec.models import Router
+from hcplb.spec.pools import pool_networks
+
+__all__ = [
+    "ADVERTISEMENT_NAME",
+    "PASSWORD_SECRET_FILE",
+    "PASSWORD_SECRET_NAME",
+    "cluster_manifests",
+    "peer_name",
+    "render_cluster_files",
+]
+
+METALLB = "metallb.io/v1beta1"
+METALLB_V1BETA2 = "metallb.io/v1beta2"
+PASSWORD_SECRET_NAME = "hcplb-bgp-password"
+PASSWORD_SECRET_FILE = "cluster/bgp-password-secret.yaml"
+ADVERTISEMENT_NAME = "hcplb-api"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+KUBE_APISERVER_SELECTOR = {"app": "kube-apiserver"}
+
+GUIDE_POOL = "hcp-api-pool"
+GUIDE_PEER = "upstream-router-peer"
+GUIDE_ADVERTISEMENT = "hcp-api-bgp-adv"
+
+# file name and what the summary table calls it, per kind, in apply order
+_FILES: dict[str, tuple[str, str]] = {
+    "MetalLB": ("cluster/metallb.yaml", "MetalLB"),
+    "BFDProfile": ("cluster/bfdprofile.yaml", "BFDProfile"),
+    "Secret": (PASSWORD_SECRET_FILE, "Secret"),
+    "IPAddressPool": ("cluster/ipaddresspools.yaml", "IPAddressPool"),
+    "BGPPeer": ("cluster/bgppeers.yaml", "BGPPeer"),
+    "BGPAdvertisement": ("cluster/bgpadvertisement.yaml", "BGPAdvertisement"),
+}
+
+_HEADERS: dict[str, str] = {
+    "MetalLB": (
+        "The MetalLB operator deploys nothing until this CR exists; it must be named `metallb`\n"
+        "and live in the operator's namespace. Apply it first and wait until it is Available."
+    ),
+    "BFDProfile": "BFD declares a node dead after {detect} ms without packets (receive x multiplier).",
+    "Secret": "The BGP (TCP MD5) password the peers refer to. Secret: keep this file private.",
+    "IPAddressPool": (
+        "One pool per hosted cluster, holding only its API VIP and usable only by the\n"
+        "kube-apiserver Service of its control-plane namespace."
+    ),
+    "BGPPeer": "One session per router (per router and ASN when nodes have their own ASNs).",
+    "BGPAdvertisement": "Announce the API VIPs, as /32 host routes, to the routers.",
+}
+
+
+def cluster_manifests(
+    plan: SitePlan, secrets: Secrets, profile: str = "hcplb"
+) -> list[dict[str, Any]]:
+    """The MetalLB objects of the site as plain dicts, in apply order.
+
+    The password Secret is included only when the password's value is known (`secrets`);
+    its `data.password` is base64 as in the API. BGPPeers refer to it whenever the spec sets a
+    password.
+    """
+    if profile == "guide":
+        return _guide_manifests(plan)
+    docs: list[dict[str, Any]] = [_metallb(plan)]
+    if plan.bfd is not None:
+        docs.append(_bfd_profile(plan))
+    if plan.site.spec.bgp.password is not None and secrets.bgp_password:
+        docs.append(_password_secret(plan, secrets.bgp_password))
+    docs += [_pool(plan, c) for c in plan.clusters]
+    peers = _peers(plan)
+    docs += peers
+    docs.append(_advertisement(plan, [p["metadata"]["name"] for p in peers]))
+    return docs
 
 
 def render_cluster_files(
     plan: SitePlan, secrets: Secrets, *, profile: str = "hcplb"
 ) -> list[RenderedFile]:
-    return []
+    """cluster/*.yaml and the kustomization.yaml that lists them in apply order."""
+    docs = cluster_manifests(plan, secrets, profile)
+    files: list[RenderedFile] = []
+    for kind, (path, label) in _FILES.items():
+        of_kind = [d for d in docs if d["kind"] == kind]
+        if not of_kind:
+            continue
+        header = "" if profile == "guide" else _header(plan, kind)
+        texts = [
+            dump(d, comments=_comments(d, profile), header=header if i == 0 else "")
+            for i, d in enumerate(of_kind)
+        ]
+        secret = kind == "Secret"
+        files.append(
+            RenderedFile(
+                path, dump_all(texts), mode=0o600 if secret else 0o644, secret=secret, kind=label
+            )
+        )
+    files.insert(0, _kustomization(plan, [f.path for f in files], profile))
+    return files
+
+
+def _header(plan: SitePlan, kind: str) -> str:
+    detect = plan.bfd.receive_interval * plan.bfd.detect_multiplier if plan.bfd else 0
+    return _HEADERS[kind].format(detect=detect)
+
+
+def peer_name(router: Router, asn: int | None = None) -> str:
+    """The BGPPeer of a router (of a router and node ASN, when nodes have several ASNs)."""
+    return router.name if asn is None else f"{router.name}-as{asn}"
+
+
+# --- the hcplb profile ---------------------------------------------------------------------
+
+
+def _meta(plan: SitePlan, name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": plan.site.spec.management_cluster.metallb_namespace,
+        "labels": {"app.kubernetes.io/managed-by": "hcplb", "hcplb.io/site": plan.site.name},
+    }
+
+
+def _metallb(plan: SitePlan) -> dict[str, Any]:
+    # No bgpBackend: the operator picks frr-k8s on OpenShift and frr elsewhere.
+    return {
+        "apiVersion": METALLB,
+        "kind": "MetalLB",
+        "metadata": _meta(plan, "metallb"),
+        "spec": {},
+    }
+
+
+def _bfd_profile(plan: SitePlan) -> dict[str, Any]:
+    bfd = plan.bfd
+    assert bfd is not None
+    return {
+        "apiVersion": METALLB,
+        "kind": "BFDProfile",
+        "metadata": _meta(plan, bfd.name),
+        "spec": {
+            "receiveInterval": bfd.receive_interval,
+            "transmitInterval": bfd.transmit_interval,
+            "detectMultiplier": bfd.detect_multiplier,
+            "echoMode": bfd.echo_mode,
+            "passiveMode": bfd.passive_mode,
+        },
+    }
+
+
+def _password_secret(plan: SitePlan, password: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(plan, PASSWORD_SECRET_NAME),
+        "type": "kubernetes.io/basic-auth",
+        "data": {"password": base64.b64encode(password.encode()).decode()},
+    }
+
+
+def _host_prefix(vip: str) -> str:
+    return str(ipaddress.ip_network(vip))
+
+
+def _pool(plan: SitePlan, cluster: ClusterPlan) -> dict[str, Any]:
+    return {
+        "apiVersion": METALLB,
+        "kind": "IPAddressPool",
+        "metadata": _meta(plan, cluster.metallb_pool),
+        "spec": {
+            "addresses": [_host_prefix(cluster.vip)],
+            "autoAssign": True,
+            "avoidBuggyIPs": False,
+            "serviceAllocation": {
+                "priority": 1,
+                "namespaces": [cluster.control_plane_namespace],
+                "serviceSelectors": [{"matchLabels": dict(KUBE_APISERVER_SELECTOR)}],
+            },
+        },
+    }
+
+
+def _duration(seconds: float) -> str:
+    return f"{int(seconds)}s" if float(seconds).is_integer() else f"{round(seconds * 1000)}ms"
+
+
+def _asn_groups(plan: SitePlan) -> dict[int, list[str]]:
+    """Node names per node ASN, ASNs ascending."""
+    groups: dict[int, list[str]] = {}
+    for node in plan.nodes:
+        groups.setdefault(node_asn(plan.site, node), []).append(node.name)
+    return dict(sorted(groups.items()))
+
+
+def _peers(plan: SitePlan) -> list[dict[str, Any]]:
+    groups = _asn_groups(plan)
+    speakers = dict(plan.site.spec.management_cluster.speaker_node_selector)
+    peers = []
+    for router in plan.routers:
+        for asn, names in groups.items():
+            if len(groups) == 1:
+                name = peer_name(router)
+                selectors = [{"matchLabels": speakers}] if speakers else []
+            else:
+                # MetalLB's FRR mode takes one myASN per node: one peer per (router, node ASN).
+                name = peer_name(router, asn)
+                selector: dict[str, Any] = {"matchLabels": speakers} if speakers else {}
+                selector["matchExpressions"] = [
+                    {"key": HOSTNAME_LABEL, "operator": "In", "values": list(names)}
+                ]
+                selectors = [selector]
+            peers.append(_peer(plan, router, name, asn, selectors))
+    return peers
+
+
+def _peer(
+    plan: SitePlan, router: Router, name: str, my_asn: int, selectors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    bgp = plan.site.spec.bgp
+    spec: dict[str, Any] = {
+        "myASN": my_asn,
+        "peerASN": router.asn,
+        "peerAddress": router.address,
+        "holdTime": _duration(bgp.hold_time),
+        "keepaliveTime": _duration(bgp.keepalive_time),
+        "connectTime": _duration(bgp.connect_time),
+    }
+    if bgp.bfd is not None:
+        spec["bfdProfile"] = bgp.bfd.name
+    if bgp.password is not None:
+        spec["passwordSecret"] = {
+            "name": PASSWORD_SECRET_NAME,
+            "namespace": plan.site.spec.management_cluster.metallb_namespace,
+        }
+    if selectors:
+        spec["nodeSelectors"] = selectors
+    return {
+        "apiVersion": METALLB_V1BETA2,
+        "kind": "BGPPeer",
+        "metadata": _meta(plan, name),
+        "spec": spec,
+    }
+
+
+def _advertisement(plan: SitePlan, peers: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": METALLB,
+        "kind": "BGPAdvertisement",
+        "metadata": _meta(plan, ADVERTISEMENT_NAME),
+        "spec": {
+            "ipAddressPools": [c.metallb_pool for c in plan.clusters],
+            "peers": peers,
+        },
+    }
+
+
+def _comments(doc: Mapping[str, Any], profile: str) -> Comments:
+    if profile == "guide":
+        return {}
+    kind = doc["kind"]
+    if kind == "MetalLB":
+        return {("spec",): "defaults: the operator picks the BGP backend (frr-k8s on OpenShift)"}
+    if kind == "IPAddressPool":
+        return {
+            (
+                "spec",
+                "autoAssign",
+            ): "HyperShift's Service asks for no address: MetalLB must assign it",
+            (
+                "spec",
+                "avoidBuggyIPs",
+            ): "the VIP is chosen on purpose; true would refuse a .0/.255 VIP",
+            ("spec", "serviceAllocation"): "only this Service may take the VIP",
+            ("spec", "serviceAllocation", "priority"): "preferred over any other pool that matches",
+        }
+    if kind == "BGPPeer":
+        notes: dict[tuple[str | int, ...], str] = {
+            ("spec", "connectTime"): "retry a lost session quickly (FRR's default is 120s)",
+        }
+        if any("matchExpressions" in s for s in doc["spec"].get("nodeSelectors", [])):
+            notes[("spec", "nodeSelectors")] = "FRR mode takes one myASN per node"
+        return notes
+    if kind == "BGPAdvertisement":
+        return {("spec", "peers"): "the routers hcplb configured, no other peer"}
+    return {}
+
+
+def _kustomization(plan: SitePlan, paths: list[str], profile: str) -> RenderedFile:
+    doc = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [p.removeprefix("cluster/") for p in paths],
+    }
+    ns = plan.site.spec.management_cluster.metallb_namespace
+    header = (
+        ""
+        if profile == "guide"
+        else f"MetalLB for site {plan.site.name}. Apply the MetalLB CR first and wait for it:\n"
+        "  oc apply -f metallb.yaml\n"
+        f"  oc -n {ns} wait metallb/metallb --for=condition=Available --timeout=10m\n"
+        "then everything (again, idempotent): oc apply -k ."
+    )
+    return RenderedFile(
+        "cluster/kustomization.yaml", dump(doc, header=header), kind="kustomization"
+    )
+
+
+# --- the guide's literal manifests (benchmarks) ---------------------------------------------
+
+
+def _guide_meta(plan: SitePlan, name: str) -> dict[str, Any]:
+    return {"name": name, "namespace": plan.site.spec.management_cluster.metallb_namespace}
+
+
+def _guide_manifests(plan: SitePlan) -> list[dict[str, Any]]:
+    addresses = [a for pool in plan.site.spec.pools for a in pool.addresses]
+    covered = list(pool_networks(addresses))
+    for c in plan.clusters:  # a fixed VIP outside every pool still needs an address to hand out
+        if not any(ipaddress.ip_address(c.vip) in n for n in covered):
+            addresses.append(_host_prefix(c.vip))
+    docs: list[dict[str, Any]] = [
+        {
+            "apiVersion": METALLB,
+            "kind": "IPAddressPool",
+            "metadata": _guide_meta(plan, GUIDE_POOL),
+            "spec": {"addresses": addresses, "autoAssign": True},
+        }
+    ]
+    asn = plan.site.spec.management_cluster.asn
+    for router in plan.routers:
+        name = GUIDE_PEER if len(plan.routers) == 1 else f"{GUIDE_PEER}-{router.name}"
+        docs.append(
+            {
+                "apiVersion": METALLB_V1BETA2,
+                "kind": "BGPPeer",
+                "metadata": _guide_meta(plan, name),
+                "spec": {"peerAddress": router.address, "peerASN": router.asn, "myASN": asn},
+            }
+        )
+    docs.append(
+        {
+            "apiVersion": METALLB,
+            "kind": "BGPAdvertisement",
+            "metadata": _guide_meta(plan, GUIDE_ADVERTISEMENT),
+            "spec": {"ipAddressPools": [GUIDE_POOL]},
+        }
+    )
+    return docs
