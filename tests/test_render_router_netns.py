@@ -23,7 +23,7 @@ import pytest
 from hcplb.plan import plan_site
 from hcplb.render.files import RenderedFile
 from hcplb.render.host import netns_host_commands
-from hcplb.runner import run
+from hcplb.runner import Result, run
 from hcplb.spec import load_site
 from tests.test_render_router import CASES, RENDERS, TEST_PASSWORD, Render, render_case
 
@@ -263,3 +263,105 @@ def test_bgp_reaches_the_router_from_nodes_only(case: str) -> None:
             assert _dial(peer, "192.168.125.99", 8179), "other traffic was touched"
         finally:
             _stop([listener])
+
+
+_STUBS = {
+    # Package managers must not run: FRR and the firewall tools are installed already.
+    "dnf": 'echo "stub: dnf $*" >&2; exit 99\n',
+    "apt-get": 'echo "stub: apt-get $*" >&2; exit 99\n',
+    "systemctl": (
+        'echo "systemctl $*" >>"$HCPLB_STUB_LOG"\n'
+        'case "$1" in\n'
+        '  is-active) [ -e "$HCPLB_STUB_DIR/frr-active" ] ;;\n'
+        '  restart) touch "$HCPLB_STUB_DIR/frr-active" ;;\n'
+        "esac\n"
+    ),
+    "firewall-cmd": (
+        'echo "firewall-cmd $*" >>"$HCPLB_STUB_LOG"\n'
+        'if [ "$*" = "--permanent --get-policies" ]; then\n'
+        '  if [ -e "$HCPLB_STUB_DIR/policy" ]; then echo "allow-host-ipv6 hcplb-bgp"; '
+        "else echo allow-host-ipv6; fi\n"
+        "fi\n"
+        'case "$*" in *--new-policy=*) touch "$HCPLB_STUB_DIR/policy" ;; esac\n'
+    ),
+}
+
+_DRIVER = """\
+set -eu
+mount -t overlay overlay -o lowerdir=/etc,upperdir="$1/upper",workdir="$1/work" /etc
+export PATH="$1/bin:$PATH" HCPLB_STUB_LOG="$1/calls.log" HCPLB_STUB_DIR="$1"
+bash "$2/setup.sh"
+echo "=== second run"
+bash "$2/setup.sh"
+echo "=== state"
+iptables -S INPUT; nft list ruleset
+grep -c hcplb /etc/nftables.conf || true
+"""
+
+
+def _prepare_sandbox(files: list[RenderedFile], tmp_path: Path, router: str) -> Path:
+    for path, target in _write(files, tmp_path / "out").items():
+        target.chmod(0o755 if path.endswith(".sh") else 0o644)
+    for directory in ("upper", "work", "bin"):
+        (tmp_path / directory).mkdir()
+    for name, body in _STUBS.items():
+        (tmp_path / "bin" / name).write_text("#!/bin/bash\n" + body)
+        (tmp_path / "bin" / name).chmod(0o755)
+    return tmp_path / "out" / "router" / router if router else tmp_path / "out" / "router"
+
+
+def _sandbox(tmp_path: Path, here: Path, driver: str) -> Result:
+    """Run driver with bash in new network and mount namespaces; $1 tmp_path, $2 here."""
+    argv = ["unshare", "--net", "--mount", "--propagation", "private", "bash", "-c", driver]
+    return run([*argv, "driver", str(tmp_path), str(here)], timeout=120)
+
+
+@pytest.mark.parametrize(("case", "router"), [("seed", ""), ("ibgp", ""), ("password", ""),
+                                              ("two-routers", "frr-b")])  # fmt: skip
+def test_setup_sh_twice_in_a_sandbox(
+    render: Render, tmp_path: Path, case: str, router: str
+) -> None:
+    """setup.sh in its own network and mount namespaces, /etc an overlay, systemctl a stub.
+
+    The second run changes nothing; the password never shows in what it prints.
+    """
+    here = _prepare_sandbox(render(case, "hcplb"), tmp_path, router)
+    result = _sandbox(tmp_path, here, _DRIVER)
+    output = result.stdout + result.stderr
+    assert result.rc == 0, output
+    assert TEST_PASSWORD not in output
+    _, _, rest = result.stdout.partition("=== second run")
+    second, _, state = rest.partition("=== state")
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert calls.count("systemctl restart frr") == 1
+    assert "systemctl reload frr" not in calls
+    assert "frr is running with this configuration already" in second
+    upper = tmp_path / "upper"
+    assert (upper / "frr" / "frr.conf").read_text() == (here / "frr.conf").read_text()
+    assert (upper / "frr" / "daemons").read_text() == (here / "daemons").read_text()
+    assert (upper / "sysctl.d" / "90-hcplb.conf").exists()
+    firewall = load_site(CASES[case]).site.spec.routers[-1].firewall.value
+    if firewall == "iptables":
+        assert state.count("-j HCPLB-INPUT") == 1
+    elif firewall == "nftables":
+        assert "table inet hcplb" in state
+        assert state.rstrip().endswith("\n1")  # one include line in /etc/nftables.conf
+    else:
+        assert calls.count("firewall-cmd --permanent --new-policy=hcplb-bgp") == 2
+        assert calls.count("firewall-cmd --permanent --delete-policy=hcplb-bgp") == 1
+
+
+def test_setup_sh_refuses_a_bad_frr_conf_without_showing_the_password(
+    render: Render, tmp_path: Path
+) -> None:
+    here = _prepare_sandbox(render("password", "hcplb"), tmp_path, "")
+    conf = here / "frr.conf"
+    conf.write_text(conf.read_text().replace(" password ", " password-typo "))
+    driver = _DRIVER.split('bash "$2/setup.sh"')[0] + 'bash "$2/setup.sh"\n'
+    result = _sandbox(tmp_path, here, driver)
+    assert result.rc == 1
+    assert "FRR rejects frr.conf; nothing was changed" in result.stderr
+    assert "password <redacted>" in result.stderr
+    assert TEST_PASSWORD not in result.stdout + result.stderr
+    assert not (tmp_path / "upper" / "frr").exists()
+    assert not (tmp_path / "upper" / "sysctl.d").exists()

@@ -226,7 +226,7 @@ fi
 
 say "check frr.conf with FRR's own parser before changing anything"
 if ! out=$(vtysh -C -f "$here/frr.conf" 2>&1); then
-\tprintf '%s\\n' "$out" | sed -E 's/(password) .*/\\1 <redacted>/' >&2
+\tprintf '%s\\n' "$out" | sed -E 's/(password).*/\\1 <redacted>/' >&2
 \tdie "FRR rejects frr.conf; nothing was changed"
 fi
 

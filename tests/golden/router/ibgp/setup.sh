@@ -53,7 +53,7 @@ fi
 
 say "check frr.conf with FRR's own parser before changing anything"
 if ! out=$(vtysh -C -f "$here/frr.conf" 2>&1); then
-	printf '%s\n' "$out" | sed -E 's/(password) .*/\1 <redacted>/' >&2
+	printf '%s\n' "$out" | sed -E 's/(password).*/\1 <redacted>/' >&2
 	die "FRR rejects frr.conf; nothing was changed"
 fi
 
