@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := frr frr-pythontools bind9 bind9-dnsutils iproute2 iptables nftables openssh-server openssh-client curl shellcheck procps
+APT_PACKAGES := frr frr-pythontools bind9 bind9-dnsutils iproute2 iptables nftables openssh-server openssh-client curl shellcheck procps python3-firewall
 STAMP := $(VENV)/.hcplb-installed
 
 .PHONY: setup system-packages venv test test-fast lint demo bench clean

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -278,3 +279,27 @@ def test_guide_profile_is_the_guides_config(render: Render) -> None:
 def test_unknown_profile(render: Render) -> None:
     with pytest.raises(RenderError, match="unknown render profile"):
         render("seed", "bogus")
+
+
+def _firewalld_parser() -> str | None:
+    """Why firewalld's own rich-rule parser (Debian python3-firewall) cannot run, or None."""
+    probe = run(["/usr/bin/python3", "-c", "import firewall.core.rich"], timeout=30)
+    return None if probe.ok else "python3-firewall is not installed (run make setup)"
+
+
+@pytest.mark.parametrize("case", ["per-node-asn", "two-routers"])
+def test_firewalld_rich_rules_parse(render: Render, case: str) -> None:
+    reason = _firewalld_parser()
+    if reason is not None:
+        pytest.skip(reason)
+    scripts = [f.content for f in render(case, "hcplb") if f.path.endswith("firewalld.sh")]
+    rules = re.findall(r"--add-rich-rule='([^']*)'", "".join(scripts))
+    assert rules
+    check = (
+        "import sys\n"
+        "from firewall.core.rich import Rich_Rule\n"
+        "for line in sys.stdin.read().splitlines():\n"
+        "    assert str(Rich_Rule(rule_str=line)) == line, line\n"
+    )
+    result = run(["/usr/bin/python3", "-c", check], input="\n".join(rules), timeout=30)
+    assert result.rc == 0, result.stderr
