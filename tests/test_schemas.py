@@ -11,6 +11,7 @@ from ruamel.yaml import YAML
 
 from hcplb import schemas
 from hcplb.schemas import validate_manifest
+from tests.render_cases import CASES, render_case, set_secret_env
 
 PACKAGED = Path(schemas.__file__).parent / "data" / "crds"
 
@@ -186,3 +187,41 @@ def test_packaged_crds_are_verbatim_copies(reference: Path) -> None:
 def test_crd_table_matches_the_files(key: tuple[str, str]) -> None:
     crd = schemas._load_crd(schemas._CRD_FILES[key])
     assert (crd["spec"]["group"], crd["spec"]["names"]["kind"]) == key
+
+
+@pytest.mark.parametrize("profile", ["hcplb", "guide"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_rendered_manifest_validates(
+    monkeypatch: pytest.MonkeyPatch, case: str, profile: str
+) -> None:
+    """What `render` writes to cluster/ and hostedcluster/ passes the CRDs, unknown fields rejected."""
+    set_secret_env(monkeypatch)
+    rendered = render_case(case, profile)
+    yaml = YAML(typ="safe")
+    checked = 0
+    for f in rendered.files:
+        if f.path.startswith("cluster/") and f.path != "cluster/kustomization.yaml":
+            for doc in yaml.load_all(f.content):
+                assert validate_manifest(doc) == [], f.path
+                checked += 1
+        elif f.path.startswith("hostedcluster/"):
+            assert validate_manifest(yaml.load(f.content), partial=True) == [], f.path
+            checked += 1
+    assert checked >= 4
+
+
+def test_preserve_unknown_fields_is_honoured() -> None:
+    obj = {
+        "apiVersion": "hypershift.openshift.io/v1beta1",
+        "kind": "HostedCluster",
+        "metadata": {"name": "hosted", "namespace": "hosted"},
+        "spec": {
+            "operatorConfiguration": {
+                "ingressOperator": {"endpointPublishingStrategy": {"anything": {"goes": 1}}}
+            }
+        },
+    }
+    assert validate_manifest(obj, partial=True) == []
+    obj["spec"]["operatorConfiguration"]["ingressOperator"]["typo"] = True
+    (error,) = validate_manifest(obj, partial=True)
+    assert "spec.operatorConfiguration.ingressOperator.typo: unknown field" in error
