@@ -514,3 +514,31 @@ def test_peers_on_disjoint_nodes_may_differ_in_my_asn() -> None:
     sim = simulate(manifests, [apiserver_service("hosted-hosted")], node_list)
     assert [s.my_asn for s in sim.speakers["w"].sessions] == [65001]
     assert [s.my_asn for s in sim.speakers["e"].sessions] == [65002]
+
+
+def test_first_free_fills_the_holes_left_by_requested_addresses() -> None:
+    manifests = [metallb_cr(), pool("p", "10.1.0.0/29"), advertisement("all")]
+    ask = {"annotations": {"metallb.io/loadBalancerIPs": "10.1.0.3"}}
+    services = [service("a", "asked", **ask)] + [service("a", f"auto-{i}") for i in range(8)]
+    sim = simulate(manifests, services, nodes(1))
+    got = [sim.allocations.get(f"a/auto-{i}", ("-",))[0] for i in range(8)]
+    assert got == [
+        "10.1.0.0",
+        "10.1.0.1",
+        "10.1.0.2",
+        "10.1.0.4",
+        "10.1.0.5",
+        "10.1.0.6",
+        "10.1.0.7",
+        "-",
+    ]
+    assert sim.unallocated == {"a/auto-7": "pool exhausted: no available IPs in p"}
+
+
+def test_many_services_get_consecutive_addresses() -> None:
+    manifests = [metallb_cr(), pool("big", "10.2.0.0/16", avoidBuggyIPs=True), advertisement("all")]
+    sim = simulate(manifests, [service("a", f"s{i}") for i in range(600)], nodes(1))
+    assert sim.allocations["a/s0"] == ("10.2.0.1",)
+    assert sim.allocations["a/s254"] == ("10.2.1.1",)  # .255 and .0 skipped
+    assert sim.allocations["a/s599"] == ("10.2.2.92",)  # 254 per /24
+    assert len(set(sim.allocations.values())) == 600

@@ -16,10 +16,10 @@ selectors.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hcplb.metallb.model import Address, MetallbConfig, Pool, buggy
+from hcplb.metallb.model import Address, MetallbConfig, Network, Pool
 from hcplb.metallb.objects import ServiceView
 
 __all__ = ["Allocation", "AllocationResult", "allocate"]
@@ -55,7 +55,8 @@ class _User:
 class _Allocator:
     def __init__(self, config: MetallbConfig) -> None:
         self.config = config
-        self.users: dict[Address, list[_User]] = {}
+        self.users: dict[tuple[int, int], list[_User]] = {}  # by (version, int) of the address
+        self.floors: dict[tuple[str, Network], int] = {}  # see _free
 
     # -- sharing -----------------------------------------------------------------------------
 
@@ -65,7 +66,7 @@ class _Allocator:
 
     def _conflict(self, me: _User, ip: Address) -> str:
         """Why `me` cannot use `ip`, or "" if it can."""
-        for other in self.users.get(ip, ()):
+        for other in self.users.get((ip.version, int(ip)), ()):
             if other.service == me.service:
                 continue
             if not other.sharing or not me.sharing:
@@ -106,22 +107,37 @@ class _Allocator:
             if reason:
                 raise _Refused(reason)
         for ip in ips:
-            self.users.setdefault(ip, []).append(me)
+            self.users.setdefault((ip.version, int(ip)), []).append(me)
         return Allocation(svc.key, tuple(str(ip) for ip in ips), pool.name)
 
     def _free(self, pool: Pool, svc: ServiceView) -> dict[int, Address]:
-        """The first usable address of each IP version in the pool (getFreeIPsFromPool)."""
+        """The first usable address of each IP version in the pool (getFreeIPsFromPool).
+
+        A Service that does not share starts at the pool's floor: below it every address is
+        taken (or a skipped .0/.255), which keeps allocating N Services from one pool O(N).
+        """
         me = self._user(svc)
         found: dict[int, Address] = {}
         for net in pool.cidrs:
             if net.version in found:
                 continue
-            for ip in _addresses(net):
-                if pool.avoid_buggy_ips and buggy(ip):
+            cls = ipaddress.IPv4Address if net.version == 4 else ipaddress.IPv6Address
+            first = int(net.network_address)
+            floor_key = (pool.name, net)
+            start = 0 if me.sharing else self.floors.get(floor_key, 0)
+            for offset in range(start, net.num_addresses):
+                value = first + offset
+                if pool.avoid_buggy_ips and net.version == 4 and value % 256 in (0, 255):
                     continue
-                if not self._conflict(me, ip):
-                    found[net.version] = ip
-                    break
+                users = self.users.get((net.version, value), ())
+                if any(u.service != me.service for u in users) and (
+                    not me.sharing or self._conflict(me, cls(value))
+                ):
+                    continue
+                if not me.sharing:
+                    self.floors[floor_key] = offset
+                found[net.version] = cls(value)
+                break
         return found
 
     def _select(self, free: dict[int, Address], svc: ServiceView) -> tuple[Address, ...] | None:
@@ -167,13 +183,6 @@ class _Allocator:
 def _priority(pool: Pool) -> tuple[int, int, str]:
     prio = pool.allocation.priority if pool.allocation else 0
     return (0, prio, pool.name) if prio > 0 else (1, 0, pool.name)
-
-
-def _addresses(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Iterator[Address]:
-    first = int(net.network_address)
-    cls = ipaddress.IPv4Address if net.version == 4 else ipaddress.IPv6Address
-    for offset in range(net.num_addresses):
-        yield cls(first + offset)
 
 
 def _requested(svc: ServiceView) -> tuple[Address, ...]:
@@ -253,6 +262,7 @@ def _converge(alloc: _Allocator, svc: ServiceView) -> Allocation:
 
 
 def _release(alloc: _Allocator, key: str) -> None:
+    alloc.floors.clear()
     for users in alloc.users.values():
         users[:] = [u for u in users if u.service != key]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 
 __all__ = [
     "Advertisement",
@@ -20,6 +21,7 @@ __all__ = [
     "FrrConfig",
     "Session",
     "frr_log_level",
+    "prefix_version",
     "render_frr",
 ]
 
@@ -102,7 +104,7 @@ class Session:
         """`ipv4`, `ipv6` or `dual` (interface peers and dualStackAddressFamily)."""
         if self.peer_interface or self.dual_stack_address_family:
             return "dual"
-        return f"ipv{ipaddress.ip_address(self.peer_address).version}"
+        return f"ipv{prefix_version(self.peer_address)}"
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,12 @@ class FrrConfig:
     bfd_profiles: tuple[BfdProfile, ...] = ()
     sessions: tuple[Session, ...] = ()
     extra_config: str = ""
+
+
+@cache
+def prefix_version(prefix: str) -> int:
+    """4 or 6 of an address or prefix (host bits may be set, as in MetalLB's own tests)."""
+    return ipaddress.ip_interface(prefix).version
 
 
 def frr_log_level(level: str) -> str:
@@ -187,7 +195,7 @@ def _add_advertisements(
 ) -> None:
     nid = neighbor.session.neighbor_id
     for adv in advertisements:
-        version = ipaddress.ip_interface(adv.prefix).version
+        version = prefix_version(adv.prefix)
         if neighbor.session.family not in (f"ipv{version}", "dual"):
             continue
         fam = "ipv6" if version == 6 else "ip"

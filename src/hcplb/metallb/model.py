@@ -10,6 +10,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from hcplb.errors import HcplbError
@@ -97,7 +98,7 @@ class Pool:
     allocation: ServiceAllocation | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def cidrs(self) -> tuple[Network, ...]:
         return tuple(net for _, nets in self.entries for net in nets)
 
@@ -161,7 +162,12 @@ class BgpAdvertisement:
     def aggregate(self, address: Address) -> str:
         """The prefix announced for `address`: masked to this advertisement's length."""
         length = self.aggregation_length if address.version == 4 else self.aggregation_length_v6
-        return str(ipaddress.ip_network(f"{address}/{length}", strict=False))
+        return _masked(address, length)
+
+
+@cache
+def _masked(address: Address, length: int) -> str:
+    return str(ipaddress.ip_network((address, length), strict=False))
 
 
 @dataclass(frozen=True)

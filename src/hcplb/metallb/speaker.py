@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from hcplb.metallb.allocator import Allocation
 from hcplb.metallb.config import compatible_local_pref
-from hcplb.metallb.frr import Advertisement, FrrConfig, Session
+from hcplb.metallb.frr import Advertisement, FrrConfig, Session, prefix_version
 from hcplb.metallb.model import BgpAdvertisement, MetallbConfig, Peer, Pool
 from hcplb.metallb.objects import NodeView, ServiceView
 from hcplb.metallb.selectors import matches_any
@@ -52,8 +52,7 @@ class SpeakerConfig:
 
 
 def _reaches(session: Session, adv: Advertisement) -> bool:
-    version = ipaddress.ip_network(adv.prefix, strict=False).version
-    return session.family in (f"ipv{version}", "dual")
+    return session.family in (f"ipv{prefix_version(adv.prefix)}", "dual")
 
 
 def session_for(peer: Peer, advertisements: tuple[Advertisement, ...] = ()) -> Session:
@@ -137,7 +136,7 @@ def speaker_for(
     for key in sorted(allocations):
         alloc = allocations[key]
         ips = tuple(ipaddress.ip_address(ip) for ip in alloc.ips)
-        pool = config.pool_for(ips)
+        pool = config.pool(alloc.pool)
         if pool is None:
             withheld[key] = "ipNotAllowed: the address is in no pool"
             continue
