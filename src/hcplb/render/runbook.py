@@ -261,9 +261,14 @@ def _dig(c: ClusterPlan) -> list[str]:
 
 def _client(c: ClusterPlan) -> list[str]:
     kubeconfig = f"{c.cluster.name}.kubeconfig"
+    ca = f"{c.cluster.name}-ca.crt"
+    jsonpath = "'{.clusters[0].cluster.certificate-authority-data}'"
     return [
         f"dig +short {c.api_name}",
-        f"hcp create kubeconfig --namespace {c.cluster.namespace} --name {c.cluster.name} > {kubeconfig}",
-        f"oc --kubeconfig {kubeconfig} get --raw /version   # TLS verified, via {c.api_name}",
+        f"hcp create kubeconfig --namespace {c.cluster.namespace} --name {c.cluster.name}"
+        f" > {kubeconfig}",
+        f"oc --kubeconfig {kubeconfig} config view --raw -o jsonpath={jsonpath} | base64 -d > {ca}",
+        f"curl --cacert {ca} https://{c.api_name}:6443/version   # TLS verified, via the VIP",
+        f"oc --kubeconfig {kubeconfig} get --raw /readyz",
         f"oc login https://{c.api_name}:6443 -u kubeadmin",
     ]
