@@ -379,3 +379,41 @@ def test_the_guide_as_written_deploys_nothing() -> None:
     sim = simulate(manifests, [apiserver_service("hosted-hosted")], node_list)
     assert sim.allocations == {} and sim.speakers == {}
     assert sim.unallocated == {KAS: sim.reason}
+
+
+def test_pool_selectors_pick_pools_by_label() -> None:
+    manifests = [
+        metallb_cr(),
+        pool("api", "10.0.2.20/32", labels={"hcplb.io/purpose": "api"}),
+        pool("apps", "10.0.3.0/24"),
+        peer("frr", "192.168.125.1"),
+        advertisement(
+            "api-only", ipAddressPoolSelectors=[{"matchLabels": {"hcplb.io/purpose": "api"}}]
+        ),
+    ]
+    web = service("default", "web", annotations={"metallb.io/address-pool": "apps"})
+    sim = simulate(manifests, [apiserver_service("hosted-hosted"), web], nodes(1))
+    assert sim.allocations == {KAS: ("10.0.2.20",), "default/web": ("10.0.3.0",)}
+    assert sim.speakers["master-0"].announced == {KAS: ("10.0.2.20/32",)}
+    assert sim.speakers["master-0"].withheld["default/web"].startswith("notOwner")
+
+
+def test_silently_ignored_references_are_noted() -> None:
+    manifests = guide(advertisement("typo", "hcp-api-pol", peers=["no-such-peer"]))
+    sim = simulate(manifests, [apiserver_service("hosted-hosted")], nodes(1))
+    assert sim.notes == (
+        "BGPAdvertisement openshift-operators/typo names IPAddressPool 'hcp-api-pol', which does not exist",
+        "BGPAdvertisement typo names peer 'no-such-peer', which does not exist",
+    )
+
+
+def test_aggregation_length_v6() -> None:
+    manifests = [
+        metallb_cr(),
+        pool("v6", "fd00:10::/64"),
+        peer("v6", "fd00:125::1", ebgpMultiHop=True),
+        advertisement("agg", "v6", aggregationLengthV6=64),
+    ]
+    sim = simulate(manifests, [service("default", "web", ipFamilies=["IPv6"])], nodes(1))
+    assert sim.speakers["master-0"].announced == {"default/web": ("fd00:10::/64",)}
+    assert "disable-connected-check" not in sim.frr_configs["master-0"]  # multihop

@@ -156,9 +156,14 @@ class ServiceView:
             raise MetallbError("Service without metadata.name")
         ns = meta.get("namespace") or "default"
         status = (obj.get("status") or {}).get("loadBalancer") or {}
-        ports = tuple(
-            (str(p.get("protocol", "TCP")), int(p.get("port", 0))) for p in spec.get("ports") or []
-        )
+        try:
+            ports = tuple(
+                (str(p.get("protocol", "TCP")), int(p["port"])) for p in spec.get("ports") or []
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise MetallbError(
+                f"Service {ns}/{name}: spec.ports needs a port number each"
+            ) from None
         return cls(
             namespace=ns,
             name=name,
