@@ -239,7 +239,9 @@ class FrrConfig:
         return found
 
     def name(self) -> str:
-        return self.hostname or self.file
+        """hostname, else the BGP router-id, else the file."""
+        bgp = self.main_bgp
+        return self.hostname or (bgp.router_id if bgp and bgp.router_id else None) or self.file
 
 
 _AF_FILTERS = ("route-map", "prefix-list", "filter-list", "distribute-list")

@@ -41,10 +41,13 @@ class FwRule:
     sources: tuple[str, ...] | None
     action: str  # accept | drop
     order: int = 0
+    family: int | None = None  # 4, 6, or None for both
 
     def applies(self, proto: Proto, port: int, source: str) -> bool | None:
         """True/False, or None when a source is a named set we cannot see."""
         if proto != self.proto or port not in self.ports:
+            return False
+        if self.family is not None and ipaddress.ip_address(source).version != self.family:
             return False
         if self.sources is None:
             return True
@@ -117,6 +120,7 @@ def _ports(text: str) -> frozenset[int]:
 def _iptables(text: str, file: str) -> tuple[list[FwRule], str]:
     rules: list[FwRule] = []
     default = "accept"
+    file_family = 6 if "ip6tables" in file.rsplit("/", 1)[-1] else None
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if line.startswith(":INPUT") and "DROP" in line:
@@ -148,7 +152,9 @@ def _iptables(text: str, file: str) -> tuple[list[FwRule], str]:
         sources = tuple(source.split(",")) if source else None
         action = "accept" if target == "ACCEPT" else "drop"
         order = -n if " -I " in f" {line} " and "INPUT" in words else n
-        rules.append(FwRule(file, n, proto, _ports(port_text), sources, action, order))
+        tool = next((w for w in words if w.endswith("iptables")), "")
+        family = 6 if tool.endswith("ip6tables") else 4 if tool else file_family or 4
+        rules.append(FwRule(file, n, proto, _ports(port_text), sources, action, order, family))
     return rules, default
 
 
@@ -167,24 +173,32 @@ def _nftables(text: str, file: str) -> tuple[list[FwRule], str]:
     sets = _nft_sets(text)
     rules: list[FwRule] = []
     default = "accept"
+    table_family: int | None = None
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
+        table = re.match(r"table\s+(inet|ip|ip6)\b", line)
+        if table:
+            table_family = {"inet": None, "ip": 4, "ip6": 6}[table.group(1)]
         if "hook input" in line and "policy drop" in line:
             default = "drop"
         match = re.search(r"\b(tcp|udp)\s+dport\s+(\{[^}]*\}|\S+)", line)
         verdict = re.search(r"\b(accept|drop|reject)\b", line)
         if not match or not verdict:
             continue
-        source = re.search(r"\bip6?\s+saddr\s+(\{[^}]*\}|\S+)", line)
+        source = re.search(r"\b(ip6?)\s+saddr\s+(\{[^}]*\}|\S+)", line)
         sources: tuple[str, ...] | None = None
+        family = table_family
         if source:
-            value = source.group(1)
+            family = 6 if source.group(1) == "ip6" else 4
+            value = source.group(2)
             if value.startswith("@"):
                 sources = sets.get(value[1:], (f"set:{value[1:]}",))
             else:
                 sources = tuple(v.strip() for v in value.strip("{} ").split(",") if v.strip())
         action = "accept" if verdict.group(1) == "accept" else "drop"
-        rules.append(FwRule(file, n, match.group(1), _ports(match.group(2)), sources, action, n))
+        rules.append(
+            FwRule(file, n, match.group(1), _ports(match.group(2)), sources, action, n, family)
+        )
     return rules, default
 
 
@@ -209,6 +223,7 @@ def _firewalld(text: str, file: str) -> tuple[list[FwRule], str]:
             continue
         source = re.search(r'source\s+address="?([^"\s]+)"?', body)
         priority = re.search(r'priority="?(-?\d+)"?', body)
+        fam = re.search(r'family="?ipv([46])"?', body)
         order = int(priority.group(1)) if priority else 0
         order = order * 100000 - (10**9 if in_policy else 0) + n
         rules.append(
@@ -220,6 +235,7 @@ def _firewalld(text: str, file: str) -> tuple[list[FwRule], str]:
                 (source.group(1),) if source else None,
                 "accept" if verdict.group(1) == "accept" else "drop",
                 order,
+                int(fam.group(1)) if fam else None,
             )
         )
     # firewalld zones reject what they do not list.

@@ -1,0 +1,147 @@
+"""Run lint: read the files (or render a site spec), check each system, then across systems.
+
+lint_paths(paths)  reads files and directories; a site spec among them is rendered and
+                   linted when it is alone, or used as the expected topology otherwise.
+lint_site(path)    loads, renders (in memory) and lints one site spec.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from hcplb.errors import HcplbError, Problem, SpecError
+from hcplb.lint.cross import check_cross
+from hcplb.lint.findings import Finding, LintReport, Severity, Where, error, info, sort_findings
+from hcplb.lint.hypershift_rules import check_crd, check_publishing
+from hcplb.lint.k8s import Manifest
+from hcplb.lint.metallb_rules import check_metallb
+from hcplb.lint.sessions import session_findings, session_table
+from hcplb.lint.sources import Inputs, read_paths, read_texts
+from hcplb.lint.world import build_world
+from hcplb.plan import SitePlan, plan_site
+from hcplb.spec import load_site
+
+__all__ = ["lint_inputs", "lint_paths", "lint_site"]
+
+_SCHEMA_GROUPS = ("metallb.io", "hypershift.openshift.io")
+_PATH = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _schema_findings(manifests: Sequence[Manifest]) -> list[Finding]:
+    """The CRD schema's verdict (types, enums, unknown fields), located at the field."""
+    try:
+        from hcplb.schemas import validate_manifest
+    except ImportError:  # pragma: no cover - the schemas room ships with hcplb
+        return []
+    found: list[Finding] = []
+    for m in manifests:
+        if m.group not in _SCHEMA_GROUPS and not (m.kind == "Secret" and m.api_version == "v1"):
+            continue
+        partial = m.kind == "HostedCluster"
+        for message in validate_manifest(dict(m.body), partial=partial):
+            head, _, rest = message.partition(": ")
+            field, _, _what = rest.partition(": ")
+            steps: list[str | int] = [
+                int(idx) if idx else key for key, idx in _PATH.findall(field) if key or idx
+            ]
+            where = m.where(*steps) if rest else m.where()
+            found.append(error(where, "schema.invalid", message, "the CRD rejects this"))
+            del head
+    return found
+
+
+def _drop_shadowed(findings: list[Finding]) -> list[Finding]:
+    """A schema error where a rule already reports an error says the same thing twice."""
+    taken = {
+        (f.file, f.line)
+        for f in findings
+        if f.rule != "schema.invalid" and f.severity is Severity.error
+    }
+    return [f for f in findings if f.rule != "schema.invalid" or (f.file, f.line) not in taken]
+
+
+def lint_inputs(
+    inputs: Inputs, read_findings: Iterable[Finding] = (), *, plan: SitePlan | None = None
+) -> LintReport:
+    """Lint what was read; `plan` (from a site spec) tells lint the expected topology."""
+    world = build_world(inputs, plan)
+    findings = list(read_findings)
+    findings += check_metallb(world.metallb, world.nodes, openshift=world.openshift)
+    for hc in world.hostedclusters:
+        findings += check_crd(hc)
+        findings += check_publishing(hc)
+    findings += check_cross(world)
+    sessions = session_table(world)
+    findings += session_findings(sessions)
+    findings += _schema_findings(inputs.manifests)
+    if not inputs.files:
+        findings.append(
+            error(Where("<input>"), "read.empty", "no file to lint", "give files or directories")
+        )
+    return LintReport(sort_findings(_drop_shadowed(findings)), tuple(sessions), inputs.files)
+
+
+def _problem(p: Problem, rule: str) -> Finding:
+    severity = Severity.error if p.severity == "error" else Severity.warning
+    message = f"{p.path}: {p.message}" if p.path else p.message
+    return Finding(rule, severity, p.file, p.line, message, p.hint)
+
+
+def lint_site(path: Path) -> LintReport:
+    """Load, render (in memory) and lint a site spec, with the loader's warnings."""
+    from hcplb.render import Secrets, render_site, resolve_site_secrets
+
+    try:
+        loaded = load_site(path)
+    except SpecError as exc:
+        return LintReport(
+            sort_findings(_problem(p, "spec.invalid") for p in exc.problems), (), (str(path),)
+        )
+    findings = [_problem(p, "spec.warning") for p in loaded.warnings]
+    try:
+        secrets = resolve_site_secrets(loaded.site, base_dir=path.parent)
+    except SpecError as exc:
+        findings += [
+            info(Where(str(path)), "spec.secret", f"{p.message}: linted with a placeholder", p.hint)
+            for p in exc.problems
+        ]
+        spec = loaded.site.spec
+        secrets = Secrets(
+            "hcplb-placeholder" if spec.bgp.password else None,
+            "aGNwbGItcGxhY2Vob2xkZXI=" if spec.dns.tsig_key else None,
+        )
+    try:
+        rendered = render_site(loaded.site, secrets)
+    except HcplbError as exc:
+        findings.append(error(Where(str(path)), "render.failed", f"cannot render: {exc}"))
+        return LintReport(sort_findings(findings), (), (str(path),))
+    inputs, read = read_texts(((f.path, f.content) for f in rendered.files), prefix=f"{path}#")
+    report = lint_inputs(inputs, [*findings, *read], plan=plan_site(loaded.site))
+    return report
+
+
+def lint_paths(paths: Sequence[Path]) -> LintReport:
+    """Lint files and directories; see the module docstring for site specs among them."""
+    inputs, read = read_paths(paths)
+    if inputs.sites and len(inputs.sites) == len(inputs.files):
+        reports = [lint_site(Path(site)) for site in inputs.sites]
+        findings = [f for r in reports for f in r.findings] + read
+        sessions = tuple(s for r in reports for s in r.sessions)
+        return LintReport(sort_findings(findings), sessions, inputs.files)
+    plan: SitePlan | None = None
+    extra: list[Finding] = []
+    if inputs.sites:
+        site = inputs.sites[0]
+        try:
+            loaded = load_site(site)
+            plan = plan_site(loaded.site)
+            extra += [_problem(p, "spec.warning") for p in loaded.warnings]
+        except SpecError as exc:
+            extra += [_problem(p, "spec.invalid") for p in exc.problems]
+        if len(inputs.sites) > 1:
+            extra.append(
+                info(Where(inputs.sites[1]), "read.skip", f"only {site} is used as the site spec")
+            )
+    return lint_inputs(inputs, [*read, *extra], plan=plan)

@@ -1,0 +1,257 @@
+"""Put lint's inputs together: which nodes, hosted clusters and VIPs the files describe.
+
+A site spec, when given, is the strongest source; then Kubernetes objects (Node, Service,
+HostedCluster); last, what the router config and DNS records imply (node addresses from the
+router's neighbors, VIPs from the `api.` records).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from hcplb.lint.dnsfiles import Record
+from hcplb.lint.facts import ClusterFact, NodeFact, VipFact
+from hcplb.lint.findings import Where
+from hcplb.lint.frr_model import BgpInstance, FrrConfig, Neighbor
+from hcplb.lint.k8s import Manifest
+from hcplb.lint.metallb_view import MetallbView, metallb_view
+from hcplb.lint.sources import Inputs
+from hcplb.plan import SitePlan
+
+_LB_ANNOTATIONS = ("metallb.universe.tf/loadBalancerIPs", "metallb.io/loadBalancerIPs")
+
+
+@dataclass(frozen=True)
+class RouterView:
+    """One router's BGP instance and the addresses nodes may dial to reach it."""
+
+    config: FrrConfig
+    bgp: BgpInstance
+    addresses: frozenset[str]
+
+    @property
+    def name(self) -> str:
+        return self.config.name()
+
+    def node_neighbors(self, nodes: tuple[NodeFact, ...]) -> list[Neighbor]:
+        addresses = {n.address for n in nodes}
+        return [nb for nb in self.bgp.sessions() if nb.name in addresses]
+
+    def neighbor_for(self, address: str) -> Neighbor | None:
+        """The (effective) neighbor config the router applies to a peer at `address`."""
+        if address in self.bgp.neighbors and self.bgp.neighbors[address].kind == "address":
+            return self.bgp.effective(address)
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return None
+        for net, group, _line in self.bgp.listen_ranges:
+            if ip.version == net.version and ip in net and self.bgp.group(group):
+                return self.bgp.neighbors[group]
+        return None
+
+
+@dataclass(frozen=True)
+class World:
+    inputs: Inputs
+    metallb: MetallbView
+    routers: tuple[RouterView, ...]
+    nodes: tuple[NodeFact, ...]
+    clusters: tuple[ClusterFact, ...]
+    vips: tuple[VipFact, ...]
+    hostedclusters: tuple[Manifest, ...]
+    services: tuple[Manifest, ...]
+    plan: SitePlan | None
+    openshift: bool
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        return self.inputs.records
+
+    def bfd_in_use(self) -> bool:
+        return any(nb.bfd for r in self.routers for nb in r.bgp.sessions()) or any(
+            p.text("spec", "bfdProfile") for p in self.metallb.peers
+        )
+
+
+def _routers(inputs: Inputs, plan: SitePlan | None) -> tuple[RouterView, ...]:
+    views = []
+    site_addresses = {r.name: r.address for r in plan.routers} if plan else {}
+    for config in inputs.routers:
+        bgp = config.main_bgp
+        if bgp is None:
+            continue
+        addresses = set(config.router_addresses())
+        if config.hostname in site_addresses:
+            addresses.add(site_addresses[config.hostname])
+        views.append(RouterView(config, bgp, frozenset(addresses)))
+    return tuple(views)
+
+
+def _node_manifests(manifests: tuple[Manifest, ...]) -> Iterator[NodeFact]:
+    for node in manifests:
+        if node.kind != "Node" or node.api_version != "v1":
+            continue
+        for addr in node.items("status", "addresses"):
+            if isinstance(addr, dict) and addr.get("type") == "InternalIP":
+                labels = {str(k): str(v) for k, v in node.mapping("metadata", "labels").items()}
+                yield NodeFact(node.name, str(addr.get("address")), node.where(), labels)
+                break
+
+
+def _inferred_nodes(routers: tuple[RouterView, ...], view: MetallbView) -> Iterator[NodeFact]:
+    """Router neighbors that look like cluster nodes: remote-as equal to a BGPPeer's local
+    ASN; all neighbors when none matches (so that a wrong ASN is still caught)."""
+    local_asns = {
+        str(p.integer("spec", "localASN") or p.integer("spec", "myASN")) for p in view.peers
+    }
+    for router in routers:
+        sessions = [nb for nb in router.bgp.sessions() if nb.kind == "address"]
+        matching = [nb for nb in sessions if nb.remote_as and nb.remote_as[0] in local_asns]
+        for nb in matching or sessions:
+            yield NodeFact(nb.name, nb.name, Where(router.config.file, nb.line), inferred=True)
+
+
+def _nodes(
+    inputs: Inputs, plan: SitePlan | None, routers: tuple[RouterView, ...], view: MetallbView
+) -> tuple[NodeFact, ...]:
+    found: dict[str, NodeFact] = {}
+    if plan is not None:
+        for spec_node in plan.nodes:
+            found.setdefault(
+                spec_node.address,
+                NodeFact(
+                    spec_node.name, spec_node.address, Where("site spec"), dict(spec_node.labels)
+                ),
+            )
+    for fact in _node_manifests(inputs.manifests):
+        found.setdefault(fact.address, fact)
+    if not found:
+        for fact in _inferred_nodes(routers, view):
+            found.setdefault(fact.address, fact)
+    return tuple(found.values())
+
+
+def _base_domain(hc: Manifest) -> str | None:
+    base = hc.text("spec", "dns", "baseDomain")
+    if base:
+        return base
+    for item in hc.items("spec", "services"):
+        if isinstance(item, dict) and item.get("service") == "APIServer":
+            lb = (item.get("servicePublishingStrategy") or {}).get("loadBalancer") or {}
+            host = lb.get("hostname") if isinstance(lb, dict) else None
+            prefix = f"api.{hc.name}."
+            if isinstance(host, str) and host.startswith(prefix):
+                return host[len(prefix) :]
+    return None
+
+
+def _clusters(hcs: tuple[Manifest, ...], plan: SitePlan | None) -> tuple[ClusterFact, ...]:
+    found: dict[tuple[str, str], ClusterFact] = {}
+    for hc in hcs:
+        if hc.name and hc.namespace:
+            found.setdefault(
+                (hc.namespace, hc.name),
+                ClusterFact(hc.name, hc.namespace, hc.where(), _base_domain(hc)),
+            )
+    if plan is not None:
+        for c in plan.clusters:
+            key = (c.cluster.namespace, c.cluster.name)
+            found.setdefault(
+                key,
+                ClusterFact(
+                    c.cluster.name, c.cluster.namespace, Where("site spec"), c.cluster.base_domain
+                ),
+            )
+    return tuple(found.values())
+
+
+def _service_vips(services: tuple[Manifest, ...]) -> Iterator[VipFact]:
+    for svc in services:
+        addresses: list[tuple[str, Where]] = []
+        for i, ingress in enumerate(svc.items("status", "loadBalancer", "ingress")):
+            if isinstance(ingress, dict) and isinstance(ingress.get("ip"), str):
+                addresses.append((ingress["ip"], svc.where("status", "loadBalancer", "ingress", i)))
+        if svc.text("spec", "loadBalancerIP"):
+            addresses.append(
+                (str(svc.text("spec", "loadBalancerIP")), svc.where("spec", "loadBalancerIP"))
+            )
+        for key in _LB_ANNOTATIONS:
+            value = svc.text("metadata", "annotations", key)
+            if value:
+                addresses += [
+                    (v.strip(), svc.where("metadata", "annotations", key)) for v in value.split(",")
+                ]
+        seen: set[str] = set()
+        for address, where in addresses:
+            if address not in seen:
+                seen.add(address)
+                yield VipFact(address, where, "service", svc.namespace)
+
+
+def _vips(
+    world_services: tuple[Manifest, ...],
+    clusters: tuple[ClusterFact, ...],
+    records: tuple[Record, ...],
+    plan: SitePlan | None,
+) -> tuple[VipFact, ...]:
+    vips: list[VipFact] = list(_service_vips(world_services))
+    if plan is not None:
+        vips += [
+            VipFact(c.vip, Where("site spec"), "site", c.control_plane_namespace)
+            for c in plan.clusters
+        ]
+    covered = {v.cluster for v in vips}
+    for cluster in clusters:
+        if cluster.control_plane_namespace in covered:
+            continue
+        for record in records_for(records, cluster):
+            if record.rtype in ("A", "AAAA"):
+                vips.append(
+                    VipFact(record.value, record.where, "dns", cluster.control_plane_namespace)
+                )
+    if not clusters:
+        for record in records:
+            if record.rtype in ("A", "AAAA") and record.name.startswith(("api.", "api-int.")):
+                vips.append(VipFact(record.value, record.where, "dns", None))
+    unique: dict[tuple[str, str | None], VipFact] = {}
+    for vip in vips:
+        unique.setdefault((vip.address, vip.cluster), vip)
+    return tuple(unique.values())
+
+
+def records_for(records: tuple[Record, ...], cluster: ClusterFact) -> list[Record]:
+    """Records named api./api-int. for the cluster (relative names match by their labels)."""
+    names = cluster.api_names
+    short = (f"api.{cluster.name}", f"api-int.{cluster.name}")
+    return [
+        r
+        for r in records
+        if r.name in names
+        or r.name in short
+        or (not names and r.name.startswith(tuple(s + "." for s in short)))
+    ]
+
+
+def build_world(inputs: Inputs, plan: SitePlan | None = None) -> World:
+    manifests = inputs.manifests
+    site_ns = plan.site.spec.management_cluster.metallb_namespace if plan else None
+    view = metallb_view(manifests, site_ns)
+    routers = _routers(inputs, plan)
+    nodes = _nodes(inputs, plan, routers, view)
+    hcs = tuple(m for m in manifests if m.is_a("HostedCluster", "hypershift.openshift.io"))
+    services = tuple(
+        m
+        for m in manifests
+        if m.kind == "Service" and m.api_version == "v1" and m.name == "kube-apiserver"
+    )
+    clusters = _clusters(hcs, plan)
+    vips = _vips(services, clusters, inputs.records, plan)
+    openshift = (
+        bool(hcs)
+        or plan is not None
+        or any((m.namespace or "").startswith("openshift-") for m in manifests)
+    )
+    return World(inputs, view, routers, nodes, clusters, vips, hcs, services, plan, openshift)
