@@ -1,0 +1,107 @@
+"""`hcplb lint` and `hcplb import`: check a hand-built site, and move it to a site spec."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from hcplb.cli._output import (
+    OutputFormat,
+    OutputOption,
+    console,
+    err_console,
+    handles_errors,
+    print_json,
+)
+from hcplb.errors import HcplbError
+from hcplb.lint import LintReport, Severity
+from hcplb.lint.engine import lint_paths
+from hcplb.lint.importer import import_site
+
+_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "dim"}
+_STATUS_STYLE = {"matched": "green", "bfd-one-side": "yellow"}
+
+
+def _print_report(report: LintReport) -> None:
+    if report.sessions:
+        sessions = Table(title="BGP sessions (router neighbor x BGPPeer x node)")
+        for column in ("router", "node", "BGPPeer", "status", "detail"):
+            sessions.add_column(column)
+        for s in report.sessions:
+            node = s.node if s.node == s.node_address else f"{s.node} ({s.node_address})"
+            status = Text(s.status, style=_STATUS_STYLE.get(s.status, "bold red"))
+            sessions.add_row(s.router, node, s.peer or "-", status, s.detail)
+        console.print(sessions)
+    if report.findings:
+        table = Table(title=f"lint: {len(report.files)} files")
+        for column in ("severity", "rule", "where", "message"):
+            table.add_column(column, overflow="fold")
+        for f in report.findings:
+            message = Text(f.message)
+            if f.hint:
+                message.append(f"\nhint: {f.hint}", style="dim")
+            table.add_row(
+                Text(str(f.severity), style=_STYLE[f.severity]), f.rule, f.location, message
+            )
+        console.print(table)
+    errors, warnings = len(report.errors), len(report.warnings)
+    if errors or warnings:
+        console.print(f"{errors} error(s), {warnings} warning(s) in {len(report.files)} file(s)")
+    else:
+        console.print(f"clean: {len(report.files)} file(s), no error, no warning")
+
+
+@handles_errors
+def lint(
+    paths: list[Path] = typer.Argument(
+        ..., help="router configs, manifests, DNS files, directories, or a site spec"
+    ),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Check router, MetalLB, HyperShift and DNS files, alone and across systems.
+
+    Exit code 0 when clean, 1 on any error, 3 on warnings only.
+    """
+    report = lint_paths(paths)
+    if output is OutputFormat.json:
+        data = report.to_json()
+        data["sessions"] = [s.to_json() for s in report.sessions]
+        print_json(data)
+    else:
+        _print_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+@handles_errors
+def import_(
+    paths: list[Path] = typer.Argument(
+        ..., help="the files of a hand-built site (router, MetalLB, HostedCluster, DNS)"
+    ),
+    out: Path = typer.Option(..., "-o", "--out", help="site spec to write ('-' for stdout)"),
+    name: str = typer.Option("imported", "--name", help="metadata.name of the site"),
+    force: bool = typer.Option(False, "--force", help="replace an existing file"),
+) -> None:
+    """Write a site spec from existing files; what they cannot tell is marked `# TODO:`."""
+    imported = import_site(paths, name=name)
+    for problem in imported.read_problems:
+        err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    if str(out) == "-":
+        typer.echo(imported.text, nl=False)
+    else:
+        if out.exists() and not force:
+            raise HcplbError(f"{out} exists (hint: pass --force to replace it)")
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(imported.text, encoding="utf-8")
+        os.replace(tmp, out)
+        err_console.print(f"wrote {out}", markup=False)
+    for todo in imported.todos:
+        err_console.print(f"TODO {todo}", markup=False, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(lint)
+    app.command(name="import")(import_)

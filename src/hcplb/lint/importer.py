@@ -1,0 +1,340 @@
+"""`hcplb import`: write a site spec from a site built by hand (router, MetalLB, HyperShift, DNS).
+
+What the files say is copied; what they cannot say gets a valid placeholder and a `# TODO:`
+comment on its line, so the spec loads at once and `grep TODO` lists what to confirm.
+hcplb's defaults are kept where the hand-built site is weaker (BFD on, passwords by reference):
+the import is a move to hcplb, not a copy of the old configuration's problems.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from hcplb.lint import _go
+from hcplb.lint.findings import Finding
+from hcplb.lint.k8s import Manifest
+from hcplb.lint.metallb_pools import pool_networks
+from hcplb.lint.sources import read_paths
+from hcplb.lint.world import World, build_world
+from hcplb.spec.models import Platform
+
+__all__ = ["Imported", "import_site"]
+
+_LABEL = re.compile(r"[^a-z0-9-]+")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The site spec text, the TODOs in it, and the problems met while reading the files."""
+
+    text: str
+    todos: tuple[str, ...]
+    read_problems: tuple[Finding, ...] = ()
+
+
+@dataclass
+class _Doc:
+    todos: list[str] = field(default_factory=list)
+
+    def todo(self, node: CommentedMap, key: str, text: str) -> None:
+        node.yaml_add_eol_comment(f"TODO: {text}", key)
+        self.todos.append(f"{key}: {text}")
+
+    def note(self, node: CommentedMap, key: str, text: str) -> None:
+        node.yaml_add_eol_comment(text, key)
+
+
+def _label(text: str, fallback: str) -> str:
+    label = _LABEL.sub("-", text.lower()).strip("-")[:63].strip("-")
+    return label or fallback
+
+
+def _flow(items: list[Any]) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _routers(world: World, doc: _Doc) -> CommentedSeq:
+    out = CommentedSeq()
+    flavours = {fw.flavour for fw in world.inputs.firewalls}
+    peers = world.metallb.in_namespace(world.metallb.peers)
+    for i, router in enumerate(world.routers):
+        entry = CommentedMap()
+        entry["name"] = _label(router.config.hostname or "", f"router-{i}" if i else "frr")
+        if not router.config.hostname:
+            doc.todo(entry, "name", "the router's name (its frr.conf has no hostname)")
+        entry["asn"] = router.bgp.asn
+        entry["routerId"] = router.bgp.router_id or "192.0.2.1"
+        if not router.bgp.router_id:
+            doc.todo(entry, "routerId", "the router's BGP router-id (not in its frr.conf)")
+        dialed = [
+            p.text("spec", "peerAddress")
+            for p in peers
+            if p.text("spec", "peerAddress") in router.addresses
+        ]
+        entry["address"] = dialed[0] if dialed else entry["routerId"]
+        if not dialed:
+            doc.todo(entry, "address", "the address the nodes dial (no BGPPeer names this router)")
+        entry["firewall"] = next(iter(flavours)) if len(flavours) == 1 else "firewalld"
+        if len(flavours) != 1:
+            doc.todo(entry, "firewall", "firewalld, iptables or nftables (no firewall file given)")
+        out.append(entry)
+    if not world.routers:
+        for i, peer in enumerate(peers):
+            entry = CommentedMap()
+            entry["name"] = _label(peer.name, f"router-{i}")
+            entry["asn"] = peer.integer("spec", "peerASN") or 64512
+            address = peer.text("spec", "peerAddress") or "192.0.2.1"
+            entry["routerId"] = address
+            entry["address"] = address
+            entry["firewall"] = "firewalld"
+            doc.todo(entry, "firewall", "the router's firewall (no router files were given)")
+            out.append(entry)
+    return out
+
+
+def _machine_network(addresses: list[str]) -> str:
+    ips = [
+        ipaddress.ip_address(a)
+        for a in addresses
+        if _go.parse_ip(a) and ipaddress.ip_address(a).version == 4
+    ]
+    if not ips:
+        return "192.0.2.0/24"
+    net = ipaddress.ip_network(f"{ips[0]}/24", strict=False)
+    while not all(ip in net for ip in ips) and net.prefixlen > 8:
+        net = net.supernet()
+    return str(net)
+
+
+def _management(world: World, routers: CommentedSeq, doc: _Doc) -> CommentedMap:
+    mc = CommentedMap()
+    peers = world.metallb.in_namespace(world.metallb.peers)
+    asns = [p.integer("spec", "myASN") for p in peers if p.integer("spec", "myASN")]
+    remote = [r.bgp.remote_asn(nb) for r in world.routers for nb in r.node_neighbors(world.nodes)]
+    numeric = [a for a in remote if isinstance(a, int)]
+    mc["asn"] = asns[0] if asns else numeric[0] if numeric else 64513
+    if not asns and not numeric:
+        doc.todo(mc, "asn", "the nodes' ASN (found neither in a BGPPeer nor in the router)")
+    mc["metallbNamespace"] = world.metallb.namespace or "metallb-system"
+    if world.metallb.namespace is None:
+        doc.todo(mc, "metallbNamespace", "where the MetalLB operator runs")
+    addresses = [n.address for n in world.nodes] + [str(r["address"]) for r in routers]
+    mc["machineNetwork"] = _machine_network(addresses)
+    doc.todo(mc, "machineNetwork", "confirm: the smallest network holding the nodes and routers")
+    names = {r.value: r.name.split(".")[0] for r in world.records if r.rtype == "A"}
+    nodes = CommentedSeq()
+    per_node = {
+        nb.name: r.bgp.remote_asn(nb) for r in world.routers for nb in r.node_neighbors(world.nodes)
+    }
+    for node in world.nodes:
+        entry = CommentedMap()
+        entry["name"] = _label(node.name if not node.inferred else names.get(node.address, ""), "")
+        if not entry["name"]:
+            entry["name"] = "node-" + node.address.replace(".", "-").replace(":", "-")
+            doc.todo(entry, "name", f"the Kubernetes name of the node at {node.address}")
+        entry["address"] = node.address
+        if node.labels:
+            entry["labels"] = dict(node.labels)
+        asn = per_node.get(node.address)
+        if isinstance(asn, int) and asn != mc["asn"]:
+            entry["asn"] = asn
+        nodes.append(entry)
+    if not nodes:
+        entry = CommentedMap({"name": "node-0", "address": "192.0.2.10"})
+        doc.todo(entry, "address", "the management cluster's nodes (none found)")
+        nodes.append(entry)
+    mc["nodes"] = nodes
+    return mc
+
+
+def _bfd(world: World) -> tuple[CommentedMap, bool]:
+    keys = ("receiveInterval", "transmitInterval", "detectMultiplier")
+    bfd = CommentedMap()
+    profiles = {b.name: b for b in world.metallb.bfd_profiles}
+    for peer in world.metallb.peers:
+        profile = profiles.get(peer.text("spec", "bfdProfile") or "")
+        if profile is not None:
+            for key in keys:
+                if profile.integer("spec", key) is not None:
+                    bfd[key] = profile.integer("spec", key)
+            return bfd, True
+    for router in world.routers:
+        for p in router.config.bfd_profiles.values():
+            values = (p.receive_interval, p.transmit_interval, p.detect_multiplier)
+            for key, value in zip(keys, values, strict=True):
+                if value is not None:
+                    bfd[key] = value
+            return bfd, True
+    return CommentedMap(
+        {"receiveInterval": 300, "transmitInterval": 300, "detectMultiplier": 3}
+    ), False
+
+
+def _bgp(world: World, doc: _Doc) -> CommentedMap:
+    bgp = CommentedMap()
+    bfd, found = _bfd(world)
+    bgp["bfd"] = bfd
+    if not found:
+        doc.note(
+            bgp, "bfd", "the imported site has no BFD; hcplb turns it on (bfd: null keeps it off)"
+        )
+    peer = next(iter(world.metallb.peers), None)
+    for key in ("holdTime", "keepaliveTime"):
+        value = peer.text("spec", key) if peer is not None else None
+        if value and _go.parse_duration(value) is not None:
+            bgp[key] = value
+    sessions = [nb for r in world.routers for nb in r.bgp.sessions()]
+    has_password = any(nb.password for nb in sessions) or any(
+        p.text("spec", "password") or p.text("spec", "passwordSecret", "name")
+        for p in world.metallb.peers
+    )
+    if has_password:
+        bgp["password"] = CommentedMap({"env": "HCPLB_BGP_PASSWORD"})
+        doc.todo(bgp, "password", "export HCPLB_BGP_PASSWORD with the current MD5 password")
+    if any(r.bgp.listen_ranges for r in world.routers):
+        bgp["peering"] = "dynamic"
+    return bgp
+
+
+def _pools(world: World) -> CommentedSeq:
+    pools = CommentedSeq()
+    for pool in world.metallb.in_namespace(world.metallb.pools):
+        entries = [str(a) for a in pool.items("spec", "addresses") if isinstance(a, str)]
+        if entries and pool_networks(pool):
+            pools.append(
+                CommentedMap({"name": _label(pool.name, "pool"), "addresses": _flow(entries)})
+            )
+    return pools
+
+
+def _platform(hc: Manifest | None) -> str:
+    value = hc.text("spec", "platform", "type") if hc is not None else None
+    return value if value in {p.value for p in Platform} else "Agent"
+
+
+def _clusters(world: World, pools: CommentedSeq, doc: _Doc) -> CommentedSeq:
+    out = CommentedSeq()
+    by_key = {(h.namespace, h.name): h for h in world.hostedclusters}
+    for cluster in world.clusters:
+        hc = by_key.get((cluster.namespace, cluster.name))
+        entry = CommentedMap()
+        entry["name"] = cluster.name
+        entry["namespace"] = cluster.namespace
+        entry["baseDomain"] = cluster.base_domain or "example.com"
+        if not cluster.base_domain:
+            doc.todo(entry, "baseDomain", f"the base domain of {cluster.name}")
+        entry["platform"] = _platform(hc)
+        vip = next(
+            (v.address for v in world.vips if v.cluster == cluster.control_plane_namespace), None
+        )
+        if vip:
+            entry["vip"] = vip
+            pool = next((p["name"] for p in pools if _contains(p["addresses"], vip)), None)
+            if pool:
+                entry["pool"] = pool
+        else:
+            entry["pool"] = pools[0]["name"] if pools else "hcp-api-pool"
+            doc.todo(
+                entry,
+                "pool",
+                "no VIP found (no Service, DNS record or site spec): one is taken from this pool",
+            )
+        blocks = hc.items("spec", "networking", "apiServer", "allowedCIDRBlocks") if hc else []
+        if blocks:
+            entry["allowedCIDRBlocks"] = _flow([str(b) for b in blocks])
+        out.append(entry)
+    if not out:
+        entry = CommentedMap(
+            {"name": "hosted", "namespace": "clusters", "baseDomain": "example.com"}
+        )
+        entry["pool"] = pools[0]["name"] if pools else "hcp-api-pool"
+        doc.todo(
+            entry,
+            "name",
+            "no HostedCluster found: the hosted cluster's name, namespace, baseDomain",
+        )
+        out.append(entry)
+    return out
+
+
+def _contains(entries: list[str], vip: str) -> bool:
+    from hcplb.spec.pools import pool_networks as spec_networks
+
+    try:
+        ip = ipaddress.ip_address(vip)
+        return any(ip in n for n in spec_networks(list(entries)))
+    except ValueError:
+        return False
+
+
+def _dns(clusters: CommentedSeq) -> CommentedMap:
+    dns = CommentedMap()
+    zones = sorted({str(c["baseDomain"]) for c in clusters})
+    if len(zones) == 1:
+        dns["zone"] = zones[0]
+    dns["ttl"] = 300
+    dns.yaml_add_eol_comment(
+        "optional: primary (RFC 2136 server) and tsigKey, see `hcplb init`", "ttl"
+    )
+    return dns
+
+
+def import_world(world: World, name: str) -> Imported:
+    doc = _Doc()
+    spec = CommentedMap()
+    routers = _routers(world, doc)
+    if not routers:
+        entry = CommentedMap(
+            {
+                "name": "frr",
+                "asn": 64512,
+                "routerId": "192.0.2.1",
+                "address": "192.0.2.1",
+                "firewall": "firewalld",
+            }
+        )
+        doc.todo(entry, "routerId", "no router config and no BGPPeer: the upstream router")
+        routers.append(entry)
+    spec["routers"] = routers
+    spec["managementCluster"] = _management(world, routers, doc)
+    spec["bgp"] = _bgp(world, doc)
+    pools = _pools(world)
+    spec["pools"] = pools
+    spec["hostedClusters"] = _clusters(world, pools, doc)
+    spec["dns"] = _dns(spec["hostedClusters"])
+    site = CommentedMap()
+    site["apiVersion"] = "hcplb.io/v1alpha1"
+    site["kind"] = "Site"
+    site["metadata"] = CommentedMap({"name": name})
+    site["spec"] = spec
+    header = (
+        "hcplb site spec imported by `hcplb import` from a hand-built site.\n"
+        "Lines marked TODO could not be read from the files: confirm or replace them,\n"
+        "then `hcplb render` this file and compare with what runs today."
+    )
+    site.yaml_set_start_comment(header)
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 120
+    stream = io.StringIO()
+    yaml.dump(site, stream)
+    return Imported(stream.getvalue(), tuple(doc.todos))
+
+
+def import_site(paths: Sequence[Path], *, name: str = "imported") -> Imported:
+    """Read the files (as `hcplb lint` does) and write the site spec they describe."""
+    inputs, problems = read_paths(paths)
+    world = build_world(inputs)
+    imported = import_world(world, _label(name, "imported"))
+    return Imported(imported.text, imported.todos, tuple(problems))
