@@ -38,15 +38,16 @@ def _print_report(report: LintReport) -> None:
         console.print(sessions)
     if report.findings:
         table = Table(title=f"lint: {len(report.files)} files")
-        for column in ("severity", "rule", "where", "message"):
-            table.add_column(column, overflow="fold")
+        table.add_column("where / rule", overflow="fold", ratio=2)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("message", overflow="fold", ratio=5)
         for f in report.findings:
+            where = Text(f.location)
+            where.append("\n" + f.rule, style="dim")
             message = Text(f.message)
             if f.hint:
-                message.append(f"\nhint: {f.hint}", style="dim")
-            table.add_row(
-                Text(str(f.severity), style=_STYLE[f.severity]), f.rule, f.location, message
-            )
+                message.append("\nhint: " + f.hint, style="dim")
+            table.add_row(where, Text(str(f.severity), style=_STYLE[f.severity]), message)
         console.print(table)
     errors, warnings = len(report.errors), len(report.warnings)
     if errors or warnings:
