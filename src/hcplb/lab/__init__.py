@@ -1,0 +1,71 @@
+"""The rehearsal lab: a whole site on one machine, with real FRR, BIND and TLS in namespaces.
+
+    lab = up("examples/seed.yaml", name="seed")      # builds, waits for convergence
+    lab.run("frr", ["vtysh", "-c", "show ip bgp summary"], timeout=10)   # -> runner.Result
+    lab.run("client", ["curl", "https://api.hosted.hypershift.lab:6443/version"], timeout=10)
+    down("seed")
+
+Public API
+- `up(site_path, name=None, *, bare=False, profile="hcplb", timeout=60.0, on_phase=None,
+  on_checks=None) -> Lab`: render the site (`render_site`, the same output `hcplb render`
+  writes), simulate MetalLB on it, build the hosts and wait for convergence. LabError if
+  the name is taken, the machine lacks root/FRR/BIND, or it does not converge (then the lab
+  is left running for inspection). `bare=True`: routers run FRR with an empty config and no
+  sysctl/firewall (for `apply`); only DNS is waited for.
+- `down(name) -> None`: remove every process, namespace, link and file of the lab, also
+  after `up` was killed half way.
+- `status(name, *, probe=True) -> LabStatus`, `list_labs() -> list[LabSummary]`.
+- `Lab.open(name) -> Lab`, with `lab.name`, `lab.hosts` (topology `Host`s: name, role,
+  netns, interfaces, gateways, loopbacks), `lab.host(name)`, `lab.plan` (SitePlan),
+  `lab.state_dir`, `lab.site_file`, `lab.render_dir`, `lab.ca_file`, `lab.tsig_file`
+  (BIND key syntax, for `nsupdate -k`), `lab.expect` (Expectations),
+  `lab.run(host, argv, *, timeout, input=None) -> Result`, `lab.argv(host, argv)` (the
+  wrapped command line, for exec), `lab.spawn(host, role, argv) -> pid` (recorded),
+  `lab.stop(host, roles=None)`, `lab.start_frr(hosts)`, `lab.restart_frr(host)`,
+  `lab.switch_port(host)` (the bridge port of a host's eth0, for link faults).
+
+How a command runs as a host: `ip netns exec <netns> unshare --mount --uts --propagation
+private -- <lab>/hosts/<host>/enter CMD...`; `enter` bind-mounts the host's private
+/etc/frr, /run/frr, /etc/bind, /etc/resolv.conf, ... over the real paths (see `hostfs`), so
+vtysh, frr-reload.py, named, dig and curl work unmodified and nothing leaks to the machine.
+
+Host names: the spec's routers and nodes, `client`, `dns`, and `lan` (the switch namespace
+holding the `br-machine` and `br-client` bridges). Namespaces: `hcplb-<lab>.<host>`.
+State: `$HCPLB_LAB_DIR/<lab>/` (default `/var/lib/hcplb/labs/<lab>/`), journal `state.json`.
+"""
+
+from __future__ import annotations
+
+from hcplb.lab.converge import Check, Convergence
+from hcplb.lab.core import Lab
+from hcplb.lab.info import HostStatus, LabStatus, LabSummary, list_labs, status
+from hcplb.lab.state import Expectations, LabState, labs_root
+from hcplb.lab.teardown import remove
+from hcplb.lab.topology import Host, Interface, Topology
+from hcplb.lab.up import preflight, up
+
+
+def down(name: str) -> None:
+    """Remove lab `name` entirely (processes, namespaces, links, files)."""
+    remove(name)
+
+
+__all__ = [
+    "Check",
+    "Convergence",
+    "Expectations",
+    "Host",
+    "HostStatus",
+    "Interface",
+    "Lab",
+    "LabState",
+    "LabStatus",
+    "LabSummary",
+    "Topology",
+    "down",
+    "labs_root",
+    "list_labs",
+    "preflight",
+    "status",
+    "up",
+]

@@ -1,0 +1,180 @@
+"""Is the lab converged? Probe the state (never sleep-and-hope) and wait for it with a deadline.
+
+Converged means, in one round of probes: on every router each expected BGP session is
+Established and not `(Policy)`, and each VIP is in the kernel FIB with exactly one nexthop
+per announcing node; from the client every API name resolves to its VIP through the lab DNS
+and every API URL answers HTTPS 200 with the lab CA verified.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal, Protocol
+
+from hcplb.errors import HcplbError
+from hcplb.lab import frr, netns
+from hcplb.lab.state import Expectations
+from hcplb.lab.topology import CLIENT
+from hcplb.runner import Result
+
+Kind = Literal["sessions", "routes", "dns", "https"]
+PROBE_TIMEOUT = 15.0
+
+
+class Runs(Protocol):
+    def run(
+        self, host: str, argv: Sequence[str], *, timeout: float, input: str | None = None
+    ) -> Result: ...
+
+
+@dataclass(frozen=True)
+class Check:
+    kind: Kind
+    host: str
+    ok: bool
+    detail: str
+    done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class Convergence:
+    ok: bool
+    seconds: float
+    checks: tuple[Check, ...]
+    rounds: int
+
+    def failing(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+
+def _safe(kind: Kind, host: str, probe: Callable[[], Check]) -> Check:
+    try:
+        return probe()
+    except HcplbError as exc:
+        return Check(kind, host, False, str(exc))
+
+
+def check_sessions(lab: Runs, router: str, neighbours: Sequence[str]) -> Check:
+    result = lab.run(router, ["vtysh", "-c", "show bgp summary json"], timeout=PROBE_TIMEOUT)
+    found = frr.peers(frr.parse_json(result.stdout, f"{router}: show bgp summary json"))
+    problems = [(n, frr.session_problem(found.get(n))) for n in neighbours]
+    bad = [f"{n} {p}" for n, p in problems if p]
+    done = len(neighbours) - len(bad)
+    detail = f"{done}/{len(neighbours)} Established" + (f"; {', '.join(bad)}" if bad else "")
+    return Check("sessions", router, not bad, detail, done, len(neighbours))
+
+
+def check_routes(lab: Runs, router: str, expected: Mapping[str, Sequence[str]]) -> Check:
+    result = lab.run(router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=PROBE_TIMEOUT)
+    table = netns.routes(result)
+    bad = []
+    for prefix, hops in expected.items():
+        got = table.get(prefix, set())
+        if got != set(hops):
+            bad.append(f"{prefix} via {len(got)}/{len(hops)}")
+    done = len(expected) - len(bad)
+    detail = f"{done}/{len(expected)} VIPs with every nexthop" + (
+        f"; {', '.join(bad[:4])}" if bad else ""
+    )
+    return Check("routes", router, not bad, detail, done, len(expected))
+
+
+def check_dns(lab: Runs, names: Mapping[str, str]) -> Check:
+    argv = ["dig", "+noall", "+answer", "+time=1", "+tries=2", *names]
+    result = lab.run(CLIENT, argv, timeout=PROBE_TIMEOUT)
+    answers: dict[str, set[str]] = {}
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[3] in ("A", "AAAA"):
+            answers.setdefault(parts[0].rstrip("."), set()).add(parts[4])
+    bad = [n for n, addr in names.items() if answers.get(n) != {addr}]
+    done = len(names) - len(bad)
+    detail = f"{done}/{len(names)} names answer" + (
+        f"; not yet: {', '.join(bad[:3])}" if bad else ""
+    )
+    return Check("dns", CLIENT, not bad, detail, done, len(names))
+
+
+def check_https(lab: Runs, urls: Sequence[str]) -> Check:
+    argv = [
+        "curl",
+        "-sS",
+        "--connect-timeout",
+        "1",
+        "--max-time",
+        "3",
+        "-Z",
+        "--parallel-max",
+        "64",
+    ]
+    argv += ["-w", "%{http_code} %{url_effective}\\n"]
+    for url in urls:
+        argv += ["-o", "/dev/null", url]
+    result = lab.run(CLIENT, argv, timeout=PROBE_TIMEOUT)
+    codes: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        code, _, url = line.partition(" ")
+        codes[url] = code
+    bad = [u for u in urls if codes.get(u) != "200"]
+    done = len(urls) - len(bad)
+    error = result.stderr.strip().splitlines()[-1] if bad and result.stderr.strip() else ""
+    detail = f"{done}/{len(urls)} URLs answer 200" + (f"; {error}" if error else "")
+    return Check("https", CLIENT, not bad, detail, done, len(urls))
+
+
+ALL_KINDS: tuple[Kind, ...] = ("sessions", "routes", "dns", "https")
+
+
+def probe(
+    lab: Runs, expect: Expectations, *, kinds: Sequence[Kind] = ALL_KINDS
+) -> tuple[Check, ...]:
+    """One round of the checks of the given kinds (a bare lab checks only `dns`)."""
+    checks: list[Check] = []
+    if "sessions" in kinds:
+        for router, neighbours in expect.sessions.items():
+            checks.append(
+                _safe("sessions", router, partial(check_sessions, lab, router, neighbours))
+            )
+    if "routes" in kinds:
+        for router, routes in expect.routes.items():
+            checks.append(_safe("routes", router, partial(check_routes, lab, router, routes)))
+    if "dns" in kinds:
+        checks.append(_safe("dns", CLIENT, partial(check_dns, lab, expect.names)))
+    if "https" in kinds:
+        routed = all(c.ok for c in checks if c.kind == "routes")
+        if routed:
+            checks.append(_safe("https", CLIENT, partial(check_https, lab, expect.urls)))
+        else:  # without routes curl would only wait for its connect timeout
+            checks.append(Check("https", CLIENT, False, "waiting for routes", 0, len(expect.urls)))
+    return tuple(checks)
+
+
+def wait(
+    lab: Runs,
+    expect: Expectations,
+    *,
+    timeout: float,
+    since: float | None = None,
+    kinds: Sequence[Kind] = ALL_KINDS,
+    progress: Callable[[float, tuple[Check, ...]], None] | None = None,
+    interval: float = 0.2,
+) -> Convergence:
+    """Probe until every check passes in one round or `timeout` s pass; time counted from `since`."""
+    start = time.monotonic() if since is None else since
+    deadline = time.monotonic() + timeout
+    rounds = 0
+    while True:
+        rounds += 1
+        checks = probe(lab, expect, kinds=kinds)
+        elapsed = time.monotonic() - start
+        if progress is not None:
+            progress(elapsed, checks)
+        if all(c.ok for c in checks):
+            return Convergence(True, elapsed, checks, rounds)
+        if time.monotonic() > deadline:
+            return Convergence(False, elapsed, checks, rounds)
+        time.sleep(interval)

@@ -1,0 +1,208 @@
+"""`Lab`: one running lab, opened from its directory; runs commands and processes as its hosts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from hcplb.errors import LabError
+from hcplb.lab import frr, procs
+from hcplb.lab.hostfs import ENTER, host_dir, wrap
+from hcplb.lab.state import Expectations, Journal, LabState, ProcessRecord, lab_dir, read_state
+from hcplb.lab.topology import Host, Topology, build_topology
+from hcplb.plan import SitePlan, plan_site
+from hcplb.runner import Result, run
+from hcplb.spec import load_site
+
+SITE_FILE = "site.yaml"
+RENDER_DIR = "render"
+CA_FILE = "pki/ca.pem"
+TSIG_FILE = "tsig.key"
+NODE_ALWAYS = ("zebra",)  # MetalLB's speaker container: zebra, bgpd, bfdd (no staticd)
+FRR_START_TIMEOUT = 15.0
+
+
+class Lab:
+    """A lab on this machine. Get one from `hcplb.lab.up(...)` or `Lab.open(name)`."""
+
+    def __init__(self, state_dir: Path, state: LabState, plan: SitePlan) -> None:
+        self.state_dir = state_dir
+        self.plan = plan
+        self._journal: Journal | None = None
+        self._state = state
+        self.topology: Topology = build_topology(
+            plan, state.name, state.lab_id, vips_by_node=state.vips
+        )
+
+    @classmethod
+    def open(cls, name: str) -> Lab:
+        """The lab called `name`; LabError if it does not exist or never got past its start."""
+        state = read_state(name)
+        directory = lab_dir(name)
+        if state is None or not (directory / SITE_FILE).exists():
+            raise LabError(
+                f"lab {name!r} is incomplete (its build was interrupted) "
+                f"(hint: `hcplb lab down {name}`)"
+            )
+        return cls(directory, state, plan_site(load_site(directory / SITE_FILE).site))
+
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+    @property
+    def state(self) -> LabState:
+        return self._journal.state if self._journal is not None else self._state
+
+    @property
+    def hosts(self) -> tuple[Host, ...]:
+        return self.topology.hosts
+
+    def host(self, name: str) -> Host:
+        return self.topology.host(name)
+
+    @property
+    def site_file(self) -> Path:
+        return self.state_dir / SITE_FILE
+
+    @property
+    def render_dir(self) -> Path:
+        return self.state_dir / RENDER_DIR
+
+    @property
+    def ca_file(self) -> Path:
+        return self.state_dir / CA_FILE
+
+    @property
+    def tsig_file(self) -> Path:
+        return self.state_dir / TSIG_FILE
+
+    @property
+    def expect(self) -> Expectations:
+        if self.state.expect is None:
+            raise LabError(f"lab {self.name} has no recorded expectations (incomplete build)")
+        return self.state.expect
+
+    def switch_port(self, host: str) -> tuple[str, str]:
+        """(switch host, port name) of the host's first interface: `ip link set PORT down`
+        run on the switch takes the host off its network as a pulled cable would."""
+        return self.topology.switch.name, self.host(host).interfaces[0].port
+
+    def host_dir(self, host: str) -> Path:
+        """The lab directory holding this host's private /etc/frr, /run/frr, logs, ..."""
+        return host_dir(self.state_dir, self.host(host).name)
+
+    # -- running things as a host ------------------------------------------------------------
+
+    def argv(self, host: str, argv: Sequence[str]) -> list[str]:
+        """The full command line that runs argv as `host` (its netns and its filesystem view)."""
+        h = self.host(host)
+        return wrap(h.netns, self.host_dir(h.name) / ENTER, argv)
+
+    def run(
+        self, host: str, argv: Sequence[str], *, timeout: float, input: str | None = None
+    ) -> Result:
+        """Run argv as `host` and wait for it (hcplb.runner.run: never raises on exit codes)."""
+        return run(self.argv(host, argv), timeout=timeout, input=input)
+
+    def spawn(self, host: str, role: str, argv: Sequence[str]) -> int:
+        """Start a long-running process as `host`; recorded in the journal before it starts."""
+        log = self.host_dir(host) / "log" / f"{role}.log"
+        journal = self.journal()
+        index = journal.add_process(
+            ProcessRecord(host=host, role=role, argv=tuple(argv), log=str(log))
+        )
+        pid = procs.spawn(self.argv(host, argv), log=log)
+        journal.set_pid(index, pid)
+        return pid
+
+    def processes(self, host: str | None = None, role: str | None = None) -> list[ProcessRecord]:
+        """Recorded processes that are still running (pid alive with the recorded command line)."""
+        return [
+            p
+            for p in self.state.processes
+            if p.pid is not None
+            and (host is None or p.host == host)
+            and (role is None or p.role == role)
+            and procs.is_ours(p.pid, p.argv)
+        ]
+
+    def stop(self, host: str, roles: Sequence[str] | None = None) -> None:
+        """Stop the host's recorded processes (those with one of `roles`, default all)."""
+        doomed = [p.pid for p in self.processes(host) if roles is None or p.role in roles]
+        left = procs.stop(p for p in doomed if p is not None)
+        if left:
+            raise LabError(f"{host}: processes {left} did not stop")
+
+    # -- FRR ---------------------------------------------------------------------------------
+
+    def start_frr(self, hosts: Sequence[str]) -> None:
+        """Start FRR on each host as frrinit.sh would: the daemons its /etc/frr/daemons enables
+        (zebra first, the others once zebra listens), then `vtysh -b` loads /etc/frr/frr.conf
+        once every daemon's vty socket exists."""
+        plans: dict[str, tuple[list[frr.Daemon], str]] = {}
+        for name in hosts:
+            etc = self.host_dir(name) / "etc/frr"
+            daemons_text = (etc / "daemons").read_text()
+            profile = frr.profile_of(daemons_text, (etc / "frr.conf").read_text())
+            always = NODE_ALWAYS if self.host(name).role == "node" else frr.ALWAYS
+            plans[name] = (frr.daemons_to_run(daemons_text, always=always), profile)
+            frr.clear_run_dir(self.host_dir(name) / "run/frr")
+        # zebra first: a bgpd configured before it knows the VRF from zebra waits seconds
+        for first in (True, False):
+            for name, (daemons, profile) in plans.items():
+                for daemon in daemons:
+                    if (daemon.name == "zebra") == first:
+                        self.spawn(name, daemon.name, frr.daemon_argv(daemon, profile=profile))
+            frr.wait_sockets(
+                {
+                    self.host_dir(name) / "run/frr": (
+                        [
+                            "zserv.api" if first else "",
+                            *[f"{d.name}.vty" for d in daemons if not first],
+                        ]
+                    )
+                    for name, (daemons, _p) in plans.items()
+                },
+                timeout=FRR_START_TIMEOUT,
+            )
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(self._boot_frr, hosts))
+        failed = [
+            f"{h}: {r.stdout.strip() or r.stderr.strip()}"
+            for h, r in zip(hosts, results, strict=True)
+            if not r.ok
+        ]
+        if failed:
+            raise LabError("vtysh -b could not load frr.conf: " + "; ".join(failed))
+
+    def _boot_frr(self, host: str) -> Result:
+        return self.run(host, ["vtysh", "-b"], timeout=FRR_START_TIMEOUT)
+
+    def restart_frr(self, host: str) -> None:
+        """Stop the host's FRR daemons and start them again from its /etc/frr (after apply)."""
+        roles = [*frr.ORDER, "watchfrr"]
+        self.stop(host, roles)
+        self.start_frr([host])
+
+    # -- journal -----------------------------------------------------------------------------
+
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal(self.state_dir, self.state)
+        return self._journal
+
+    def record(self, **changes: object) -> None:
+        self._state = self.journal().update(**changes)
+
+    def refresh(self) -> None:
+        """Re-read the journal (another hcplb process may have changed the lab)."""
+        state = read_state(self.name)
+        if state is not None:
+            self._state = state
+            self._journal = None
+
+    def age(self) -> float:
+        return time.time() - self.state.created

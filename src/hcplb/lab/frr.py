@@ -1,0 +1,136 @@
+"""FRR on a lab host, started the way frrinit.sh starts it on a real machine.
+
+The host's `/etc/frr` holds `frr.conf`, `daemons` and `vtysh.conf` (integrated config). The
+daemons named in `daemons` run in the foreground (pids tracked by the lab) without a config
+file; once their vty sockets exist, `vtysh -b` loads `/etc/frr/frr.conf` into them, as
+frrinit.sh does at boot. Nodes run bgpd with `-p 0` (no listener) like MetalLB's speaker.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hcplb.errors import LabError
+
+FRR_DIR = Path("/usr/lib/frr")
+ALWAYS = ("zebra", "staticd")
+ORDER = ("zebra", "bgpd", "bfdd", "staticd")
+VTYSH_CONF = "service integrated-vtysh-config\n"
+_ENABLED = re.compile(r"^\s*(\w+)\s*=\s*yes\s*$", re.MULTILINE)
+_OPTIONS = re.compile(r'^\s*(\w+)_options\s*=\s*"([^"]*)"', re.MULTILINE)
+_PROFILE_VAR = re.compile(r'^\s*frr_profile\s*=\s*"?(\w+)"?', re.MULTILINE)
+_PROFILE = re.compile(r"^\s*frr defaults (\w+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Daemon:
+    name: str
+    options: tuple[str, ...]
+
+
+def daemons_file(enabled: Mapping[str, Sequence[str]], *, always: Sequence[str] = ALWAYS) -> str:
+    """A Debian-style `/etc/frr/daemons`: `<d>=yes` for each enabled daemon, with its options.
+
+    `always` lists the daemons frrinit.sh starts regardless (zebra, staticd); MetalLB's speaker
+    container runs only zebra, bgpd and bfdd, so nodes pass `always=("zebra",)`.
+    """
+    lines = ["# /etc/frr/daemons (hcplb lab)"]
+    for daemon in ("bgpd", "ospfd", "ospf6d", "ripd", "ripngd", "isisd", "pimd", "bfdd", "staticd"):
+        on = daemon in enabled or daemon in always
+        lines.append(f"{daemon}={'yes' if on else 'no'}")
+    lines.append("vtysh_enable=yes")
+    for daemon, options in enabled.items():
+        lines.append(f'{daemon}_options="{shlex.join(options)}"')
+    return "\n".join(lines) + "\n"
+
+
+def daemons_to_run(daemons_text: str, *, always: Sequence[str] = ALWAYS) -> list[Daemon]:
+    """What frrinit.sh would start from a `daemons` file: `always`, then every `<d>=yes`."""
+    wanted = set(always) | {d for d in _ENABLED.findall(daemons_text) if d != "vtysh_enable"}
+    options = {d: tuple(shlex.split(o)) for d, o in _OPTIONS.findall(daemons_text)}
+    names = [d for d in ORDER if d in wanted] + sorted(wanted - set(ORDER))
+    return [Daemon(d, options.get(d, ("-A", "127.0.0.1"))) for d in names]
+
+
+def profile_of(daemons_text: str, frr_conf: str) -> str:
+    """`frr_profile` from `daemons`, else `frr defaults X` from frr.conf, else traditional."""
+    match = _PROFILE_VAR.search(daemons_text) or _PROFILE.search(frr_conf)
+    return match.group(1) if match else "traditional"
+
+
+def write_config(frr_dir: Path, frr_conf: str, daemons_text: str) -> None:
+    """Write `/etc/frr` of a host (owned by frr, frr.conf 0640 since it may hold a password)."""
+    for name, text in (
+        ("frr.conf", frr_conf),
+        ("daemons", daemons_text),
+        ("vtysh.conf", VTYSH_CONF),
+    ):
+        path = frr_dir / name
+        path.write_text(text)
+        path.chmod(0o640)
+        shutil.chown(path, "frr", "frr")
+
+
+def daemon_argv(daemon: Daemon, *, profile: str) -> list[str]:
+    return [str(FRR_DIR / daemon.name), "-F", profile, *daemon.options]
+
+
+def clear_run_dir(run_dir: Path) -> None:
+    """Remove sockets and pid files a previous run left (they would look like live daemons)."""
+    for path in run_dir.iterdir():
+        if path.suffix in (".vty", ".pid", ".api"):
+            path.unlink(missing_ok=True)
+
+
+def wait_sockets(run_dirs: dict[Path, list[str]], *, timeout: float) -> None:
+    """Wait until the named sockets (`bgpd.vty`, `zserv.api`) exist in each host's run dir."""
+    deadline = time.monotonic() + timeout
+    missing = [d / name for d, names in run_dirs.items() for name in names if name]
+    while missing:
+        missing = [p for p in missing if not p.exists()]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise LabError(f"FRR daemons did not start within {timeout:g} s: no {missing[0]}")
+        time.sleep(0.02)
+
+
+def parse_json(text: str, what: str) -> Any:
+    """vtysh JSON; a daemon that is down answers text, which becomes a LabError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        first = text.strip().splitlines()[0] if text.strip() else "no output"
+        raise LabError(f"{what}: not JSON ({first})") from None
+
+
+def peers(summary: Any) -> dict[str, dict[str, Any]]:
+    """Neighbour address -> peer dict from `show bgp summary json` (all address families)."""
+    result: dict[str, dict[str, Any]] = {}
+    if not isinstance(summary, dict):
+        return result
+    for family in summary.values():
+        if isinstance(family, dict):
+            for addr, peer in family.get("peers", {}).items():
+                result.setdefault(addr, peer)
+    return result
+
+
+def session_problem(peer: dict[str, Any] | None) -> str | None:
+    """Why a session is not usable, or None when Established with policy in place."""
+    if peer is None:
+        return "not configured"
+    state = str(peer.get("state", "?"))
+    if state != "Established":
+        return state
+    if peer.get("peerState") == "Policy":
+        return "Established (Policy): eBGP without an inbound/outbound policy"
+    return None

@@ -1,0 +1,185 @@
+"""Where labs live on disk, their names, and the journal of everything a lab created.
+
+Each lab owns one directory, `<labs root>/<name>/` (root: env `HCPLB_LAB_DIR`, else
+`/var/lib/hcplb/labs`). Its `state.json` is a journal: every namespace, link and process is
+recorded *before* it is created and the file is rewritten atomically after each change, so
+`lab down` can remove everything even after `lab up` was killed with SIGKILL half way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hcplb.errors import LabError
+
+LABS_ENV = "HCPLB_LAB_DIR"
+DEFAULT_LABS_ROOT = Path("/var/lib/hcplb/labs")
+STATE_FILE = "state.json"
+NETNS_PREFIX = "hcplb-"
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$|^[a-z]$")
+
+Phase = Literal["building", "up", "failed"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProcessRecord(_Frozen):
+    """A lab process: recorded with `pid=None` before it is spawned, then with its pid."""
+
+    host: str
+    role: str
+    argv: tuple[str, ...]
+    log: str
+    pid: int | None = None
+
+
+class Expectations(_Frozen):
+    """What a converged lab looks like, computed once at `up` from the plan and MetalLB."""
+
+    sessions: dict[str, list[str]]
+    """router host -> neighbour addresses that must be Established (and not `(Policy)`)"""
+    routes: dict[str, dict[str, list[str]]]
+    """router host -> VIP -> nexthop addresses (one per announcing node)"""
+    names: dict[str, str]
+    """DNS name -> address the lab DNS must answer"""
+    urls: list[str]
+    """HTTPS URLs the client must reach with CA verification"""
+
+
+class LabState(_Frozen):
+    name: str
+    lab_id: str
+    site_source: str
+    profile: str
+    bare: bool
+    created: float
+    phase: Phase = "building"
+    builder_pid: int | None = None
+    vips: dict[str, list[str]] = {}
+    """node -> VIPs bound on its lo"""
+    namespaces: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    processes: tuple[ProcessRecord, ...] = ()
+    expect: Expectations | None = None
+    converge_seconds: float | None = None
+    error: str | None = None
+
+
+def labs_root() -> Path:
+    return Path(os.environ.get(LABS_ENV) or DEFAULT_LABS_ROOT)
+
+
+def check_name(name: str) -> str:
+    """A lab name: lower-case letters, digits and '-', 1-24 characters, starting with a letter."""
+    if not _NAME.match(name):
+        raise LabError(
+            f"invalid lab name {name!r} (hint: lower-case letters, digits and '-', "
+            "at most 24 characters, starting with a letter)"
+        )
+    return name
+
+
+def lab_dir(name: str) -> Path:
+    return labs_root() / check_name(name)
+
+
+def netns_prefix(name: str) -> str:
+    """Every network namespace of lab `name` starts with this (the '.' cannot occur in a name)."""
+    return f"{NETNS_PREFIX}{name}."
+
+
+def claim(name: str) -> Path:
+    """Create the lab's directory (0700); LabError if the name is already taken."""
+    path = lab_dir(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        raise LabError(
+            f"lab {name!r} already exists ({path}) (hint: `hcplb lab down {name}` or "
+            "pick another --name)"
+        ) from None
+    return path
+
+
+def read_state(name: str) -> LabState | None:
+    """The lab's recorded state; None when the directory exists but no journal was written."""
+    path = lab_dir(name)
+    if not path.is_dir():
+        raise LabError(f"no lab named {name!r} under {labs_root()} (hint: `hcplb lab list`)")
+    file = path / STATE_FILE
+    if not file.exists():
+        return None
+    try:
+        return LabState.model_validate_json(file.read_text(encoding="utf-8"))
+    except (OSError, ValidationError) as exc:
+        raise LabError(f"cannot read {file}: {exc}") from None
+
+
+def lab_names() -> list[str]:
+    root = labs_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _NAME.match(p.name))
+
+
+class Journal:
+    """The lab's state, persisted atomically after every change (write, then rename).
+
+    No fsync: the journal must survive the writer being killed, not the machine losing power.
+    """
+
+    def __init__(self, directory: Path, state: LabState) -> None:
+        self.directory = directory
+        self.state = state
+        self._write()
+
+    def update(self, **changes: object) -> LabState:
+        self.state = self.state.model_copy(update=changes)
+        self._write()
+        return self.state
+
+    def add_namespaces(self, names: list[str]) -> None:
+        self.update(namespaces=(*self.state.namespaces, *names))
+
+    def add_links(self, names: list[str]) -> None:
+        self.update(links=(*self.state.links, *names))
+
+    def add_process(self, record: ProcessRecord) -> int:
+        """Record a process about to start; returns its index for `set_pid`."""
+        self.update(processes=(*self.state.processes, record))
+        return len(self.state.processes) - 1
+
+    def set_pid(self, index: int, pid: int) -> None:
+        procs = list(self.state.processes)
+        procs[index] = procs[index].model_copy(update={"pid": pid})
+        self.update(processes=tuple(procs))
+
+    def _write(self) -> None:
+        target = self.directory / STATE_FILE
+        tmp = target.with_suffix(".tmp")
+        data = self.state.model_dump_json(indent=1)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+
+
+def new_state(name: str, lab_id: str, site_source: str, *, profile: str, bare: bool) -> LabState:
+    return LabState(
+        name=name,
+        lab_id=lab_id,
+        site_source=site_source,
+        profile=profile,
+        bare=bare,
+        created=time.time(),
+        builder_pid=os.getpid(),
+    )

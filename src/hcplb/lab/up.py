@@ -1,0 +1,273 @@
+"""`up()`: build a lab from a site spec, one phase per step, and wait until it has converged."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as random
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hcplb.errors import LabError
+from hcplb.lab import converge, dns, frr, netns, pki
+from hcplb.lab.cluster import ClusterView, simulate_site
+from hcplb.lab.core import CA_FILE, RENDER_DIR, SITE_FILE, Lab
+from hcplb.lab.hostfs import prepare_host
+from hcplb.lab.state import Journal, check_name, claim, netns_prefix, new_state
+from hcplb.lab.teardown import remove
+from hcplb.lab.topology import CLIENT, DNS, build_topology
+from hcplb.metallb import SPEAKER_DAEMONS
+from hcplb.plan import SitePlan, plan_site
+from hcplb.render import RenderedSite, Secrets, render_site, resolve_site_secrets, write_rendered
+from hcplb.render.host import SYSCTL_FILENAME, netns_host_commands
+from hcplb.render.router import router_dir
+from hcplb.spec import load_site
+
+Phase = Callable[[str], None]
+ChecksCallback = Callable[[float, tuple[converge.Check, ...]], None]
+
+REQUIRED = (
+    ("/usr/lib/frr/bgpd", "FRR"),
+    ("/usr/lib/frr/zebra", "FRR"),
+    ("/usr/lib/frr/bfdd", "FRR"),
+    ("/usr/bin/vtysh", "FRR"),
+    ("/usr/sbin/named", "BIND 9 (bind9)"),
+    ("/usr/bin/named-checkconf", "BIND 9 (bind9)"),
+    ("/usr/bin/dig", "dig (bind9-dnsutils)"),
+    ("/usr/bin/curl", "curl"),
+    ("/usr/sbin/ip", "iproute2"),
+    ("/usr/bin/unshare", "util-linux"),
+)
+
+
+def preflight() -> None:
+    """Root, FRR, BIND and the tools the lab runs are present; LabError with the fix if not."""
+    if os.geteuid() != 0:
+        raise LabError(
+            "the lab needs root (network namespaces and mounts) (hint: run it with sudo)"
+        )
+    for path, what in REQUIRED:
+        if not Path(path).exists() and shutil.which(Path(path).name) is None:
+            raise LabError(
+                f"{what} is not installed ({path} missing) (hint: run `make setup` as root)"
+            )
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    plan: SitePlan
+    secrets: Secrets
+    rendered: RenderedSite
+    cluster: ClusterView
+
+
+def up(
+    site_path: Path | str,
+    name: str | None = None,
+    *,
+    bare: bool = False,
+    profile: str = "hcplb",
+    timeout: float = 60.0,
+    on_phase: Phase | None = None,
+    on_checks: ChecksCallback | None = None,
+) -> Lab:
+    """Build the site's lab and wait until it converged (a bare lab: until DNS answers)."""
+    say = on_phase or (lambda _text: None)
+    site_path = Path(site_path)
+    # 0. the machine can run a lab at all
+    preflight()
+    # 1. the site as `hcplb render` renders it, and what MetalLB makes of it
+    inputs = _inputs(site_path, profile)
+    name = check_name(name or inputs.plan.site.name[:24].rstrip("-"))
+    _check_free(name)
+    lab_id = "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(4))
+    topology = build_topology(inputs.plan, name, lab_id, vips_by_node=_vips(inputs))
+    # 2. the lab's directory and its journal (everything is recorded before it is created)
+    directory = claim(name)
+    state = new_state(name, lab_id, str(site_path.resolve()), profile=profile, bare=bare)
+    journal = Journal(
+        directory, state.model_copy(update={"vips": _vips(inputs), "expect": inputs.cluster.expect})
+    )
+    try:
+        # 3. files: site copy, rendered output, CA and certificates, TSIG key, host directories
+        shutil.copyfile(site_path, directory / SITE_FILE)
+        lab = Lab(directory, journal.state, inputs.plan)
+        lab._journal = journal
+        _write_files(lab, inputs, bare)
+        # 4. namespaces, bridges, veths, addresses and routes
+        say(f"network: {len(topology.hosts)} hosts")
+        journal.add_namespaces([h.netns for h in topology.hosts])
+        netns.create_namespaces([h.netns for h in topology.hosts])
+        journal.add_links(netns.link_names(topology))
+        netns.wire(topology)
+        # 5. routers first (MetalLB's connect timer defaults to 120 s): sysctl, firewall, FRR
+        started = time.monotonic()
+        routers = [h.name for h in topology.by_role("router")]
+        if not bare:
+            _prepare_routers(lab, inputs)
+        lab.start_frr(routers)
+        if not bare:
+            _wait_listening(lab, timeout)
+        say(f"routers: FRR running on {', '.join(routers)}")
+        # 6. the dns host: BIND with the site's zones
+        _start_dns(lab)
+        # 7. nodes: the API stand-ins, then FRR with MetalLB's frr.conf
+        _start_apiservers(lab, inputs)
+        speakers = sorted(inputs.cluster.simulation.frr_configs)
+        lab.start_frr(speakers)
+        say(f"nodes: {len(speakers)} speakers, API stand-ins on {len(inputs.cluster.vips)} VIP(s)")
+    except BaseException:
+        remove(name)
+        raise
+    # 8. converged: sessions, FIB, DNS, HTTPS (a bare lab: DNS only, apply configures routers)
+    kinds: tuple[converge.Kind, ...] = ("dns",) if bare else converge.ALL_KINDS
+    result = converge.wait(
+        lab, lab.expect, timeout=timeout, since=started, kinds=kinds, progress=on_checks
+    )
+    if not result.ok:
+        lab.record(phase="failed", error="did not converge")
+        raise LabError(_not_converged(lab, result, timeout))
+    lab.record(phase="up", converge_seconds=round(result.seconds, 3), builder_pid=None)
+    return lab
+
+
+def _inputs(site_path: Path, profile: str) -> _Inputs:
+    loaded = load_site(site_path)
+    secrets = resolve_site_secrets(loaded.site, base_dir=site_path.parent)
+    plan = plan_site(loaded.site)
+    rendered = render_site(loaded.site, secrets, profile="guide" if profile == "guide" else "hcplb")
+    return _Inputs(plan, secrets, rendered, simulate_site(plan, secrets, profile=profile))
+
+
+def _vips(inputs: _Inputs) -> dict[str, list[str]]:
+    return {n.name: list(inputs.cluster.vips) for n in inputs.plan.nodes}
+
+
+def _check_free(name: str) -> None:
+    taken = [n for n in netns.namespaces() if n.startswith(netns_prefix(name))]
+    if taken:
+        raise LabError(
+            f"lab name {name!r} is in use: namespace {taken[0]} exists "
+            f"(hint: `hcplb lab down {name}` or pick another --name)"
+        )
+
+
+def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
+    write_rendered(inputs.rendered, lab.state_dir / RENDER_DIR)
+    ca = pki.make_ca((lab.state_dir / CA_FILE).parent, lab.name)
+    tsig = dns.write_tsig(inputs.plan, inputs.secrets, lab.state_dir)
+    resolver = lab.host(DNS).primary_address
+    client_env = {"CURL_CA_BUNDLE": str(ca.cert_file), "SSL_CERT_FILE": str(ca.cert_file)}
+    for host in lab.hosts:
+        prepare_host(
+            lab.state_dir, host, resolver=resolver, env=client_env if host.name == CLIENT else None
+        )
+    for router in inputs.plan.routers:
+        base = router_dir(inputs.plan, router)
+        etc = lab.host_dir(router.name) / "etc/frr"
+        if bare:
+            conf = "log syslog informational\n"
+            daemons = frr.daemons_file({"bgpd": ["-A", "127.0.0.1"], "bfdd": ["-A", "127.0.0.1"]})
+        else:
+            conf = inputs.rendered.get(f"{base}/frr.conf").content
+            daemons = inputs.rendered.get(f"{base}/daemons").content
+            sysctl = inputs.rendered.get(f"{base}/{SYSCTL_FILENAME}").content
+            (lab.host_dir(router.name) / "etc/sysctl.d" / SYSCTL_FILENAME).write_text(sysctl)
+        frr.write_config(etc, conf, daemons)
+    node_daemons = frr.daemons_file(
+        {d: ["-A", "127.0.0.1", *o] for d, o in SPEAKER_DAEMONS.items()}, always=("zebra",)
+    )
+    for speaker, conf in inputs.cluster.simulation.frr_configs.items():
+        frr.write_config(lab.host_dir(speaker) / "etc/frr", conf, node_daemons)
+    dns.write_config(lab.host_dir(DNS), inputs.plan, tsig, resolver)
+    certs = {}
+    for c in inputs.plan.clusters:
+        names = [c.api_name, c.api_int_name, *pki.KUBERNETES_NAMES]
+        certs[c.vip] = (
+            c.cluster.name,
+            pki.issue(
+                ca,
+                ca.cert_file.parent,
+                f"{c.control_plane_namespace}",
+                dns_names=names,
+                ips=[c.vip],
+            ),
+        )
+    for node in inputs.plan.nodes:
+        listeners = [
+            {
+                "address": vip,
+                "port": 6443,
+                "cert": str(issued.cert_file),
+                "key": str(issued.key_file),
+                "cluster": cname,
+            }
+            for vip, (cname, issued) in sorted(certs.items())
+        ]
+        config = {"node": node.name, "listeners": listeners}
+        (lab.host_dir(node.name) / "apiserver.json").write_text(json.dumps(config, indent=1))
+
+
+def _prepare_routers(lab: Lab, inputs: _Inputs) -> None:
+    """The rendered sysctl settings and firewall, applied inside each router's namespace."""
+    for router in inputs.plan.routers:
+        for command in netns_host_commands(inputs.plan, router, profile=lab.state.profile):
+            result = lab.run(router.name, command.argv, timeout=20, input=command.input)
+            if not result.ok:
+                raise LabError(f"{router.name}: {' '.join(command.argv)}: {result.stderr.strip()}")
+
+
+def _wait_listening(lab: Lab, timeout: float) -> None:
+    """Wait until every router session left Idle (FRR holds a freshly configured peer in Idle
+    for seconds and refuses connections meanwhile; a node refused waits its connect timer,
+    MetalLB's default being 120 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        waiting = []
+        for router, neighbours in lab.expect.sessions.items():
+            result = lab.run(router, ["vtysh", "-c", "show bgp summary json"], timeout=10)
+            try:
+                found = frr.peers(frr.parse_json(result.stdout, router))
+            except LabError:
+                found = {}
+            waiting += [
+                f"{router}->{n}"
+                for n in neighbours
+                if found.get(n, {}).get("state", "Idle") == "Idle"
+            ]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise LabError(f"router sessions still Idle after {timeout:g} s: {', '.join(waiting)}")
+        time.sleep(0.1)
+
+
+def _start_dns(lab: Lab) -> None:
+    check = lab.run(DNS, list(dns.CHECK_ARGV), timeout=20)
+    if not check.ok:
+        raise LabError(
+            f"the lab's BIND config does not load: {check.stdout.strip() or check.stderr.strip()}"
+        )
+    lab.spawn(DNS, "named", dns.NAMED_ARGV)
+
+
+def _start_apiservers(lab: Lab, inputs: _Inputs) -> None:
+    script = Path(__file__).with_name("apiserver.py")
+    for node in inputs.plan.nodes:
+        config = lab.host_dir(node.name) / "apiserver.json"
+        lab.spawn(node.name, "apiserver", [sys.executable, str(script), str(config)])
+
+
+def _not_converged(lab: Lab, result: converge.Convergence, timeout: float) -> str:
+    lines = [f"lab {lab.name} did not converge within {timeout:g} s:"]
+    lines += [f"  {c.kind} on {c.host}: {c.detail}" for c in result.failing()]
+    dead = [p for p in lab.state.processes if p.pid is not None and p not in lab.processes()]
+    lines += [f"  process {p.role} on {p.host} exited (log {p.log})" for p in dead]
+    lines.append(
+        f"  the lab is left running for inspection (hint: `hcplb lab status {lab.name}`, then `hcplb lab down {lab.name}`)"
+    )
+    return "\n".join(lines)
