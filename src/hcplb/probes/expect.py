@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import Any
 
 from hcplb.errors import HcplbError
 from hcplb.metallb import apiserver_service, node_object, simulate
@@ -67,6 +68,8 @@ class ClusterExpect:
     api_int_name: str
     announcers: tuple[NodeExpect, ...]
     port: int = API_PORT
+    addressed_by_ip: bool = False
+    """no DNS zone in the spec: clients use the VIP, so the certificate must cover it"""
 
     @property
     def id(self) -> str:
@@ -80,7 +83,7 @@ class SiteExpect:
     routers: tuple[RouterExpect, ...]
     clusters: tuple[ClusterExpect, ...]
     metallb_namespace: str
-    manifests: tuple[dict[str, object], ...] = field(repr=False)
+    manifests: tuple[dict[str, Any], ...] = field(repr=False)
     notes: tuple[str, ...] = ()
 
 
@@ -97,7 +100,7 @@ class _Metallb:
     notes: tuple[str, ...]
 
 
-def _metallb(plan: SitePlan, manifests: list[dict[str, object]]) -> _Metallb:
+def _metallb(plan: SitePlan, manifests: list[dict[str, Any]]) -> _Metallb:
     """What MetalLB would do with the manifests: sessions and announcements per router."""
     routers = {r.address: r.name for r in plan.routers}
     services = [
@@ -203,6 +206,7 @@ def expect_site(
                 api_name=c.api_name,
                 api_int_name=c.api_int_name,
                 announcers=tuple(announcers[n] for n in sorted(announcers)),
+                addressed_by_ip=plan.site.spec.dns.zone is None,
             )
         )
     return SiteExpect(
