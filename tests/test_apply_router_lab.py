@@ -121,6 +121,8 @@ def test_apply_over_ssh_converges_the_bare_lab(setup: Setup) -> None:
     report = json.loads(result.stdout)["routers"][0]
     assert report["changed"] and report["converged_s"] is not None
     assert {f.split(":")[0] for f in report["fixed"]} == {"sysctl", "firewall"}
+    # sshd of a lab router tells apply it is in a lab: no boot files outside /etc/frr
+    assert not [f for f in report["fixed"] if "next boot" in f]
     assert "+ router bgp 64512" in report["diff"]
     sessions, nexthops = router_state(setup.lab)
     assert sessions == dict.fromkeys(NODES, "Established")
