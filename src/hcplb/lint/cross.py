@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from hcplb.lint import _go
 from hcplb.lint._selectors import selects
 from hcplb.lint.cross_router import check_router_side
 from hcplb.lint.facts import VipFact
@@ -189,6 +190,13 @@ def _bfd(world: World) -> Iterator[Finding]:
     if not (peers or world.routers) or world.bfd_in_use():
         return
     hold = next((p.text("spec", "holdTime") for p in peers if p.text("spec", "holdTime")), None)
+    never = hold is not None and _go.parse_duration(hold) == 0
+    detail = (
+        "hold time 0: a dead node is never detected and keeps its share of the API traffic"
+        if never
+        else "a dead node keeps its share of the API traffic until the hold time expires "
+        f"({hold or '180s, FRR traditional default'})"
+    )
     where = (
         peers[0].where("spec")
         if peers
@@ -197,8 +205,7 @@ def _bfd(world: World) -> Iterator[Finding]:
     yield warning(
         where,
         "cross.bfd.none",
-        "no BFD on the BGP sessions: a dead node keeps its share of the API traffic until the "
-        f"hold time expires ({hold or '180s, FRR traditional default'})",
+        f"no BFD on the BGP sessions: {detail}",
         "add a BFDProfile, set bfdProfile on the BGPPeer and `neighbor ... bfd` on the router "
         "(bfdd=yes, UDP 3784/3785 open from the nodes)",
     )

@@ -82,20 +82,20 @@ def _inside(candidate: Net, wanted: list[tuple[Net, int]]) -> bool:
     )
 
 
-def _vip_range(entry: PrefixEntry, wanted: list[tuple[Net, int]]) -> bool:
-    """A permit of host routes only, around some pool: a range reserved for VIPs."""
-    if entry.network is None or entry.length_range()[0] < entry.network.max_prefixlen:
-        return False
-    return any(
-        net.version == entry.network.version and net.subnet_of(entry.network)  # type: ignore[arg-type]
-        for net, _ in wanted
-    )
+def _host_routes_only(entry: PrefixEntry) -> bool:
+    """A permit of host routes only (`ge 32`): a range kept for VIPs, not a hole in the policy.
+
+    Host routes onto the nodes' or routers' own addresses are still caught: those addresses
+    are witnesses of their own.
+    """
+    return entry.network is not None and entry.length_range()[0] == entry.network.max_prefixlen
 
 
 def _witnesses(world: World, router: RouterView, wanted: list[tuple[Net, int]]) -> list[Net]:
     """Routes outside the pools that a too-wide policy would let in."""
     found: list[Net] = [ipaddress.ip_network(p) for p in _PROBES]
     found += [ipaddress.ip_network(f"{n.address}/32") for n in world.nodes]
+    found += [ipaddress.ip_network(f"{a}/32") for a in router.addresses if ":" not in a]
     if world.plan is not None:
         found.append(ipaddress.ip_network(world.plan.site.spec.management_cluster.machine_network))
     for net, _ in wanted:
@@ -103,7 +103,7 @@ def _witnesses(world: World, router: RouterView, wanted: list[tuple[Net, int]]) 
             found.append(net.supernet())
     for entries in router.config.prefix_lists.values():
         for entry in entries:
-            if entry.action != "permit" or entry.network is None or _vip_range(entry, wanted):
+            if entry.action != "permit" or entry.network is None or _host_routes_only(entry):
                 continue
             low, high = entry.length_range()
             base = entry.network

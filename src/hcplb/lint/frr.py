@@ -138,11 +138,14 @@ class _Parser:
             if self.ctx == "top":
                 break
             self._pop()
+        shown = (
+            [*words[: words.index("password") + 1], "<redacted>"] if "password" in words else words
+        )
         self.findings.append(
             warning(
                 self.where(number),
                 "frr.unknown",
-                f"unknown command {' '.join(words)!r}",
+                f"unknown command {' '.join(shown)!r}",
                 "check it with `vtysh -C -f` on the router",
             )
         )

@@ -126,6 +126,7 @@ class Neighbor:
     port: int | None = None
     ebgp_multihop: bool = False
     shutdown: bool = False
+    description: str = ""
     afs: Mapping[str, NeighborAf] = field(default_factory=dict, hash=False)
 
     def af(self, name: str) -> NeighborAf:
@@ -335,6 +336,8 @@ def _neighbor_command(
         return replace(nb, ebgp_multihop=not negate)
     if cmd == "shutdown":
         return replace(nb, shutdown=not negate)
+    if cmd == "description":
+        return replace(nb, description="" if negate else " ".join(args))
     if cmd == "activate":
         return _with_af(nb, af, activate=not negate, activate_line=line)
     if cmd in _AF_FILTERS:

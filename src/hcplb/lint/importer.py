@@ -64,9 +64,19 @@ def _flow(items: list[Any]) -> CommentedSeq:
     return seq
 
 
+def _flavour(world: World, router_file: str) -> str | None:
+    """The firewall flavour of the files beside the router's frr.conf (or the only one)."""
+    folder = router_file.rsplit("/", 1)[0] if "/" in router_file else ""
+    beside = {fw.flavour for fw in world.inputs.firewalls if fw.file.rsplit("/", 1)[0] == folder}
+    every = {fw.flavour for fw in world.inputs.firewalls}
+    for found in (beside, every):
+        if len(found) == 1:
+            return next(iter(found))
+    return None
+
+
 def _routers(world: World, doc: _Doc) -> CommentedSeq:
     out = CommentedSeq()
-    flavours = {fw.flavour for fw in world.inputs.firewalls}
     peers = world.metallb.in_namespace(world.metallb.peers)
     for i, router in enumerate(world.routers):
         entry = CommentedMap()
@@ -85,8 +95,9 @@ def _routers(world: World, doc: _Doc) -> CommentedSeq:
         entry["address"] = dialed[0] if dialed else entry["routerId"]
         if not dialed:
             doc.todo(entry, "address", "the address the nodes dial (no BGPPeer names this router)")
-        entry["firewall"] = next(iter(flavours)) if len(flavours) == 1 else "firewalld"
-        if len(flavours) != 1:
+        flavour = _flavour(world, router.config.file)
+        entry["firewall"] = flavour or "firewalld"
+        if flavour is None:
             doc.todo(entry, "firewall", "firewalld, iptables or nftables (no firewall file given)")
         out.append(entry)
     if not world.routers:
@@ -133,6 +144,14 @@ def _management(world: World, routers: CommentedSeq, doc: _Doc) -> CommentedMap:
     mc["machineNetwork"] = _machine_network(addresses)
     doc.todo(mc, "machineNetwork", "confirm: the smallest network holding the nodes and routers")
     names = {r.value: r.name.split(".")[0] for r in world.records if r.rtype == "A"}
+    names.update(
+        {
+            nb.name: nb.description
+            for r in world.routers
+            for nb in r.bgp.sessions()
+            if nb.description
+        }
+    )
     nodes = CommentedSeq()
     per_node = {
         nb.name: r.bgp.remote_asn(nb) for r in world.routers for nb in r.node_neighbors(world.nodes)
@@ -151,7 +170,8 @@ def _management(world: World, routers: CommentedSeq, doc: _Doc) -> CommentedMap:
             entry["asn"] = asn
         nodes.append(entry)
     if not nodes:
-        entry = CommentedMap({"name": "node-0", "address": "192.0.2.10"})
+        machine = ipaddress.ip_network(str(mc["machineNetwork"]))
+        entry = CommentedMap({"name": "node-0", "address": str(machine.network_address + 10)})
         doc.todo(entry, "address", "the management cluster's nodes (none found)")
         nodes.append(entry)
     mc["nodes"] = nodes
@@ -235,6 +255,8 @@ def _clusters(world: World, pools: CommentedSeq, doc: _Doc) -> CommentedSeq:
         if not cluster.base_domain:
             doc.todo(entry, "baseDomain", f"the base domain of {cluster.name}")
         entry["platform"] = _platform(hc)
+        if hc is None or not hc.text("spec", "platform", "type"):
+            doc.todo(entry, "platform", "Agent, KubeVirt, None, ... (not in the files)")
         vip = next(
             (v.address for v in world.vips if v.cluster == cluster.control_plane_namespace), None
         )
@@ -310,6 +332,14 @@ def import_world(world: World, name: str) -> Imported:
     spec["managementCluster"] = _management(world, routers, doc)
     spec["bgp"] = _bgp(world, doc)
     pools = _pools(world)
+    if not pools and not world.vips:
+        placeholder = CommentedMap(
+            {"name": "hcp-api-pool", "addresses": _flow(["198.51.100.0/28"])}
+        )
+        doc.todo(
+            placeholder, "addresses", "the addresses kept for API VIPs (no IPAddressPool found)"
+        )
+        pools.append(placeholder)
     spec["pools"] = pools
     spec["hostedClusters"] = _clusters(world, pools, doc)
     spec["dns"] = _dns(spec["hostedClusters"])

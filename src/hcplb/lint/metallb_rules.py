@@ -473,10 +473,15 @@ def _identifier(peer: Manifest) -> str:
 
 
 def _share_node(p: Manifest, q: Manifest, nodes: Sequence[NodeFact]) -> bool:
-    known = [n for n in nodes if not n.inferred]
-    if not known:
-        return True
+    """As MetalLB: do the two peers select a common node? Without node labels, peers that
+    both select by label are assumed apart unless their selectors are the same (the cluster
+    knows its nodes; lint does not)."""
+    known = [n for n in nodes if not n.inferred or n.labels]
     p_sel, q_sel = p.items("spec", "nodeSelectors"), q.items("spec", "nodeSelectors")
+    if not known:
+        return (
+            not p_sel or not q_sel or sorted(map(canonical, p_sel)) == sorted(map(canonical, q_sel))
+        )
     return any(selects(p_sel, n.labels) and selects(q_sel, n.labels) for n in known)
 
 

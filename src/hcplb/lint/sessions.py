@@ -78,9 +78,14 @@ def _secret_password(world: World, peer: Manifest) -> str | None:
         return "<unknown>"
 
 
-def _selected(peer: Manifest, nodes: tuple[NodeFact, ...]) -> list[NodeFact]:
+def _selected(peer: Manifest, nodes: tuple[NodeFact, ...]) -> tuple[list[NodeFact], list[NodeFact]]:
+    """Nodes the peer selects, and nodes it may select (labels unknown)."""
     selectors = peer.items("spec", "nodeSelectors")
-    return [n for n in nodes if not selectors or n.inferred or selects(selectors, n.labels)]
+    if not selectors:
+        return list(nodes), []
+    sure = [n for n in nodes if selects(selectors, n.labels)]
+    maybe = [n for n in nodes if n.inferred and not selects(selectors, n.labels)]
+    return sure, maybe
 
 
 def _asn_problems(router: RouterView, nb: Neighbor, peer: Manifest) -> list[str]:
@@ -143,7 +148,10 @@ def session_table(world: World) -> list[Session]:
     for peer in peers:
         address = peer.text("spec", "peerAddress") or peer.text("spec", "interface") or ""
         router = _router_for(world, address)
-        for node in _selected(peer, world.nodes):
+        selected, maybe = _selected(peer, world.nodes)
+        if router is not None:
+            covered |= {(router.config.file, n.address) for n in maybe}
+        for node in selected:
             if router is None:
                 known = ", ".join(sorted(a for r in world.routers for a in r.addresses)) or "none"
                 rows.append(

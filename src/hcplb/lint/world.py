@@ -8,6 +8,7 @@ router's neighbors, VIPs from the `api.` records).
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from hcplb.lint.metallb_view import MetallbView, metallb_view
 from hcplb.lint.sources import Inputs
 from hcplb.plan import SitePlan
 
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _LB_ANNOTATIONS = ("metallb.universe.tf/loadBalancerIPs", "metallb.io/loadBalancerIPs")
 
 
@@ -111,7 +113,10 @@ def _inferred_nodes(routers: tuple[RouterView, ...], view: MetallbView) -> Itera
         sessions = [nb for nb in router.bgp.sessions() if nb.kind == "address"]
         matching = [nb for nb in sessions if nb.remote_as and nb.remote_as[0] in local_asns]
         for nb in matching or sessions:
-            yield NodeFact(nb.name, nb.name, Where(router.config.file, nb.line), inferred=True)
+            # hcplb (and many hand configs) describe a node neighbor with the node's name.
+            name = nb.description if _LABEL.match(nb.description) else nb.name
+            labels = {"kubernetes.io/hostname": name} if name != nb.name else {}
+            yield NodeFact(name, nb.name, Where(router.config.file, nb.line), labels, inferred=True)
 
 
 def _nodes(
@@ -123,7 +128,10 @@ def _nodes(
             found.setdefault(
                 spec_node.address,
                 NodeFact(
-                    spec_node.name, spec_node.address, Where("site spec"), dict(spec_node.labels)
+                    spec_node.name,
+                    spec_node.address,
+                    Where("site spec"),
+                    {"kubernetes.io/hostname": spec_node.name, **spec_node.labels},
                 ),
             )
     for fact in _node_manifests(inputs.manifests):
