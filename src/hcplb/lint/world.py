@@ -112,6 +112,12 @@ def _inferred_nodes(routers: tuple[RouterView, ...], view: MetallbView) -> Itera
     for router in routers:
         sessions = [nb for nb in router.bgp.sessions() if nb.kind == "address"]
         matching = [nb for nb in sessions if nb.remote_as and nb.remote_as[0] in local_asns]
+        groups = {nb.peer_group[0] for nb in matching if nb.peer_group}
+        matching = [
+            nb
+            for nb in sessions
+            if nb in matching or (nb.peer_group and nb.peer_group[0] in groups)
+        ]
         for nb in matching or sessions:
             # hcplb (and many hand configs) describe a node neighbor with the node's name.
             name = nb.description if _LABEL.match(nb.description) else nb.name
