@@ -83,6 +83,10 @@ def wire(topology: Topology) -> None:
     for host in topology.hosts:
         if host.role != "switch":
             ip_batch(host_lines(host), netns=host.netns)
+        for key, value in host.sysctls:
+            result = run(["sysctl", "-qw", f"{key}={value}"], timeout=TIMEOUT, netns=host.netns)
+            if not result.ok:
+                raise LabError(f"{host.name}: sysctl {key}={value}: {result.stderr.strip()}")
 
 
 def host_lines(host: Host) -> list[str]:

@@ -30,6 +30,8 @@ CLIENT = "client"
 DNS = "dns"
 RESERVED = (SWITCH, CLIENT, DNS)
 BRIDGES: dict[Segment, str] = {"machine": "br-machine", "client": "br-client"}
+# The client hashes its ECMP default route on L4 so that its connections use every router.
+L4_ECMP = (("net.ipv4.fib_multipath_hash_policy", "1"),)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Host:
     """default route nexthops; more than one makes an ECMP default route"""
     loopbacks: tuple[str, ...] = ()
     """addresses bound as /32 on lo (a node's VIPs)"""
+    sysctls: tuple[tuple[str, str], ...] = ()
+    """lab-only kernel settings (never a router's: those come from the render)"""
 
     def address(self, segment: Segment) -> str:
         for iface in self.interfaces:
@@ -209,6 +213,7 @@ def build_topology(
             netns_name(lab, CLIENT),
             (iface("eth0", "client", client_ip, client_net),),
             gateways=client_gateways,
+            sysctls=L4_ECMP,
         )
     )
     dns_net = client_net if dns_segment == "client" else machine

@@ -17,7 +17,7 @@ from hcplb.lab import converge, dns, frr, netns, pki
 from hcplb.lab.cluster import ClusterView, simulate_site
 from hcplb.lab.core import CA_FILE, RENDER_DIR, SITE_FILE, Lab
 from hcplb.lab.hostfs import prepare_host
-from hcplb.lab.state import Journal, check_name, claim, netns_prefix, new_state
+from hcplb.lab.state import Journal, check_name, claim, lab_dir, netns_prefix, new_state
 from hcplb.lab.teardown import remove
 from hcplb.lab.topology import CLIENT, DNS, build_topology
 from hcplb.metallb import SPEAKER_DAEMONS
@@ -148,10 +148,16 @@ def _vips(inputs: _Inputs) -> dict[str, list[str]]:
 
 
 def _check_free(name: str) -> None:
+    if lab_dir(name).exists():
+        raise LabError(
+            f"lab {name!r} already exists ({lab_dir(name)}) (hint: `hcplb lab down {name}` or "
+            "pick another --name)"
+        )
     taken = [n for n in netns.namespaces() if n.startswith(netns_prefix(name))]
     if taken:
         raise LabError(
-            f"lab name {name!r} is in use: namespace {taken[0]} exists "
+            f"lab name {name!r} is in use: namespace {taken[0]} exists, made by another lab "
+            "directory "
             f"(hint: `hcplb lab down {name}` or pick another --name)"
         )
 

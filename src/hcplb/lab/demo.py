@@ -1,0 +1,142 @@
+"""`hcplb demo`: the seed site in a lab, the guide's "Verify the connection" checks, torn down."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from importlib import resources
+
+from hcplb.lab.core import Lab
+from hcplb.lab.state import lab_dir
+from hcplb.lab.teardown import remove
+from hcplb.lab.topology import CLIENT
+from hcplb.lab.up import ChecksCallback, Phase, up
+
+SEED = "data/seed.yaml"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One command of the guide, run on a lab host, with its output and whether it is right."""
+
+    host: str
+    argv: tuple[str, ...]
+    output: str
+    ok: bool
+
+    @property
+    def command(self) -> str:
+        return shlex.join(self.argv)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    lab: str
+    converge_seconds: float
+    up_seconds: float
+    check_seconds: float
+    down_seconds: float | None
+    shown: tuple[Shown, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.shown)
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.up_seconds + self.check_seconds + (self.down_seconds or 0.0)
+
+
+def free_name(base: str) -> str:
+    """`base`, or `base-2`, `base-3`, ... whichever has no lab directory yet."""
+    name, n = base, 1
+    while lab_dir(name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def guide_checks(lab: Lab) -> tuple[Shown, ...]:
+    """The guide's checks for the first hosted cluster: DNS and HTTPS from the client (the
+    guide's bastion), then the route and the BGP summary on every router."""
+    cluster = lab.plan.clusters[0]
+    steps: list[tuple[str, list[str], Callable[[str], bool]]] = [
+        (CLIENT, ["dig", cluster.api_int_name, "+short"], lambda out: out.split() == [cluster.vip]),
+        (CLIENT, ["dig", cluster.api_name, "+short"], lambda out: out.split() == [cluster.vip]),
+        (
+            CLIENT,
+            ["curl", "-sS", f"https://{cluster.api_name}:6443/version"],
+            lambda out: '"gitVersion"' in out,
+        ),
+    ]
+    for router in lab.plan.routers:
+        hops = len(lab.expect.routes.get(router.name, {}).get(f"{cluster.vip}/32", []))
+        steps.append(
+            (
+                router.name,
+                ["ip", "route", "show", cluster.vip],
+                partial(_route_ok, hops=hops),
+            )
+        )
+        steps.append(
+            (router.name, ["vtysh", "-c", "show ip bgp summary"], lambda out: "Neighbor" in out)
+        )
+    shown = []
+    for host, argv, good in steps:
+        result = lab.run(host, argv, timeout=15)
+        text = (result.stdout + result.stderr).rstrip()
+        shown.append(Shown(host, tuple(argv), text, result.ok and good(result.stdout)))
+    return tuple(shown)
+
+
+def _route_ok(out: str, *, hops: int) -> bool:
+    """`ip route show VIP`: one `nexthop via` line per announcing node (a single path has none)."""
+    return out.count("nexthop via") == hops or (hops == 1 and " via " in out)
+
+
+def run_demo(
+    *,
+    keep: bool = False,
+    name: str | None = None,
+    timeout: float = 60.0,
+    on_phase: Phase | None = None,
+    on_checks: ChecksCallback | None = None,
+    after_up: Callable[[Lab], None] | None = None,
+) -> DemoResult:
+    """Bring the packaged seed site up, run the guide's checks, tear down unless `keep`."""
+    name = name or free_name("demo")
+    started = time.monotonic()
+    with resources.as_file(resources.files("hcplb").joinpath(SEED)) as seed:
+        try:
+            lab = up(seed, name, timeout=timeout, on_phase=on_phase, on_checks=on_checks)
+        except BaseException:
+            if not keep and lab_dir(name).exists():
+                remove(name)
+            raise
+    up_seconds = time.monotonic() - started
+    if after_up is not None:
+        after_up(lab)
+    checked = time.monotonic()
+    try:
+        shown = guide_checks(lab)
+    finally:
+        check_seconds = time.monotonic() - checked
+        down_seconds = None
+        if not keep:
+            removed = time.monotonic()
+            remove(name)
+            down_seconds = time.monotonic() - removed
+    return DemoResult(
+        name,
+        lab.state.converge_seconds or 0.0,
+        up_seconds,
+        check_seconds,
+        down_seconds,
+        shown,
+    )
+
+
+__all__ = ["DemoResult", "Shown", "free_name", "guide_checks", "run_demo"]

@@ -1,0 +1,178 @@
+"""The lab's pure parts (topology, parsers, journal) and the API stand-in over loopback TLS."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hcplb.errors import LabError
+from hcplb.lab import frr, netns, pki
+from hcplb.lab.state import Journal, ProcessRecord, new_state, read_state
+from hcplb.lab.topology import build_topology, port_name
+from hcplb.plan import plan_site
+from hcplb.runner import Result
+from hcplb.spec import LoadedSite, load_site, load_site_text
+
+from .conftest import EXAMPLES
+
+
+def _result(stdout: str) -> Result:
+    return Result(("ip",), 0, stdout, "", 0.0)
+
+
+def test_seed_topology_addresses(seed: LoadedSite) -> None:
+    topo = build_topology(
+        plan_site(seed.site), "seed", "ab12", vips_by_node={"master-0": ["10.0.2.20"]}
+    )
+    router = topo.host("frr")
+    assert [i.address for i in router.interfaces] == ["192.168.125.1/24", "192.168.130.1/24"]
+    assert topo.host("client").interfaces[0].address == "192.168.130.10/24"
+    assert topo.host("dns").interfaces[0].address == "192.168.130.53/24"
+    assert topo.host("client").gateways == ("192.168.130.1",)
+    assert topo.host("master-0").gateways == ("192.168.125.1",)
+    assert topo.host("master-0").loopbacks == ("10.0.2.20",)
+    assert topo.host("master-0").netns == "hcplb-seed.master-0"
+    assert all(len(port) <= 15 for port, _seg in topo.ports())
+    assert len({port for port, _seg in topo.ports()}) == len(topo.ports())
+
+
+def test_fleet_topology_has_ecmp_defaults() -> None:
+    plan = plan_site(load_site(EXAMPLES / "fleet.yaml").site)
+    topo = build_topology(plan, "fleet", "zz99", vips_by_node={})
+    assert topo.host("client").gateways == ("192.168.130.1", "192.168.130.2")
+    assert topo.host("mgmt-3").gateways == ("192.168.125.1", "192.168.125.2")
+    assert netns.host_lines(topo.host("client"))[-1] == (
+        "route add default nexthop via 192.168.130.1 nexthop via 192.168.130.2"
+    )
+
+
+def test_reserved_host_name_is_a_clear_error(seed: LoadedSite) -> None:
+    # `client` and `dns` are refused by the spec checks already; `lan` is the switch namespace
+    text = (EXAMPLES / "seed.yaml").read_text().replace("name: master-2", "name: lan")
+    plan = plan_site(load_site_text(text, "seed.yaml").site)
+    with pytest.raises(LabError, match="host name 'lan' is reserved"):
+        build_topology(plan, "x", "ab12", vips_by_node={})
+
+
+def test_port_names_fit_ifnamsiz() -> None:
+    assert port_name("ab12", "machine", 999) == "ab12m999"
+    assert len(port_name("zzzz", "client", 99999)) <= 15
+
+
+def test_routes_parser_multipath_and_single() -> None:
+    text = json.dumps(
+        [
+            {
+                "dst": "10.0.2.20",
+                "nexthops": [{"gateway": "192.168.125.20"}, {"gateway": "192.168.125.21"}],
+            },
+            {"dst": "10.0.2.21", "gateway": "192.168.125.22"},
+            {"dst": "10.0.2.16/28", "gateway": "192.168.125.22"},
+        ]
+    )
+    assert netns.routes(_result(text)) == {
+        "10.0.2.20/32": {"192.168.125.20", "192.168.125.21"},
+        "10.0.2.21/32": {"192.168.125.22"},
+        "10.0.2.16/28": {"192.168.125.22"},
+    }
+    assert netns.routes(_result("")) == {}
+
+
+def test_session_problem_reads_policy_and_state() -> None:
+    assert frr.session_problem(None) == "not configured"
+    assert frr.session_problem({"state": "Active"}) == "Active"
+    assert "Policy" in (frr.session_problem({"state": "Established", "peerState": "Policy"}) or "")
+    assert frr.session_problem({"state": "Established", "peerState": "OK"}) is None
+
+
+def test_stopped_daemon_text_is_a_lab_error() -> None:
+    with pytest.raises(LabError, match="not JSON"):
+        frr.parse_json("bgpd is not running\n", "frr: show bgp summary json")
+
+
+def test_daemons_file_round_trip() -> None:
+    text = frr.daemons_file(
+        {"bgpd": ["-A", "127.0.0.1", "-p", "0"], "bfdd": ["-A", "127.0.0.1"]}, always=("zebra",)
+    )
+    daemons = frr.daemons_to_run(text, always=("zebra",))
+    assert [d.name for d in daemons] == ["zebra", "bgpd", "bfdd"]
+    assert daemons[1].options == ("-A", "127.0.0.1", "-p", "0")
+    argv = frr.daemon_argv(daemons[1], profile=frr.profile_of(text, "frr defaults datacenter\n"))
+    assert argv == ["/usr/lib/frr/bgpd", "-F", "datacenter", "-A", "127.0.0.1", "-p", "0"]
+
+
+def test_journal_survives_reread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HCPLB_LAB_DIR", str(tmp_path))
+    (tmp_path / "j").mkdir()
+    journal = Journal(
+        tmp_path / "j", new_state("j", "ab12", "/x.yaml", profile="hcplb", bare=False)
+    )
+    journal.add_namespaces(["hcplb-j.a"])
+    index = journal.add_process(ProcessRecord(host="a", role="zebra", argv=("zebra",), log="/l"))
+    journal.set_pid(index, 4242)
+    state = read_state("j")
+    assert state is not None
+    assert state.namespaces == ("hcplb-j.a",)
+    assert state.processes[0].pid == 4242
+    assert oct((tmp_path / "j" / "state.json").stat().st_mode & 0o777) == "0o600"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_apiserver_serves_version_with_node_header(tmp_path: Path) -> None:
+    ca = pki.make_ca(tmp_path, "unit")
+    cert = pki.issue(
+        ca,
+        tmp_path,
+        "api",
+        dns_names=["api.hosted.hypershift.lab", "kubernetes.default.svc"],
+        ips=["127.0.0.1"],
+    )
+    port = _free_port()
+    config = tmp_path / "api.json"
+    listener = {
+        "address": "127.0.0.1",
+        "port": port,
+        "cert": str(cert.cert_file),
+        "key": str(cert.key_file),
+        "cluster": "hosted",
+    }
+    config.write_text(json.dumps({"node": "master-0", "listeners": [listener]}))
+    script = Path(pki.__file__).with_name("apiserver.py")
+    proc = subprocess.Popen([sys.executable, str(script), str(config)], stdout=subprocess.PIPE)
+    try:
+        context = ssl.create_default_context(cafile=str(ca.cert_file))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                raw = socket.create_connection(("127.0.0.1", port), timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        with context.wrap_socket(raw, server_hostname="api.hosted.hypershift.lab") as tls:
+            tls.sendall(b"GET /version HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := tls.recv(4096):
+                data += chunk
+        head, _, body = data.decode().partition("\r\n\r\n")
+        assert head.startswith("HTTP/1.1 200")
+        assert "X-Hcplb-Node: master-0" in head
+        assert json.loads(body)["gitVersion"].startswith("v1.")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+        assert proc.stdout is not None
+        proc.stdout.close()
