@@ -1,0 +1,175 @@
+"""What `verify` runs against: a lab (everything from inside its hosts) or a live site.
+
+`prepare_lab` and `prepare_live` return the expectations, the targets and the secret values
+to keep out of the output; `Prepared.close()` releases connections (SSH).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightkube
+
+from hcplb.errors import HcplbError, ProbeError
+from hcplb.plan import SitePlan, plan_site
+from hcplb.probes.expect import SiteExpect, expect_site
+from hcplb.probes.suite import VerifyTargets
+from hcplb.probes.vantage import InProcess, OnTarget
+from hcplb.render import Secrets, render_site, resolve_site_secrets
+from hcplb.render.router import router_dir
+from hcplb.spec import load_site
+from hcplb.targets import LabTarget, Target, open_target
+
+__all__ = ["LAB_ATTEMPTS", "Prepared", "parse_router_options", "prepare_lab", "prepare_live"]
+
+LAB_ATTEMPTS = 8
+
+
+@dataclass
+class Prepared:
+    expect: SiteExpect
+    targets: VerifyTargets
+    secrets: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    owned: list[Target] = field(default_factory=list)
+
+    def close(self) -> None:
+        for target in self.owned:
+            with contextlib.suppress(Exception):
+                target.close()
+
+
+def _secrets(plan: SitePlan, base_dir: Path | None) -> tuple[Secrets, str]:
+    try:
+        return resolve_site_secrets(plan.site, base_dir=base_dir), ""
+    except HcplbError as exc:
+        return Secrets(), f"secrets not resolved ({exc.lines()[0]}): config drift not checked"
+
+
+def _rendered_frr(plan: SitePlan, secrets: Secrets, profile: str) -> dict[str, str] | None:
+    try:
+        rendered = render_site(
+            plan.site, secrets, profile="guide" if profile == "guide" else "hcplb"
+        )
+    except HcplbError:
+        return None
+    return {r.name: rendered.get(f"{router_dir(plan, r)}/frr.conf").content for r in plan.routers}
+
+
+def _kube(
+    kubeconfig: Path | None, context: str | None, timeout: float
+) -> Callable[[], lightkube.Client] | None:
+    if kubeconfig is None:
+        return None
+    from hcplb.apply.kube import kube_client  # lightkube config parsing only when asked for
+
+    return lambda: kube_client(kubeconfig, context, timeout=timeout)
+
+
+def prepare_lab(
+    name: str,
+    *,
+    site: Path | None = None,
+    kubeconfig: Path | None = None,
+    context: str | None = None,
+    timeout: float = 3.0,
+) -> Prepared:
+    """Probe lab `name`: routers inside their hosts, DNS and API from its client host."""
+    from hcplb.lab import Lab  # the lab package is only needed for --lab
+
+    lab = Lab.open(name)
+    notes: list[str] = []
+    if site is not None:
+        plan = plan_site(load_site(site).site)
+        secrets, note = _secrets(plan, site.parent)
+        profile = "hcplb"
+        frr = _rendered_frr(plan, secrets, profile) if not note else None
+    else:
+        plan = lab.plan
+        secrets, note = _secrets(plan, Path(lab.state.site_source).parent)
+        profile = lab.state.profile
+        frr = {}
+        for r in plan.routers:
+            path = lab.render_dir / router_dir(plan, r) / "frr.conf"
+            if path.exists():
+                frr[r.name] = path.read_text(encoding="utf-8")
+    notes += [note] if note else []
+    expect = expect_site(plan, secrets, profile=profile, frr_confs=frr or None)
+    routers: dict[str, Target] = {r.name: LabTarget(lab, r.name) for r in plan.routers}
+    targets = VerifyTargets(
+        routers=routers,
+        vantage=OnTarget(LabTarget(lab, "client")),
+        resolvers=(lab.host("dns").address("client"),),
+        ca_pem=lab.ca_file.read_text(encoding="utf-8"),
+        kube=_kube(kubeconfig, context, timeout),
+        spread=True,
+        attempts=LAB_ATTEMPTS,
+    )
+    return Prepared(expect, targets, tuple(secrets.values()), tuple(notes + list(expect.notes)))
+
+
+def parse_router_options(values: Sequence[str], router_names: Sequence[str]) -> dict[str, str]:
+    """`--router TARGET` (one-router sites) or `--router NAME=TARGET` -> router name -> target."""
+    result: dict[str, str] = {}
+    for value in values:
+        name, sep, spec = value.partition("=")
+        if not sep or "://" in name:
+            if len(router_names) != 1:
+                raise ProbeError(
+                    f"--router {value}: the site has routers {', '.join(router_names)} "
+                    "(hint: --router NAME=local or --router NAME=ssh://user@host)"
+                )
+            name, spec = router_names[0], value
+        if name not in router_names:
+            raise ProbeError(
+                f"--router {value}: no router {name!r} in the site "
+                f"(routers: {', '.join(router_names)})"
+            )
+        result[name] = spec
+    return result
+
+
+def prepare_live(
+    site: Path,
+    *,
+    routers: Sequence[str] = (),
+    kubeconfig: Path | None = None,
+    context: str | None = None,
+    resolvers: Sequence[str] = (),
+    ca_file: Path | None = None,
+    timeout: float = 3.0,
+    known_hosts: Path | None = None,
+) -> Prepared:
+    """Probe a live site: routers through local/SSH targets, DNS and API from this machine."""
+    loaded = load_site(site)
+    plan = plan_site(loaded.site)
+    secrets, note = _secrets(plan, site.parent)
+    frr = None if note else _rendered_frr(plan, secrets, "hcplb")
+    expect = expect_site(plan, secrets, frr_confs=frr)
+    specs = parse_router_options(routers, [r.name for r in plan.routers])
+    owned: list[Target] = []
+    ssh_options: dict[str, object] = {"connect_timeout": timeout}
+    if known_hosts is not None:
+        ssh_options["known_hosts"] = known_hosts
+    for spec in specs.values():
+        owned.append(
+            open_target(spec, **ssh_options) if spec.startswith("ssh://") else open_target(spec)
+        )
+    ca_pem = None
+    if ca_file is not None:
+        try:
+            ca_pem = ca_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ProbeError(f"--ca-file {ca_file}: {exc.strerror}") from None
+    targets = VerifyTargets(
+        routers=dict(zip(specs, owned, strict=True)),
+        vantage=InProcess(),
+        resolvers=tuple(resolvers),
+        ca_pem=ca_pem,
+        kube=_kube(kubeconfig, context, timeout),
+    )
+    notes = ([note] if note else []) + list(expect.notes)
+    return Prepared(expect, targets, tuple(secrets.values()), tuple(notes), owned)
