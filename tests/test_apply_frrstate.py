@@ -1,4 +1,4 @@
-"""Parsers of router state used by `apply --router`, on FRR 8.4 answers captured in tests/data/frr."""
+"""Router state as `apply --router` reads it, on FRR 8.4 answers captured in tests/data/frr."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from hcplb.apply.frrstate import (
     expected_state,
     missing,
     parse_fib_nexthops,
-    parse_reload_diff,
     parse_sessions,
     strip_running_config,
 )
@@ -41,21 +40,21 @@ def test_fib_nexthops() -> None:
 
 def test_expected_state_of_the_seed(seed: LoadedSite) -> None:
     plan = plan_site(seed.site)
-    assert expected_state(plan, plan.routers[0]) == Expected(NODES, {"10.0.2.20": NODES})
+    assert expected_state(plan, plan.routers[0]) == Expected(NODES, {"10.0.2.20/32": NODES})
 
 
 def test_missing_names_each_gap() -> None:
-    expected = Expected(NODES, {"10.0.2.20": NODES})
+    expected = Expected(NODES, {"10.0.2.20/32": NODES})
     observed = Observed(
         {"192.168.125.20": "Established", "192.168.125.21": "Active"},
-        {"10.0.2.20": ("192.168.125.20",)},
+        {"10.0.2.20/32": ("192.168.125.20",)},
     )
     assert missing(expected, observed) == [
         "session 192.168.125.21: Active",
         "session 192.168.125.22: not configured",
-        "VIP 10.0.2.20: nexthops 192.168.125.21, 192.168.125.22 missing (FIB has 192.168.125.20)",
+        "10.0.2.20/32: nexthops 192.168.125.21, 192.168.125.22 missing (FIB has 192.168.125.20)",
     ]
-    converged = Observed(dict.fromkeys(NODES, "Established"), {"10.0.2.20": NODES})
+    converged = Observed(dict.fromkeys(NODES, "Established"), {"10.0.2.20/32": NODES})
     assert missing(expected, converged) == []
 
 
@@ -63,48 +62,3 @@ def test_running_config_header_is_stripped() -> None:
     text = strip_running_config(read("established.running-config.txt"))
     assert text.startswith("!\nfrr version 8.4.4\n")
     assert "Building configuration" not in text and not text.rstrip().endswith("end")
-
-
-RELOAD_TEST = """\
-2026-11-27 17:48:26,970  INFO: Called via "Namespace(...)"
-
-Lines To Delete
-===============
-no hostname vm
-
-Lines To Add
-============
-route-map HCPLB-FROM-NODES permit 10
-route-map HCPLB-FROM-NODES permit 10
- match ip address prefix-list HCPLB-VIP-POOLS
-bfd
- profile hcplb-bfd
-bfd
- profile hcplb-bfd
-  detect-multiplier 3
-router bgp 64512
-router bgp 64512
- neighbor HCP-NODES remote-as 64513
-router bgp 64512
- address-family ipv4 unicast
-  maximum-paths 3
-"""
-
-
-def test_reload_diff_is_condensed() -> None:
-    diff = parse_reload_diff(RELOAD_TEST)
-    assert diff.lines() == [
-        "- no hostname vm",
-        "+ route-map HCPLB-FROM-NODES permit 10",
-        "+  match ip address prefix-list HCPLB-VIP-POOLS",
-        "+ bfd",
-        "+  profile hcplb-bfd",
-        "+   detect-multiplier 3",
-        "+ router bgp 64512",
-        "+  neighbor HCP-NODES remote-as 64513",
-        "+  address-family ipv4 unicast",
-        "+   maximum-paths 3",
-    ]
-    assert parse_reload_diff(
-        "\nLines To Delete\n===============\n\nLines To Add\n============\n"
-    ).empty

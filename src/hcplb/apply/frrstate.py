@@ -1,28 +1,30 @@
-"""What a router's FRR says, parsed: sessions, FIB nexthops, running config, frr-reload diffs.
+"""What a router's FRR says, for `apply --router`'s convergence check.
 
-Pure functions over vtysh / frr-reload.py output (no I/O), so they are tested on captured text.
-FRR omits false booleans in JSON, and a stopped daemon answers text ("bgpd is not running"):
-every parser treats what it cannot read as "nothing there", never as an exception.
+The parsing itself is the verify probes' (`hcplb.probes.frr`: tolerant of omitted booleans
+and of a stopped daemon answering text) and so are the expectations (`hcplb.probes.expect`:
+the sessions MetalLB opens to each router and the nodes announcing each VIP prefix), so
+`apply` waits for exactly the state `verify` checks.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from hcplb.plan import SitePlan
+from hcplb.probes.expect import expect_site
+from hcplb.probes.frr import parse_answer, parse_bgp_summary, parse_ip_route
+from hcplb.render.secrets import Secrets
 from hcplb.spec.models import Router
 
 
 @dataclass(frozen=True)
 class Expected:
-    """What a converged router shows: sessions Established (not Policy), VIPs with nexthops."""
+    """What a converged router shows: sessions Established (not Policy), prefixes with nexthops."""
 
     sessions: tuple[str, ...]
     routes: Mapping[str, tuple[str, ...]]
+    """route prefix (the VIP's /32, or its aggregate) -> nexthop addresses"""
 
 
 @dataclass(frozen=True)
@@ -30,66 +32,38 @@ class Observed:
     sessions: Mapping[str, str]
     """neighbour address -> state ("Established", "Established (Policy)", "Active", ...)"""
     routes: Mapping[str, tuple[str, ...]]
-    """VIP -> installed FIB nexthops"""
+    """route prefix -> installed FIB nexthops"""
 
 
 def expected_state(plan: SitePlan, router: Router) -> Expected:
-    """Every node of the router peers with it; every speaker node announces every VIP.
-
-    Speakers are the nodes matching `speakerNodeSelector` (all nodes when it is empty); the
-    kube-apiserver Service uses externalTrafficPolicy Cluster, so every speaker announces.
-    """
-    selector = plan.site.spec.management_cluster.speaker_node_selector
-    peerings = plan.peerings_of(router)
-    sessions = tuple(p.node.address for p in peerings)
-    speakers = tuple(
-        p.node.address
-        for p in peerings
-        if all(p.node.labels.get(k) == v for k, v in selector.items())
-    )
-    routes = {c.vip: tuple(sorted(speakers, key=ipaddress.ip_address)) for c in plan.clusters}
-    return Expected(sessions, routes)
+    """The sessions and announcements MetalLB produces for this router (verify's expectations)."""
+    expect = next(r for r in expect_site(plan, Secrets()).routers if r.name == router.name)
+    routes: dict[str, tuple[str, ...]] = {}
+    for vip in expect.vips:
+        hops = {n.address for n in vip.announcers} | set(routes.get(vip.prefix, ()))
+        routes[vip.prefix] = tuple(sorted(hops, key=_ip_key))
+    return Expected(tuple(n.address for n in expect.sessions), routes)
 
 
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, ValueError):
-        return None
+def _ip_key(address: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in address.split("."))
 
 
 def parse_sessions(summary_text: str) -> dict[str, str]:
-    """Neighbour -> state from `show bgp summary json` (all address families)."""
-    data = _json(summary_text)
-    result: dict[str, str] = {}
-    if not isinstance(data, dict):
-        return result
-    for family in data.values():
-        if not isinstance(family, dict):
-            continue
-        for address, peer in (family.get("peers") or {}).items():
-            if not isinstance(peer, dict):
-                continue
-            state = str(peer.get("state", "?"))
-            if state == "Established" and peer.get("peerState") == "Policy":
-                state = "Established (Policy)"
-            result.setdefault(address, state)
-    return result
+    """Neighbour -> state from `show bgp summary json` (nothing when bgpd is down)."""
+    summary = parse_bgp_summary(parse_answer(summary_text).data)
+    return {
+        address: "Established (Policy)" if peer.established and peer.policy_blocked else peer.state
+        for address, peer in summary.peers.items()
+    }
 
 
 def parse_fib_nexthops(route_text: str, prefix: str) -> tuple[str, ...]:
     """Installed FIB nexthops of `prefix` from `show ip route PREFIX json` (none if absent)."""
-    data = _json(route_text)
-    if not isinstance(data, dict):
+    route = parse_ip_route(parse_answer(route_text).data, prefix)
+    if route is None or not route.installed:
         return ()
-    nexthops: set[str] = set()
-    for route in data.get(prefix) or []:
-        if not isinstance(route, dict) or not route.get("installed"):
-            continue
-        for hop in route.get("nexthops") or []:
-            if isinstance(hop, dict) and hop.get("fib") and hop.get("ip"):
-                nexthops.add(str(hop["ip"]))
-    return tuple(sorted(nexthops, key=ipaddress.ip_address))
+    return tuple(sorted(route.fib_nexthops, key=_ip_key))
 
 
 def missing(expected: Expected, observed: Observed) -> list[str]:
@@ -99,12 +73,12 @@ def missing(expected: Expected, observed: Observed) -> list[str]:
         state = observed.sessions.get(address)
         if state != "Established":
             lines.append(f"session {address}: {state or 'not configured'}")
-    for vip, hops in expected.routes.items():
-        seen = observed.routes.get(vip, ())
+    for prefix, hops in expected.routes.items():
+        seen = observed.routes.get(prefix, ())
         absent = [h for h in hops if h not in seen]
         if absent:
             have = ", ".join(seen) or "no route"
-            lines.append(f"VIP {vip}: nexthops {', '.join(absent)} missing (FIB has {have})")
+            lines.append(f"{prefix}: nexthops {', '.join(absent)} missing (FIB has {have})")
     return lines
 
 
@@ -118,52 +92,3 @@ def strip_running_config(text: str) -> str:
     while lines and lines[-1].strip() in ("end", ""):
         lines.pop()
     return "\n".join(lines) + "\n"
-
-
-@dataclass(frozen=True)
-class ReloadDiff:
-    """`frr-reload.py --test` output: the lines FRR would remove and add."""
-
-    delete: tuple[str, ...]
-    add: tuple[str, ...]
-
-    @property
-    def empty(self) -> bool:
-        return not self.delete and not self.add
-
-    def lines(self) -> list[str]:
-        """`- line` / `+ line`, each context line (`router bgp 1`) printed once per run."""
-        return [f"- {line}" for line in _condensed(self.delete)] + [
-            f"+ {line}" for line in _condensed(self.add)
-        ]
-
-
-def _condensed(lines: Sequence[str]) -> list[str]:
-    """frr-reload.py repeats a command's parents before each command; keep the first of each."""
-    result: list[str] = []
-    stack: list[str] = []  # the last line printed at each indentation level
-    for line in lines:
-        depth = len(line) - len(line.lstrip(" "))
-        if depth < len(stack) and stack[depth] == line:
-            continue
-        del stack[depth:]
-        stack += [""] * (depth - len(stack))
-        stack.append(line)
-        result.append(line)
-    return result
-
-
-def parse_reload_diff(stdout: str) -> ReloadDiff:
-    """The 'Lines To Delete' / 'Lines To Add' sections (FRR 7 to 10 print both headings)."""
-    sections: dict[str, list[str]] = {"delete": [], "add": []}
-    current: list[str] | None = None
-    lines = stdout.splitlines()
-    for index, line in enumerate(lines):
-        following = lines[index + 1] if index + 1 < len(lines) else ""
-        if line.strip() == "Lines To Delete" and following.startswith("==="):
-            current = sections["delete"]
-        elif line.strip() == "Lines To Add" and following.startswith("==="):
-            current = sections["add"]
-        elif current is not None and line.strip() and not line.startswith("==="):
-            current.append(line.rstrip())
-    return ReloadDiff(tuple(sections["delete"]), tuple(sections["add"]))

@@ -30,13 +30,13 @@ from hcplb.apply.frrstate import (
     expected_state,
     missing,
     parse_fib_nexthops,
-    parse_reload_diff,
     parse_sessions,
     strip_running_config,
 )
 from hcplb.apply.preflight import TIMEOUT, reload_script
 from hcplb.errors import TargetError
 from hcplb.plan import SitePlan
+from hcplb.probes.frr import parse_reload_diff
 from hcplb.secrets import redact
 from hcplb.spec.models import Router
 from hcplb.targets import Target
@@ -59,7 +59,7 @@ class RouterReport:
     router: str
     changed: bool
     diff: tuple[str, ...]
-    """redacted `- line` / `+ line` of frr-reload.py's diff"""
+    """redacted `- a / b` / `+ a / b` of frr-reload.py's diff (FRR's no-op noise left out)"""
     converged_s: float | None = None
     message: str = ""
 
@@ -107,10 +107,9 @@ class _Frr:
     def observe(self, expected: Expected) -> Observed:
         _, summary, _ = self.run(("vtysh", "-c", "show bgp summary json"))
         routes = {}
-        for vip in expected.routes:
-            prefix = f"{vip}/32"
+        for prefix in expected.routes:
             _, text, _ = self.run(("vtysh", "-c", f"show ip route {prefix} json"))
-            routes[vip] = parse_fib_nexthops(text, prefix)
+            routes[prefix] = parse_fib_nexthops(text, prefix)
         return Observed(parse_sessions(summary), routes)
 
     def remove(self, *paths: str) -> None:
