@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from hcplb import lab as labs
 from hcplb.apply.frrstate import parse_fib_nexthops, parse_sessions
 from hcplb.apply.router import APPLIED, FRR_CONF, apply_router
+from hcplb.cli import app
 from hcplb.errors import TargetError
 from hcplb.lab import Lab
 from hcplb.lab.converge import wait
@@ -130,6 +132,10 @@ def test_apply_over_ssh_converges_the_bare_lab(setup: Setup) -> None:
     # the lab's own convergence probes (sessions, FIB, DNS and HTTPS from the client) pass
     converged = wait(setup.lab, setup.lab.expect, timeout=30)
     assert converged.ok, converged.failing()
+    # and so does `hcplb verify --lab` (routers probed inside, DNS/API from the client)
+    verify = CliRunner().invoke(app, ["verify", "--lab", setup.lab.name, "-O", "json"])
+    probes = json.loads(verify.stdout)["probes"]
+    assert verify.exit_code == 0, [p for p in probes if p["status"] != "pass"]
 
 
 def test_second_apply_changes_nothing(setup: Setup) -> None:
