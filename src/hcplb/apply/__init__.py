@@ -1,0 +1,32 @@
+"""`hcplb apply`: push a site to its routers, DNS and cluster without leaving one half done.
+
+- `apply_router(target, plan, router, frr_conf, *, secrets, dry_run, confirm_timeout)`:
+  commit-confirmed FRR change (`hcplb.apply.router`); `prepare_host(...)`: the host
+  preparation of `router/setup.sh` as checks and idempotent fixes (`hcplb.apply.preflight`).
+- `apply_dns(plan, tsig_secret, *, server, port, dry_run)`: signed RFC 2136 updates with an
+  ownership registry, read back (`hcplb.apply.dns`).
+- `apply_cluster(client, manifests, *, dry_run, force_conflicts)`: server-side apply of the
+  MetalLB objects, MetalLB CR first (`hcplb.apply.cluster`); `kube_client(kubeconfig,
+  context)` (`hcplb.apply.kube`).
+"""
+
+from hcplb.apply.cluster import ClusterReport, ObjectResult, apply_cluster
+from hcplb.apply.dns import DnsChange, DnsReport, apply_dns
+from hcplb.apply.kube import kube_client
+from hcplb.apply.preflight import HostCheck, check_host, prepare_host
+from hcplb.apply.router import RouterReport, apply_router
+
+__all__ = [
+    "ClusterReport",
+    "DnsChange",
+    "DnsReport",
+    "HostCheck",
+    "ObjectResult",
+    "RouterReport",
+    "apply_cluster",
+    "apply_dns",
+    "apply_router",
+    "check_host",
+    "kube_client",
+    "prepare_host",
+]
