@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from hcplb.errors import LabError
 from hcplb.lab import Lab, down, list_labs, status, up
 from hcplb.lab.netns import namespaces
 from hcplb.lab.state import netns_prefix
+from hcplb.runner import run
 
 from .conftest import EXAMPLES
 
@@ -156,6 +158,36 @@ def test_seed_lab_exec_sees_the_hosts_own_files(seed_lab: Lab) -> None:
     assert "nameserver 192.168.130.53" in resolv
 
 
+def test_seed_router_runs_the_rendered_sysctl_and_firewall(seed_lab: Lab) -> None:
+    sysctl = seed_lab.run(
+        "frr",
+        ["sysctl", "-n", "net.ipv4.ip_forward", "net.ipv4.fib_multipath_hash_policy"],
+        timeout=10,
+    )
+    assert sysctl.stdout.split() == ["1", "1"]
+    rules = seed_lab.run("frr", ["iptables", "-S", "HCPLB-INPUT"], timeout=10).stdout
+    assert "-s 192.168.125.20/32 -p tcp -m tcp --dport 179 -j ACCEPT" in rules
+    assert "-p tcp -m tcp --dport 179 -j DROP" in rules
+    # ... and nothing of it in the machine's own namespace
+    assert "HCPLB-INPUT" not in run(["iptables", "-S"], timeout=10).stdout
+
+
+def test_seed_cli_exec_and_status_json(seed_lab: Lab) -> None:
+    hcplb = str(Path(sys.executable).with_name("hcplb"))
+    shown = run(
+        [hcplb, "lab", "exec", seed_lab.name, "frr", "--", "vtysh", "-c", "show ip bgp summary"],
+        timeout=30,
+    )
+    assert shown.ok, shown.stderr
+    assert re.search(r"(?m)^192\.168\.125\.21 .* master-1$", shown.stdout)
+    st = run([hcplb, "lab", "status", seed_lab.name, "--output", "json"], timeout=60)
+    assert st.ok, st.stderr
+    data = json.loads(st.stdout)
+    assert data["converged"] is True and data["phase"] == "up"
+    unknown = run([hcplb, "lab", "exec", seed_lab.name, "nosuch", "--", "true"], timeout=30)
+    assert unknown.rc == 1 and "has no host 'nosuch'" in unknown.stderr
+
+
 def test_second_lab_side_by_side_and_name_in_use(seed_lab: Lab, labs_dir: Path) -> None:
     with pytest.raises(LabError, match="already exists"):
         up(EXAMPLES / "seed.yaml", seed_lab.name)
@@ -170,6 +202,24 @@ def test_second_lab_side_by_side_and_name_in_use(seed_lab: Lab, labs_dir: Path) 
             down(other)
     assert not [n for n in namespaces() if n.startswith(netns_prefix(other))]
     assert status(seed_lab.name).converged
+
+
+def test_guide_profile_lab_converges(labs_dir: Path) -> None:
+    """The guide's literal router and MetalLB config in the same lab (no BFD, no policy)."""
+    name = lab_name("guide")
+    try:
+        lab = up(EXAMPLES / "seed.yaml", name, profile="guide", timeout=90)
+        conf = lab.run("frr", ["vtysh", "-c", "show running-config"], timeout=10).stdout
+        assert "no bgp ebgp-requires-policy" in conf and " bfd" not in conf
+        assert fib_nexthops(lab, "frr", SEED_VIP) == {
+            "192.168.125.20",
+            "192.168.125.21",
+            "192.168.125.22",
+        }
+        assert status(name).converged
+    finally:
+        if (labs_dir / name).exists():
+            down(name)
 
 
 # -- the fleet site: two routers, five nodes, three hosted clusters ---------------------------
@@ -215,3 +265,10 @@ def test_fleet_connections_spread_over_nodes_and_both_routers(fleet_lab: Lab) ->
         assert n >= 30, f"{node} served {n}/300: {dict(counts)}"
     for router in before:  # the client's ECMP default route uses both routers
         assert after[router] - before[router] >= 300, (router, before, after)
+
+
+def test_fleet_routers_run_their_firewall_flavour(fleet_lab: Lab) -> None:
+    nft = fleet_lab.run("frr-a", ["nft", "list", "table", "inet", "hcplb"], timeout=10).stdout
+    assert "tcp dport 179 drop" in nft
+    rules = fleet_lab.run("frr-b", ["iptables", "-S", "HCPLB-INPUT"], timeout=10).stdout
+    assert "-p tcp -m tcp --dport 179 -j DROP" in rules

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
 import ssl
@@ -176,3 +177,14 @@ def test_apiserver_serves_version_with_node_header(tmp_path: Path) -> None:
         proc.wait(timeout=5)
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+def test_preflight_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    upmod = importlib.import_module("hcplb.lab.up")  # `hcplb.lab.up` is also the function
+    monkeypatch.setattr(upmod.os, "geteuid", lambda: 1000)
+    with pytest.raises(LabError, match=r"needs root .*sudo"):
+        upmod.preflight()
+    monkeypatch.setattr(upmod.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(upmod, "REQUIRED", (("/nonexistent/bgpd-hcplb-test", "FRR"),))
+    with pytest.raises(LabError, match=r"FRR is not installed .*make setup"):
+        upmod.preflight()

@@ -102,12 +102,14 @@ def lab_up(
         f"  try: hcplb lab exec {lab.name} {lab.plan.routers[0].name} -- vtysh -c 'show ip bgp summary'",
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
     cluster = lab.plan.clusters[0]
     console.print(
         f"       hcplb lab exec {lab.name} client -- curl https://{cluster.api_name}:6443/version",
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 from hcplb.errors import LabError
 from hcplb.lab.state import Expectations
@@ -43,7 +44,7 @@ def simulate_site(plan: SitePlan, secrets: Secrets, *, profile: str) -> ClusterV
         for c in plan.clusters
     ]
     nodes = [node_object(n.name, n.address, n.labels) for n in plan.nodes]
-    sim = simulate(cluster_manifests(plan, secrets, profile), services, nodes)
+    sim = simulate(_installed(plan, cluster_manifests(plan, secrets, profile)), services, nodes)
     if sim.reason:
         raise LabError(f"MetalLB would run nothing: {sim.reason}")
     for cluster in plan.clusters:
@@ -59,6 +60,21 @@ def simulate_site(plan: SitePlan, secrets: Secrets, *, profile: str) -> ClusterV
             )
     vips = tuple(sorted({ip for ips in sim.allocations.values() for ip in ips}))
     return ClusterView(sim, vips, expectations(plan, sim))
+
+
+def _installed(plan: SitePlan, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The manifests on a cluster where MetalLB is installed: the guide's files lack the
+    `MetalLB` resource because the guide takes an installed MetalLB as a prerequisite."""
+    if any(m.get("kind") == "MetalLB" for m in manifests):
+        return manifests
+    namespace = plan.site.spec.management_cluster.metallb_namespace
+    installed = {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "MetalLB",
+        "metadata": {"name": "metallb", "namespace": namespace},
+        "spec": {},
+    }
+    return [installed, *manifests]
 
 
 def expectations(plan: SitePlan, sim: Simulation) -> Expectations:
