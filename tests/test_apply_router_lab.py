@@ -237,3 +237,21 @@ def test_dns_wrong_tsig_key_is_a_clear_error(setup: Setup) -> None:
     assert WRONG not in result.stderr and "Traceback" not in result.stderr
     dig = setup.lab.run("client", ["dig", "+short", "api.hosted.hypershift.lab"], timeout=10)
     assert dig.stdout.strip() == "10.9.9.9"  # the refused update changed nothing
+
+
+def test_secrets_never_in_diffs_or_errors(setup: Setup) -> None:
+    password = "s3cret-Bgp-pw"
+    conf = good_conf(setup.lab).replace(
+        " neighbor HCP-NODES passive\n",
+        f" neighbor HCP-NODES passive\n neighbor HCP-NODES password {password}\n",
+    )
+    target = LabTarget(setup.lab, "frr")
+    router = setup.lab.plan.routers[0]
+    report = apply_router(target, setup.lab.plan, router, conf, secrets=[password], dry_run=True)
+    assert "+ router bgp 64512 / neighbor HCP-NODES password <redacted>" in report.diff
+    assert password not in repr(report)
+    broken = conf.replace(f"password {password}", f"passwordz {password}")
+    with pytest.raises(TargetError) as info:
+        apply_router(target, setup.lab.plan, router, broken, secrets=[password])
+    assert "FRR rejects the new config" in str(info.value) and "<redacted>" in str(info.value)
+    assert password not in str(info.value)
