@@ -109,14 +109,27 @@ class Lab:
 
     def spawn(self, host: str, role: str, argv: Sequence[str]) -> int:
         """Start a long-running process as `host`; recorded in the journal before it starts."""
-        log = self.host_dir(host) / "log" / f"{role}.log"
+        return self.spawn_all([(host, role, argv)])[0]
+
+    def spawn_all(self, specs: Sequence[tuple[str, str, Sequence[str]]]) -> list[int]:
+        """Start several (host, role, argv) processes: all recorded first, in one journal write."""
+        records = [
+            ProcessRecord(
+                host=host,
+                role=role,
+                argv=tuple(argv),
+                log=str(self.host_dir(host) / "log" / f"{role}.log"),
+            )
+            for host, role, argv in specs
+        ]
         journal = self.journal()
-        index = journal.add_process(
-            ProcessRecord(host=host, role=role, argv=tuple(argv), log=str(log))
-        )
-        pid = procs.spawn(self.argv(host, argv), log=log)
-        journal.set_pid(index, pid)
-        return pid
+        indexes = journal.add_processes(records)
+        pids = {
+            i: procs.spawn(self.argv(r.host, r.argv), log=Path(r.log))
+            for i, r in zip(indexes, records, strict=True)
+        }
+        journal.set_pids(pids)
+        return list(pids.values())
 
     def processes(self, host: str | None = None, role: str | None = None) -> list[ProcessRecord]:
         """Recorded processes that are still running (pid alive with the recorded command line)."""
@@ -139,9 +152,13 @@ class Lab:
     # -- FRR ---------------------------------------------------------------------------------
 
     def start_frr(self, hosts: Sequence[str]) -> None:
-        """Start FRR on each host as frrinit.sh would: the daemons its /etc/frr/daemons enables
-        (zebra first, the others once zebra listens), then `vtysh -b` loads /etc/frr/frr.conf
-        once every daemon's vty socket exists."""
+        """Start FRR on each host as frrinit.sh would: `spawn_frr`, then `boot_frr`."""
+        self.spawn_frr(hosts)
+        self.boot_frr(hosts)
+
+    def spawn_frr(self, hosts: Sequence[str]) -> None:
+        """Start the daemons each host's /etc/frr/daemons enables, zebra first and the others
+        once it listens (a bgpd that meets zebra late keeps its peers Idle for seconds)."""
         plans: dict[str, tuple[list[frr.Daemon], str]] = {}
         for name in hosts:
             etc = self.host_dir(name) / "etc/frr"
@@ -150,24 +167,27 @@ class Lab:
             always = NODE_ALWAYS if self.host(name).role == "node" else frr.ALWAYS
             plans[name] = (frr.daemons_to_run(daemons_text, always=always), profile)
             frr.clear_run_dir(self.host_dir(name) / "run/frr")
-        # zebra first: a bgpd configured before it knows the VRF from zebra waits seconds
-        for first in (True, False):
-            for name, (daemons, profile) in plans.items():
-                for daemon in daemons:
-                    if (daemon.name == "zebra") == first:
-                        self.spawn(name, daemon.name, frr.daemon_argv(daemon, profile=profile))
-            frr.wait_sockets(
-                {
-                    self.host_dir(name) / "run/frr": (
-                        [
-                            "zserv.api" if first else "",
-                            *[f"{d.name}.vty" for d in daemons if not first],
-                        ]
-                    )
-                    for name, (daemons, _p) in plans.items()
-                },
-                timeout=FRR_START_TIMEOUT,
+        for zebra in (True, False):
+            self.spawn_all(
+                [
+                    (name, d.name, frr.daemon_argv(d, profile=profile))
+                    for name, (daemons, profile) in plans.items()
+                    for d in daemons
+                    if (d.name == "zebra") == zebra
+                ]
             )
+            sockets = {
+                self.host_dir(name) / "run/frr": (
+                    ["zserv.api"]
+                    if zebra
+                    else [f"{d.name}.vty" for d in daemons if d.name != "zebra"] + ["zebra.vty"]
+                )
+                for name, (daemons, _profile) in plans.items()
+            }
+            frr.wait_sockets(sockets, timeout=FRR_START_TIMEOUT)
+
+    def boot_frr(self, hosts: Sequence[str]) -> None:
+        """`vtysh -b` on each host: load /etc/frr/frr.conf into its running daemons."""
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = list(pool.map(self._boot_frr, hosts))
         failed = [

@@ -155,12 +155,21 @@ class Journal:
 
     def add_process(self, record: ProcessRecord) -> int:
         """Record a process about to start; returns its index for `set_pid`."""
-        self.update(processes=(*self.state.processes, record))
-        return len(self.state.processes) - 1
+        return self.add_processes([record])[0]
+
+    def add_processes(self, records: list[ProcessRecord]) -> list[int]:
+        """Record processes about to start (one write); returns their indexes."""
+        first = len(self.state.processes)
+        self.update(processes=(*self.state.processes, *records))
+        return list(range(first, first + len(records)))
 
     def set_pid(self, index: int, pid: int) -> None:
+        self.set_pids({index: pid})
+
+    def set_pids(self, pids: dict[int, int]) -> None:
         procs = list(self.state.processes)
-        procs[index] = procs[index].model_copy(update={"pid": pid})
+        for index, pid in pids.items():
+            procs[index] = procs[index].model_copy(update={"pid": pid})
         self.update(processes=tuple(procs))
 
     def _write(self) -> None:

@@ -110,15 +110,16 @@ def up(
         if not bare:
             _prepare_routers(lab, inputs)
         lab.start_frr(routers)
-        if not bare:
-            _wait_listening(lab, timeout)
         say(f"routers: FRR running on {', '.join(routers)}")
-        # 6. the dns host: BIND with the site's zones
+        # 6. while FRR holds the routers' fresh sessions Idle: BIND, API stand-ins, node daemons
         _start_dns(lab)
-        # 7. nodes: the API stand-ins, then FRR with MetalLB's frr.conf
         _start_apiservers(lab, inputs)
         speakers = sorted(inputs.cluster.simulation.frr_configs)
-        lab.start_frr(speakers)
+        lab.spawn_frr(speakers)
+        # 7. once the routers accept sessions, the nodes load MetalLB's frr.conf and dial them
+        if not bare:
+            _wait_listening(lab, timeout)
+        lab.boot_frr(speakers)
         say(f"nodes: {len(speakers)} speakers, API stand-ins on {len(inputs.cluster.vips)} VIP(s)")
     except BaseException:
         remove(name)
@@ -262,10 +263,17 @@ def _start_dns(lab: Lab) -> None:
 
 
 def _start_apiservers(lab: Lab, inputs: _Inputs) -> None:
-    script = Path(__file__).with_name("apiserver.py")
-    for node in inputs.plan.nodes:
-        config = lab.host_dir(node.name) / "apiserver.json"
-        lab.spawn(node.name, "apiserver", [sys.executable, str(script), str(config)])
+    script = str(Path(__file__).with_name("apiserver.py"))
+    lab.spawn_all(
+        [
+            (
+                n.name,
+                "apiserver",
+                [sys.executable, "-I", "-S", script, str(lab.host_dir(n.name) / "apiserver.json")],
+            )
+            for n in inputs.plan.nodes
+        ]
+    )
 
 
 def _not_converged(lab: Lab, result: converge.Convergence, timeout: float) -> str:
