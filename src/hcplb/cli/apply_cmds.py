@@ -292,10 +292,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
                     highlight=False,
                 )
         for step in router["fixed"]:
-            console.print(f"router {name}: fixed {step}", highlight=False)
+            console.print(f"router {name}: fixed {step}", highlight=False, soft_wrap=True)
         for line in router["diff"]:
-            console.print(f"router {name}: {line}", markup=False, highlight=False)
-        console.print(f"router {name}: {router['message']}", highlight=False)
+            console.print(f"router {name}: {line}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"router {name}: {router['message']}", highlight=False, soft_wrap=True)
     if "dns" in summary:
         dns = summary["dns"]
         for line in dns["changes"] or ["no change"]:
@@ -303,7 +303,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 f"dns {dns['server']}: {verb if dns['changes'] else ''}{line}", highlight=False
             )
         for line in dns["checked"]:
-            console.print(f"dns {dns['server']}: read back {line}", highlight=False)
+            console.print(f"dns {dns['server']}: read back {line}", highlight=False, soft_wrap=True)
 
 
 @handles_errors
