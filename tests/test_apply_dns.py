@@ -226,7 +226,7 @@ def test_update_answered_notauth(bind: Bind) -> None:
     key = site_tsig_key(plan, SECRET)
     server = DnsServer("127.0.0.1", bind.port, 2.0)
     change = DnsChange("elsewhere.lab", "upsert", "api.hosted.elsewhere.lab", (), ("10.0.2.20",))
-    records = {r.name: r for r in desired_records(plan)["elsewhere.lab"]}
+    records = {r.fqdn: r for r in desired_records(plan)["elsewhere.lab"]}
     update = update_message("elsewhere.lab", [change], records, "lab", key)
     with pytest.raises(
         TargetError, match=r"answered NOTAUTH .*not authoritative for elsewhere.lab"

@@ -29,17 +29,9 @@ import dns.update
 
 from hcplb.errors import TargetError
 from hcplb.plan import SitePlan
+from hcplb.render.dns import DnsRecord, dns_zones
 
 REGISTRY_LABEL = "_hcplb"
-
-
-@dataclass(frozen=True)
-class DnsRecord:
-    """One A record hcplb wants: fully qualified name (no trailing dot), address, TTL."""
-
-    name: str
-    address: str
-    ttl: int
 
 
 @dataclass(frozen=True)
@@ -84,23 +76,8 @@ class DnsReport:
 
 
 def desired_records(plan: SitePlan) -> dict[str, list[DnsRecord]]:
-    """The `api` and `api-int` A records of every hosted cluster, grouped by zone.
-
-    The zone is `spec.dns.zone` when set (every name must be inside it), else the cluster's
-    base domain.
-    """
-    dns_spec = plan.site.spec.dns
-    zones: dict[str, list[DnsRecord]] = {}
-    for cluster in plan.clusters:
-        zone = dns_spec.zone or cluster.cluster.base_domain
-        for name in (cluster.api_name, cluster.api_int_name):
-            if not (name == zone or name.endswith("." + zone)):
-                raise TargetError(
-                    f"{name} is not inside spec.dns.zone {zone} (hint: set spec.dns.zone to a "
-                    f"zone that contains {cluster.cluster.base_domain}, or remove it)"
-                )
-            zones.setdefault(zone, []).append(DnsRecord(name, cluster.vip, dns_spec.ttl))
-    return zones
+    """The `api` and `api-int` records of every hosted cluster, grouped by zone, as rendered."""
+    return dns_zones(plan)
 
 
 def site_tsig_key(plan: SitePlan, secret: str | None) -> TsigKey:
@@ -214,14 +191,14 @@ def plan_zone(
         for text in registered_texts
         if (parsed := _parse_registry(text)) is not None and parsed[0] == site
     }
-    wanted = {r.name for r in records}
+    wanted = {r.fqdn for r in records}
     changes: list[DnsChange] = []
     for record in records:
-        current, ttl = _observe(server, record.name, "A")
+        current, ttl = _observe(server, record.fqdn, "A")
         if current != (record.address,) or ttl != record.ttl:
-            changes.append(DnsChange(zone, "upsert", record.name, current, (record.address,)))
-        if record.name not in owned:
-            changes.append(DnsChange(zone, "register", record.name))
+            changes.append(DnsChange(zone, "upsert", record.fqdn, current, (record.address,)))
+        if record.fqdn not in owned:
+            changes.append(DnsChange(zone, "register", record.fqdn))
     for name in sorted(owned - wanted):
         current, _ = _observe(server, name, "A")
         changes.append(DnsChange(zone, "delete", name, current))
@@ -329,7 +306,7 @@ def apply_dns(
         all_changes += changes
         if dry_run or not changes:
             continue
-        by_name = {r.name: r for r in records}
+        by_name = {r.fqdn: r for r in records}
         send_update(target, zone, update_message(zone, changes, by_name, site, key), key)
     checked: list[str] = []
     if not dry_run and all_changes:
@@ -346,14 +323,14 @@ def _read_back(
     """Query the primary again: every wanted record present, every deleted one gone."""
     checked = []
     for record in records:
-        current, _ = _observe(server, record.name, "A")
+        current, _ = _observe(server, record.fqdn, "A")
         if current != (record.address,):
             raise TargetError(
-                f"DNS server {server} accepted the update but {record.name} answers "
+                f"DNS server {server} accepted the update but {record.fqdn} answers "
                 f"{', '.join(current) or 'nothing'}, not {record.address} "
                 "(hint: another update may have raced this one; run apply again)"
             )
-        checked.append(f"{record.name} A {record.address}")
+        checked.append(f"{record.fqdn} A {record.address}")
     for change in changes:
         if change.zone == zone and change.action == "delete":
             current, _ = _observe(server, change.name, "A")
