@@ -158,6 +158,23 @@ def test_seed_lab_exec_sees_the_hosts_own_files(seed_lab: Lab) -> None:
     assert "nameserver 192.168.130.53" in resolv
 
 
+def test_seed_dns_takes_updates_signed_with_the_lab_key(seed_lab: Lab) -> None:
+    script = (
+        "server 192.168.130.53\nzone hypershift.lab.\n"
+        "update add probe.hosted.hypershift.lab. 60 A 10.0.2.99\nsend\n"
+    )
+    signed = seed_lab.run(
+        "client", ["nsupdate", "-k", str(seed_lab.tsig_file)], timeout=20, input=script
+    )
+    assert signed.ok, signed.stderr
+    answer = seed_lab.run("client", ["dig", "probe.hosted.hypershift.lab", "+short"], timeout=10)
+    assert answer.stdout.split() == ["10.0.2.99"]
+    unsigned = seed_lab.run(
+        "client", ["nsupdate"], timeout=20, input=script.replace("10.0.2.99", "10.0.2.98")
+    )
+    assert not unsigned.ok and "REFUSED" in unsigned.stderr
+
+
 def test_seed_router_runs_the_rendered_sysctl_and_firewall(seed_lab: Lab) -> None:
     sysctl = seed_lab.run(
         "frr",

@@ -17,12 +17,19 @@ Public API
 - `status(name, *, probe=True) -> LabStatus`, `list_labs() -> list[LabSummary]`.
 - `Lab.open(name) -> Lab`, with `lab.name`, `lab.hosts` (topology `Host`s: name, role,
   netns, interfaces, gateways, loopbacks), `lab.host(name)`, `lab.plan` (SitePlan),
-  `lab.state_dir`, `lab.site_file`, `lab.render_dir`, `lab.ca_file`, `lab.tsig_file`
-  (BIND key syntax, for `nsupdate -k`), `lab.expect` (Expectations),
-  `lab.run(host, argv, *, timeout, input=None) -> Result`, `lab.argv(host, argv)` (the
-  wrapped command line, for exec), `lab.spawn(host, role, argv) -> pid` (recorded),
-  `lab.stop(host, roles=None)`, `lab.start_frr(hosts)`, `lab.restart_frr(host)`,
-  `lab.switch_port(host)` (the bridge port of a host's eth0, for link faults).
+  `lab.state` (LabState, the journal), `lab.state_dir`, `lab.site_file`, `lab.render_dir`
+  (what `hcplb render` wrote for this site), `lab.ca_file`, `lab.tsig_file` (BIND key
+  syntax, for `nsupdate -k`), `lab.expect` (Expectations: sessions, routes, names, URLs),
+  `lab.host_dir(host)` (the host's private /etc/frr, /run/frr, log/, ... live under it).
+- Running: `lab.run(host, argv, *, timeout, input=None) -> runner.Result`; `lab.argv(host,
+  argv) -> list[str]` (the wrapped command line, e.g. for exec); `lab.spawn(host, role, argv)
+  -> pid` and `lab.spawn_all([(host, role, argv), ...]) -> [pid]` (journalled first, stopped
+  by `down`); `lab.processes(host=None, role=None)` (recorded and still running);
+  `lab.stop(host, roles=None)`; FRR as frrinit.sh runs it: `lab.start_frr(hosts)` =
+  `lab.spawn_frr(hosts)` (daemons from the host's /etc/frr/daemons) + `lab.boot_frr(hosts)`
+  (`vtysh -b`), `lab.restart_frr(host)`; `lab.switch_port(host) -> (switch host, port)`
+  (`ip link set PORT down` on the switch unplugs the host).
+- Convergence: `hcplb.lab.converge.probe(lab, lab.expect)` / `wait(...)` -> Checks.
 
 How a command runs as a host: `ip netns exec <netns> unshare --mount --uts --propagation
 private -- <lab>/hosts/<host>/enter CMD...`; `enter` bind-mounts the host's private
