@@ -13,6 +13,7 @@ import json
 import socket
 import ssl
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -239,19 +240,26 @@ def spread(
 ) -> dict[str, Any]:
     """`count` new connections: how many each node served (X-Hcplb-Node), and the errors.
 
-    Connections not started within twice `timeout` are not made (a dead VIP costs little).
+    After the first timed-out connection, or twice `timeout`, no new connection is made: a
+    dead VIP costs one timeout, not one per connection.
     """
     deadline = time.monotonic() + 2 * timeout
+    silent = threading.Event()
 
     def once(_: int) -> dict[str, Any]:
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or silent.is_set():
             return {"path": path, "status": 0, "node": "", "error": "not tried (time budget)"}
-        return _get_once(address, port, server_name, ca_pem, path, timeout)
+        answer = _get_once(address, port, server_name, ca_pem, path, timeout)
+        if "timed out" in str(answer.get("error", "")):
+            silent.set()  # the VIP does not answer: stop opening connections to it
+        return answer
 
     with ThreadPoolExecutor(max_workers=min(16, count)) as pool:
         answers = list(pool.map(once, range(count)))
     nodes = Counter(a["node"] for a in answers if a["status"] and a["node"])
-    errors = [a["error"] for a in answers if not a["status"]]
+    errors = sorted(
+        (a["error"] for a in answers if not a["status"]), key=lambda e: "not tried" in e
+    )
     return {
         "count": count,
         "nodes": dict(nodes),
@@ -281,8 +289,8 @@ def tls_attempts(
             return {**result, "attempts": tried, "failed": tried - 1}
         if result["tls"] and result["tls"].get("verified") is False:
             break  # an untrusted certificate does not get better by retrying
-        if time.monotonic() > deadline:
-            break
+        if time.monotonic() > deadline or "timed out" in str(result["tcp"].get("error", "")):
+            break  # a silent VIP stays silent: one timeout is the whole cost
     assert first is not None
     return {**first, "attempts": tried, "failed": tried}
 

@@ -169,6 +169,9 @@ class Neighbor:
     last_notification: str = ""
     inbound_policy: bool = False
     route_map_in: str = ""
+    policy_discards: bool = False
+    """eBGP without an inbound policy: FRR discards every update (RFC 8212). The summary's
+    `peerState` says `Policy` only when nothing else (such as `passive`) takes precedence."""
     bfd_status: str = ""
     """`Up` / `Down` when BFD is configured for the neighbor, else empty"""
     messages_received: int = 0
@@ -194,6 +197,7 @@ def parse_bgp_neighbors(data: Any) -> dict[str, Neighbor]:
             last_notification=str(n.get("lastNotificationReason", "")),
             inbound_policy=bool(af.get("inboundPathPolicyConfig", False)),
             route_map_in=str(af.get("routeMapForIncomingAdvertisements", "")),
+            policy_discards="inboundEbgpRequiresPolicy" in af,
             bfd_status=str(bfd.get("status", "")),
             messages_received=_int(stats.get("totalRecv")),
         )

@@ -55,6 +55,10 @@ RELOAD_SCRIPT = (
 )
 _PASSWORD = re.compile(r"(\bpassword\s+)\S+")
 _DRIFT_LINES = 12
+# frr-reload.py is a Python program that asks vtysh twice: on a busy router it needs more
+# than a probe's timeout. An unreachable router still costs one timeout (every command fails
+# at the connection); only a router that answers slowly can make the drift check wait longer.
+DRIFT_TIMEOUT = 10.0
 
 
 def _vtysh(*commands: str) -> list[str]:
@@ -72,9 +76,9 @@ def observe_router(target: Target, expect: RouterExpect, *, timeout: float) -> R
     ]
     zebra_cmds = [f"show ip route {p} json" for p in prefixes]
 
-    def call(argv: list[str], input: str | None = None) -> Result | Failed:
+    def call(argv: list[str], input: str | None = None, limit: float = timeout) -> Result | Failed:
         try:
-            return target.run(argv, timeout=timeout, input=input)
+            return target.run(argv, timeout=limit, input=input)
         except HcplbError as exc:
             return Failed(str(exc))
 
@@ -87,7 +91,7 @@ def observe_router(target: Target, expect: RouterExpect, *, timeout: float) -> R
         jobs["bfd"] = lambda: call(_vtysh("show bfd peers json"))
     if expect.frr_conf is not None:
         conf = expect.frr_conf
-        jobs["drift"] = lambda: call(["sh", "-c", RELOAD_SCRIPT], conf)
+        jobs["drift"] = lambda: call(["sh", "-c", RELOAD_SCRIPT], conf, max(timeout, DRIFT_TIMEOUT))
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
         got = {name: f.result() for name, f in futures.items()}

@@ -135,6 +135,15 @@ def view_of(obs: RouterObservation, target: str) -> RouterView:
     )
 
 
+def policy_blocked(view: RouterView, address: str) -> bool:
+    """The session is up but FRR discards the node's updates for want of an inbound policy."""
+    peer = view.summary.peers.get(address) if view.summary is not None else None
+    neighbor = view.neighbors.get(address)
+    if peer is None or not peer.established:
+        return False
+    return peer.policy_blocked or (neighbor is not None and neighbor.policy_discards)
+
+
 def session_probe(base: str, expect: RouterExpect, node: NodeExpect, view: RouterView) -> Probe:
     id = f"{base}/session/{node.name}"
     want = expect.prefixes_from(node)
@@ -151,11 +160,12 @@ def session_probe(base: str, expect: RouterExpect, node: NodeExpect, view: Route
             hints.NOT_CONFIGURED,
             hints.not_configured(node.name, node.address, expect.name),
         )
-    state = peer.state + (" (Policy)" if peer.policy_blocked else "")
+    neighbor = view.neighbors.get(node.address)
+    blocked = policy_blocked(view, node.address)
+    state = peer.state + (" (Policy)" if blocked and peer.established else "")
     observed = (
         f"{state}, up {peer.uptime}, {peer.prefixes_received} prefix(es), AS {peer.remote_as}"
     )
-    neighbor = view.neighbors.get(node.address)
     notification = neighbor.last_notification if neighbor is not None else ""
     if peer.local_as != expect.asn:
         return fail(
@@ -192,7 +202,7 @@ def session_probe(base: str, expect: RouterExpect, node: NodeExpect, view: Route
         return fail(
             id, SYSTEM, expected, observed, message, hints.active_session(node.name, bfd_up=bfd_up)
         )
-    if peer.policy_blocked:
+    if blocked:
         return fail(
             id, SYSTEM, expected, observed, "Established but (Policy): routes dropped", hints.POLICY
         )
@@ -218,8 +228,7 @@ def _cause(missing: Sequence[NodeExpect], view: RouterView) -> str:
     if view.summary is None:
         return view.bgp_hint
     for node in missing:
-        peer = view.summary.peers.get(node.address)
-        if peer is not None and peer.policy_blocked:
+        if policy_blocked(view, node.address):
             return hints.POLICY
     names = ", ".join(n.name for n in missing)
     return f"{names}: see the session probe(s); a node whose session is down announces nothing"

@@ -26,7 +26,7 @@ from hcplb.probes.cluster import probe_cluster
 from hcplb.probes.dns import dns_tasks, evaluate_dns
 from hcplb.probes.expect import SiteExpect
 from hcplb.probes.model import Probe, Report, fail, skip
-from hcplb.probes.router import probe_router
+from hcplb.probes.router import DRIFT_TIMEOUT, probe_router
 from hcplb.probes.vantage import Vantage
 from hcplb.targets.base import Target
 
@@ -126,7 +126,7 @@ def checks_of(
             f"router {r.name}",
             "router",
             _router_check(r.name, targets.routers.get(r.name), expect, timeout, secrets),
-            2 * timeout + 5,
+            max(2 * timeout, DRIFT_TIMEOUT) + 5,
         )
         for r in expect.routers
     ]
