@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets as random
@@ -122,7 +123,8 @@ def up(
         lab.boot_frr(speakers)
         say(f"nodes: {len(speakers)} speakers, API stand-ins on {len(inputs.cluster.vips)} VIP(s)")
     except BaseException:
-        remove(name)
+        with contextlib.suppress(Exception):  # the build's own error is the one to report
+            remove(name)
         raise
     # 8. converged: sessions, FIB, DNS, HTTPS (a bare lab: DNS only, apply configures routers)
     kinds: tuple[converge.Kind, ...] = ("dns",) if bare else converge.ALL_KINDS
