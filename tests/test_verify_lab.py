@@ -365,3 +365,53 @@ def test_certificate_for_the_wrong_name(lab: Lab, prepared: Prepared, tmp_path: 
             path.write_bytes(data)
         _restart_apiservers(lab)
     assert_passes(prepared)
+
+
+# -- live mode, from the lab's client host (its packets never leave the lab) -----------------
+
+
+def _hcplb_on_client(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
+    hcplb = str(Path(sys.executable).with_name("hcplb"))
+    result = lab.run("client", [hcplb, *args], timeout=120)
+    return subprocess.CompletedProcess(result.argv, result.rc, result.stdout, result.stderr)
+
+
+def test_live_verify_over_ssh_from_the_client(lab: Lab, prepared: Prepared) -> None:
+    from hcplb.lab.sshd import start_sshd
+
+    assert_passes(prepared, timeout=30)
+    ssh = start_sshd(lab, ROUTER)
+    common = [
+        "verify",
+        str(lab.site_file),
+        "--resolver",
+        "192.168.130.53",
+        "--ca-file",
+        str(lab.ca_file),
+        "--ssh-key",
+        str(ssh.key_file),
+        "--known-hosts",
+        str(ssh.known_hosts),
+        "--timeout",
+        "3",
+        "--output",
+        "json",
+    ]
+    done = _hcplb_on_client(lab, *common, "--router", ssh.url)
+    data = json.loads(done.stdout)
+    bad = [p for p in data["probes"] if p["status"] not in ("pass", "skip")]
+    assert done.returncode == 0 and not bad, done.stdout + done.stderr
+    ids = {p["id"]: p["status"] for p in data["probes"]}
+    assert ids[f"router/{ROUTER}/config"] == "pass"  # rendered from the spec = running
+    assert ids[f"dns/192.168.130.53/{API}"] == "pass" and ids[f"api/{CP}/tls"] == "pass"
+    assert f"api/{CP}/spread" not in ids  # a live site has no X-Hcplb-Node
+
+    # nothing listens on port 2222: every router probe fails at once, with why
+    started = time.monotonic()
+    dead = _hcplb_on_client(lab, *common, "--router", f"ssh://root@{ssh.address}:2222")
+    router = [p for p in json.loads(dead.stdout)["probes"] if p["system"] == "router"]
+    assert dead.returncode == 1
+    assert {p["status"] for p in router if p["id"] != f"router/{ROUTER}/config"} == {"fail"}
+    assert "cannot connect" in router[0]["message"]
+    assert router[0]["hint"].startswith("could not run commands on ssh://")
+    assert time.monotonic() - started < 20

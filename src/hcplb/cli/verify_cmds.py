@@ -148,6 +148,9 @@ def verify_cmd(
     resolver: list[str] = typer.Option([], "--resolver", help="DNS server to ask (repeatable)"),
     ca_file: Path | None = typer.Option(None, "--ca-file", help="the hosted clusters' CA bundle"),
     known_hosts: Path | None = typer.Option(None, "--known-hosts", help="for SSH routers"),
+    ssh_key: list[Path] = typer.Option(
+        [], "--ssh-key", help="SSH private key (repeatable; default: ssh-agent and ~/.ssh)"
+    ),
     timeout: float = typer.Option(DEFAULT_TIMEOUT, "--timeout", help="seconds per probe"),
     watch: float | None = typer.Option(None, "--watch", help="repeat every SECONDS, show changes"),
     output: OutputFormat = OutputOption,
@@ -178,6 +181,7 @@ def verify_cmd(
             ca_file=ca_file,
             timeout=timeout,
             known_hosts=known_hosts,
+            ssh_keys=ssh_key,
         )
         title = f"verify {prepared.expect.name}"
     try:

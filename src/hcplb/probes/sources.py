@@ -142,6 +142,7 @@ def prepare_live(
     ca_file: Path | None = None,
     timeout: float = 3.0,
     known_hosts: Path | None = None,
+    ssh_keys: Sequence[Path] = (),
 ) -> Prepared:
     """Probe a live site: routers through local/SSH targets, DNS and API from this machine."""
     loaded = load_site(site)
@@ -154,6 +155,8 @@ def prepare_live(
     ssh_options: dict[str, object] = {"connect_timeout": timeout}
     if known_hosts is not None:
         ssh_options["known_hosts"] = known_hosts
+    if ssh_keys:
+        ssh_options["client_keys"] = [str(k) for k in ssh_keys]
     for spec in specs.values():
         owned.append(
             open_target(spec, **ssh_options) if spec.startswith("ssh://") else open_target(spec)
