@@ -77,6 +77,9 @@ class Handler(BaseHTTPRequestHandler):
 class Listener(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog is 5: a burst of new connections would overflow it and
+    # the dropped SYNs would look like a dead node in `bench failover` (kube-apiserver: 4096)
+    request_queue_size = 4096
 
     def __init__(self, spec: dict[str, Any], node: str) -> None:
         self.node = node
