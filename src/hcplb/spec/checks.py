@@ -69,7 +69,7 @@ def _check_names(site: Site) -> Iterator[Finding]:
     keys = [f"{c.namespace}/{c.name}" for c in spec.hosted_clusters]
     for i, key in _duplicates(keys):
         yield Finding(_hc(i, "name"), f"hosted cluster {key} is defined twice", "")
-    reserved = {"client", "dns"}
+    reserved = {"client", "dns", "lan"}
     hosts = [r.name for r in spec.routers] + [n.name for n in spec.management_cluster.nodes]
     for i, r in enumerate(spec.routers):
         if r.name in reserved:
