@@ -8,8 +8,8 @@ A command that could not run at all is a `Failed`: every probe needing it fails 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from hcplb.errors import HcplbError
 from hcplb.probes import hints
@@ -92,9 +92,7 @@ def observe_router(target: Target, expect: RouterExpect, *, timeout: float) -> R
     if expect.frr_conf is not None:
         conf = expect.frr_conf
         jobs["drift"] = lambda: call(["sh", "-c", RELOAD_SCRIPT], conf, max(timeout, DRIFT_TIMEOUT))
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {name: pool.submit(job) for name, job in jobs.items()}
-        got = {name: f.result() for name, f in futures.items()}
+    got = _gather(jobs, slow={"drift"})
 
     def answers(name: str, count: int) -> tuple[Answer, ...] | Failed:
         r = got[name]
@@ -109,6 +107,33 @@ def observe_router(target: Target, expect: RouterExpect, *, timeout: float) -> R
         drift=got.get("drift"),
         prefixes=prefixes,
     )
+
+
+def _gather(
+    jobs: dict[str, Callable[[], Result | Failed]], *, slow: set[str]
+) -> dict[str, Result | Failed]:
+    """Run the jobs in daemon threads. The `slow` ones are waited for only while the router
+    answers the others: when every quick job failed, the router is gone and a slow job that is
+    still hanging is abandoned (a daemon thread never holds up the process's exit)."""
+    got: dict[str, Result | Failed] = {}
+    threads = {}
+    for name, job in jobs.items():
+
+        def work(name: str = name, job: Callable[[], Result | Failed] = job) -> None:
+            got[name] = job()
+
+        threads[name] = threading.Thread(target=work, daemon=True, name=f"hcplb-router-{name}")
+        threads[name].start()
+    for name, thread in threads.items():
+        if name not in slow:
+            thread.join()
+    quick = [got[n] for n in jobs if n not in slow]
+    gone = bool(quick) and all(isinstance(r, Failed) for r in quick)
+    for name in slow & set(threads):
+        if not gone:
+            threads[name].join()
+        got.setdefault(name, Failed("not run: the router did not answer"))
+    return got
 
 
 def _one(result: Result) -> Answer:
