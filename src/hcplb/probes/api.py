@@ -100,7 +100,7 @@ def _cluster_probes(
         return probes + [
             skip(ids[k], SYSTEM, "no TCP connection", exp[k]) for k in ("tls", "cert", "ready")
         ]
-    probes = [passed(ids["tcp"], SYSTEM, exp["tcp"], "connected", f"connected{note}")]
+    probes = [passed(ids["tcp"], SYSTEM, exp["tcp"], "connected", note.strip(" ()"))]
     tls = result.get("tls") or {}
     if not ca_given:
         probes.append(

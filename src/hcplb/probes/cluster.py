@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-import httpx2
 import lightkube
 from lightkube import ApiError
 from lightkube.generic_resource import create_namespaced_resource
@@ -25,8 +24,8 @@ from lightkube.resources.core_v1 import Secret, Service
 from hcplb.apply.kube import RESOURCES
 from hcplb.probes import hints
 from hcplb.probes.expect import ClusterExpect, SiteExpect
+from hcplb.probes.kubeobjects import Fetched, Missing, differs, fetch, why
 from hcplb.probes.model import Probe, fail, passed, skip, warn
-from hcplb.spec.models import parse_duration
 
 __all__ = ["probe_cluster"]
 
@@ -37,42 +36,6 @@ BGP_SESSION_STATE = create_namespaced_resource(
     "frrk8s.metallb.io", "v1beta1", "BGPSessionState", "bgpsessionstates"
 )
 _KINDS = {**RESOURCES, "Secret": Secret}
-
-
-class _Missing:
-    """A 404 for an object (or for its resource type, `kind_missing`)."""
-
-    def __init__(self, message: str, *, kind_missing: bool = False) -> None:
-        self.message = message
-        self.kind_missing = kind_missing
-
-
-Fetched = dict[str, Any] | list[dict[str, Any]] | _Missing | Exception
-
-
-def _fetch(call: Callable[[], Any]) -> Fetched:
-    try:
-        got = call()
-    except ApiError as exc:
-        status = exc.status
-        if status.code == 404:
-            details = status.details
-            kind_missing = details is None or not details.name
-            return _Missing(str(status.message or "not found"), kind_missing=kind_missing)
-        return exc
-    except Exception as exc:  # transport errors, and answers lightkube cannot decode
-        return exc
-    if isinstance(got, list):
-        return [o.to_dict() for o in got]
-    return dict(got.to_dict())
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, ApiError):
-        return f"{exc.status.code} {exc.status.reason}: {exc.status.message}"
-    if isinstance(exc, httpx2.TimeoutException):
-        return "the API server did not answer in time"
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _ids(expect: SiteExpect) -> list[str]:
@@ -95,10 +58,12 @@ def _hc_ids(c: ClusterExpect) -> list[str]:
 def probe_cluster(client: lightkube.Client, expect: SiteExpect) -> list[Probe]:
     """Every cluster probe; `client`'s own timeout bounds each request."""
     ns = expect.metallb_namespace
-    crd = _fetch(lambda: client.get(CustomResourceDefinition, METALLB_CRD))
+    crd = fetch(lambda: client.get(CustomResourceDefinition, METALLB_CRD))
     if isinstance(crd, Exception) and not (isinstance(crd, ApiError) and crd.status.code == 403):
-        why = _why(crd)
-        return [fail(i, SYSTEM, "", "", why, hints.kube_unreachable(why)) for i in _ids(expect)]
+        reason = why(crd)
+        return [
+            fail(i, SYSTEM, "", "", reason, hints.kube_unreachable(reason)) for i in _ids(expect)
+        ]
     jobs: dict[str, Callable[[], Any]] = {
         "metallb": lambda: client.get(RESOURCES["MetalLB"], "metallb", namespace=ns),
         "speaker": lambda: client.get(DaemonSet, SPEAKER, namespace=ns),
@@ -115,7 +80,7 @@ def probe_cluster(client: lightkube.Client, expect: SiteExpect) -> list[Probe]:
             client.get, RESOURCES["HostedCluster"], c.name, namespace=c.namespace
         )
     with ThreadPoolExecutor(max_workers=8) as pool:
-        got = dict(zip(jobs, pool.map(lambda job: _fetch(job), jobs.values()), strict=True))
+        got = dict(zip(jobs, pool.map(lambda job: fetch(job), jobs.values()), strict=True))
     probes = _metallb(crd, got, expect)
     for m in expect.manifests:
         if m.get("kind") != "MetalLB":
@@ -129,7 +94,7 @@ def probe_cluster(client: lightkube.Client, expect: SiteExpect) -> list[Probe]:
 
 def _installed(crd: Fetched) -> bool | None:
     """True/False when known; None when CRDs may not be read (403)."""
-    if isinstance(crd, _Missing):
+    if isinstance(crd, Missing):
         return False
     return None if isinstance(crd, Exception) else True
 
@@ -166,7 +131,7 @@ def _metallb(crd: Fetched, got: Mapping[str, Fetched], expect: SiteExpect) -> li
         probes.append(passed("cluster/metallb/installed", SYSTEM, exp, "present"))
     cr = got["metallb"]
     exp = f"MetalLB {ns}/metallb Available"
-    if isinstance(cr, _Missing):
+    if isinstance(cr, Missing):
         probes.append(
             fail(
                 "cluster/metallb/cr",
@@ -180,7 +145,7 @@ def _metallb(crd: Fetched, got: Mapping[str, Fetched], expect: SiteExpect) -> li
     elif isinstance(cr, (Exception, list)):
         probes.append(
             fail(
-                "cluster/metallb/cr", SYSTEM, exp, "", _why(cr) if isinstance(cr, Exception) else ""
+                "cluster/metallb/cr", SYSTEM, exp, "", why(cr) if isinstance(cr, Exception) else ""
             )
         )
     elif _condition(cr, "Available") != "True":
@@ -205,10 +170,10 @@ def _metallb(crd: Fetched, got: Mapping[str, Fetched], expect: SiteExpect) -> li
 def _speakers(ds: Fetched, ns: str) -> Probe:
     id = "cluster/metallb/speakers"
     exp = f"DaemonSet {ns}/{SPEAKER}: every pod ready"
-    if isinstance(ds, _Missing):
+    if isinstance(ds, Missing):
         return fail(id, SYSTEM, exp, "missing", "no speaker DaemonSet", hints.METALLB_CR_MISSING)
     if isinstance(ds, (Exception, list)):
-        return fail(id, SYSTEM, exp, "", _why(ds) if isinstance(ds, Exception) else "")
+        return fail(id, SYSTEM, exp, "", why(ds) if isinstance(ds, Exception) else "")
     status = ds.get("status") or {}
     ready, desired = int(status.get("numberReady", 0)), int(status.get("desiredNumberScheduled", 0))
     observed = f"{ready}/{desired} ready"
@@ -233,39 +198,6 @@ def _speakers(ds: Fetched, ns: str) -> Probe:
     return passed(id, SYSTEM, exp, observed)
 
 
-def _differs(want: Any, have: Any, path: str) -> str | None:
-    """The first path where `have` does not contain `want` (rendered ⊆ live), else None."""
-    if isinstance(want, Mapping):
-        if not isinstance(have, Mapping):
-            return path
-        for key, value in want.items():
-            found = _differs(value, have.get(key), f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if isinstance(want, list):
-        if not isinstance(have, list) or len(want) != len(have):
-            return path
-        for i, (w, h) in enumerate(zip(want, have, strict=True)):
-            found = _differs(w, h, f"{path}[{i}]")
-            if found:
-                return found
-        return None
-    return None if _same(want, have) else path
-
-
-def _same(want: Any, have: Any) -> bool:
-    """Equal, also as durations: the API normalises "90s" to "1m30s"."""
-    if want == have or str(want) == str(have):
-        return True
-    if isinstance(want, str) and isinstance(have, str):
-        try:
-            return parse_duration(want) == parse_duration(have)
-        except ValueError:
-            return False
-    return False
-
-
 def _manifest(m: Mapping[str, Any], live: Fetched | None, *, installed: bool | None) -> Probe:
     kind, name = str(m["kind"]), str(m["metadata"]["name"])
     id = _manifest_id(m)
@@ -273,7 +205,7 @@ def _manifest(m: Mapping[str, Any], live: Fetched | None, *, installed: bool | N
     exp = f"{kind} {m['metadata'].get('namespace', '')}/{name} as rendered"
     if installed is False and kind != "Secret":
         return skip(id, SYSTEM, "MetalLB is not installed", exp)
-    if live is None or isinstance(live, _Missing):
+    if live is None or isinstance(live, Missing):
         return fail(
             id,
             SYSTEM,
@@ -283,8 +215,8 @@ def _manifest(m: Mapping[str, Any], live: Fetched | None, *, installed: bool | N
             "apply the rendered cluster/ manifests (`hcplb apply --cluster`)",
         )
     if isinstance(live, (Exception, list)):
-        return fail(id, SYSTEM, exp, "", _why(live) if isinstance(live, Exception) else "")
-    where = _differs(m.get(field) or {}, live.get(field) or {}, field)
+        return fail(id, SYSTEM, exp, "", why(live) if isinstance(live, Exception) else "")
+    where = differs(m.get(field) or {}, live.get(field) or {}, field)
     if where is not None:
         shown = "differs" if kind == "Secret" else f"{where} differs"  # never show secret data
         return warn(
@@ -302,7 +234,7 @@ def _manifest(m: Mapping[str, Any], live: Fetched | None, *, installed: bool | N
 def _service(c: ClusterExpect, svc: Fetched) -> Probe:
     id = f"cluster/service/{c.control_plane_namespace}"
     exp = f"Service {c.control_plane_namespace}/kube-apiserver LoadBalancer, ingress {c.vip}"
-    if isinstance(svc, _Missing):
+    if isinstance(svc, Missing):
         return fail(
             id,
             SYSTEM,
@@ -313,7 +245,7 @@ def _service(c: ClusterExpect, svc: Fetched) -> Probe:
             "missing, or another name/namespace in the site spec)",
         )
     if isinstance(svc, (Exception, list)):
-        return fail(id, SYSTEM, exp, "", _why(svc) if isinstance(svc, Exception) else "")
+        return fail(id, SYSTEM, exp, "", why(svc) if isinstance(svc, Exception) else "")
     kind = str((svc.get("spec") or {}).get("type", ""))
     ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
     ips = [str(i.get("ip")) for i in ingress if i.get("ip")]
@@ -338,16 +270,22 @@ def _hostedcluster(c: ClusterExpect, hc: Fetched) -> list[Probe]:
     ids = _hc_ids(c)
     exp_pub = "spec.services APIServer: LoadBalancer"
     exp_end = f"status.controlPlaneEndpoint {c.vip} or {c.api_name}, port {c.port}"
-    if isinstance(hc, _Missing):
-        why = "HostedCluster CRD not installed" if hc.kind_missing else "HostedCluster not found"
-        hint = f"no HostedCluster {c.namespace}/{c.name}: create it (hcplb render writes hostedcluster/{c.name}.yaml)"
+    if isinstance(hc, Missing):
+        reason = "HostedCluster CRD not installed" if hc.kind_missing else "HostedCluster not found"
+        hint = (
+            f"no HostedCluster {c.namespace}/{c.name}: create it "
+            f"(hcplb render writes hostedcluster/{c.name}.yaml)"
+        )
         return [
-            fail(ids[0], SYSTEM, exp_pub, "missing", why, hint),
-            skip(ids[1], SYSTEM, why, exp_end),
+            fail(ids[0], SYSTEM, exp_pub, "missing", reason, hint),
+            skip(ids[1], SYSTEM, reason, exp_end),
         ]
     if isinstance(hc, (Exception, list)):
-        why = _why(hc) if isinstance(hc, Exception) else ""
-        return [fail(ids[0], SYSTEM, exp_pub, "", why), fail(ids[1], SYSTEM, exp_end, "", why)]
+        reason = why(hc) if isinstance(hc, Exception) else ""
+        return [
+            fail(ids[0], SYSTEM, exp_pub, "", reason),
+            fail(ids[1], SYSTEM, exp_end, "", reason),
+        ]
     services = (hc.get("spec") or {}).get("services") or []
     api = next((s for s in services if s.get("service") == "APIServer"), None)
     strategy = str(((api or {}).get("servicePublishingStrategy") or {}).get("type", "none"))
@@ -388,13 +326,15 @@ def _hostedcluster(c: ClusterExpect, hc: Fetched) -> list[Probe]:
 
 
 def _sessions(found: Fetched, expect: SiteExpect) -> list[Probe]:
-    if isinstance(found, _Missing):
+    if isinstance(found, Missing):
         return [
             skip("cluster/bgpsessions", SYSTEM, "no frr-k8s BGPSessionState API (not frr-k8s mode)")
         ]
     if isinstance(found, Exception) or not isinstance(found, list):
-        why = _why(found) if isinstance(found, Exception) else "unexpected answer"
-        return [warn("cluster/bgpsessions", SYSTEM, "", "", f"cannot list BGPSessionState: {why}")]
+        reason = why(found) if isinstance(found, Exception) else "unexpected answer"
+        return [
+            warn("cluster/bgpsessions", SYSTEM, "", "", f"cannot list BGPSessionState: {reason}")
+        ]
     routers = {r.address: r.name for r in expect.routers}
     probes = []
     for obj in sorted(found, key=lambda o: (o.get("status") or {}).get("node", "")):
