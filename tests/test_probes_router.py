@@ -254,3 +254,31 @@ def test_redact_config() -> None:
     assert redact_config("neighbor X password abc\nkey s3", ["s3"]) == (
         "neighbor X password <redacted>\nkey <redacted>"
     )
+
+
+def test_prefix_received_but_not_in_the_fib() -> None:
+    obs = observe("established")
+    no_route = RouterObservation(
+        bgpd=obs.bgpd,
+        zebra=(parse_answer("{}"),),
+        bfd=obs.bfd,
+        sysctl=obs.sysctl,
+        prefixes=obs.prefixes,
+    )
+    fails = failing(evaluate_router(EXPECT, no_route))
+    assert list(fails) == ["router/frr/vip/10.0.2.20/fib"]
+    assert fails["router/frr/vip/10.0.2.20/fib"].startswith("prefix received but not in the FIB")
+
+
+def test_zebra_stopped() -> None:
+    obs = observe("established")
+    down = RouterObservation(
+        bgpd=obs.bgpd,
+        zebra=(parse_answer("zebra is not running"),),
+        bfd=obs.bfd,
+        sysctl=obs.sysctl,
+        prefixes=obs.prefixes,
+    )
+    probes = by_id(evaluate_router(EXPECT, down))
+    assert probes["router/frr/daemons"].message == "zebra is not running"
+    assert probes["router/frr/vip/10.0.2.20/fib"].hint.startswith("zebra is not running")
