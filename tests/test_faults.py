@@ -17,6 +17,7 @@ import pytest
 from hcplb.errors import LabError
 from hcplb.lab import Lab, converge, down, up
 from hcplb.lab import faults as F
+from hcplb.lab import watch as W
 
 from .conftest import EXAMPLES
 
@@ -33,7 +34,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         mp.setenv("HCPLB_LAB_DIR", str(path))
         try:
             lab = up(EXAMPLES / "seed.yaml", name, timeout=90)
-            F.wait_ready(lab)  # BFD comes up a little after BGP
+            W.wait_ready(lab)  # BFD comes up a little after BGP
             yield lab
         finally:
             if (path / name).exists():
@@ -48,8 +49,8 @@ def assert_fully_restored(lab: Lab, before_roles: list[str]) -> None:
     """Every session Established, full ECMP, HTTPS, same daemons running, no fault recorded."""
     result = converge.wait(lab, lab.expect, timeout=30)
     assert result.ok, [c.detail for c in result.failing()]
-    assert F.full_ecmp(lab)(F.nexthops(lab))
-    F.wait_ready(lab, timeout=60)  # every BFD session up again too
+    assert W.full_ecmp(lab)(W.nexthops(lab))
+    W.wait_ready(lab, timeout=60)  # every BFD session up again too
     assert roles(lab, NODE) == before_roles
     assert F.faults_of(lab) == []
     assert not (lab.state_dir / "faults" / f"{NODE}.frr.conf").exists()
@@ -61,7 +62,7 @@ def assert_fully_restored(lab: Lab, before_roles: list[str]) -> None:
 def test_down_is_withdrawn_within_3s_with_bfd_and_heal_restores(lab: Lab) -> None:
     before = roles(lab, NODE)
     fault = F.fail(lab, NODE, "down")
-    waited = F.wait_nexthops(lab, F.withdrawn(lab, NODE), timeout=10)
+    waited = W.wait_nexthops(lab, W.withdrawn(lab, NODE), timeout=10)
     assert waited is not None and time.time() - fault.at < 3.0 + 0.5
     assert waited < 3.0
     # the node really vanished: the switch port is down
@@ -77,7 +78,7 @@ def test_freeze_keeps_the_data_path_and_bfd_withdraws(lab: Lab) -> None:
     before = roles(lab, NODE)
     F.fail(lab, NODE, "freeze")
     try:
-        assert F.wait_nexthops(lab, F.withdrawn(lab, NODE), timeout=3.0) is not None
+        assert W.wait_nexthops(lab, W.withdrawn(lab, NODE), timeout=3.0) is not None
         # the node still answers on its own address: only its FRR is frozen
         vip = lab.plan.clusters[0].vip
         served = lab.run(
@@ -96,7 +97,7 @@ def test_bgp_stop_and_api_stop_are_restarted_with_the_same_argv(lab: Lab) -> Non
     F.fail(lab, NODE, "api-stop")
     lab.refresh()
     assert "bgpd" not in roles(lab, NODE) and "apiserver" not in roles(lab, NODE)
-    assert F.wait_nexthops(lab, F.withdrawn(lab, NODE), timeout=10) is not None
+    assert W.wait_nexthops(lab, W.withdrawn(lab, NODE), timeout=10) is not None
     healed = F.heal(lab, NODE)
     assert set(healed.undone) == {"bgpd restarted", "API stand-in restarted"}
     lab.refresh()
@@ -110,7 +111,7 @@ def test_drain_withdraws_then_heal_reloads_the_original(lab: Lab) -> None:
     drained = F.drain(lab, NODE, timeout=20)
     assert drained.routers == ("frr",)
     assert drained.withdrawn_s < 10
-    assert F.withdrawn(lab, NODE)(F.nexthops(lab))
+    assert W.withdrawn(lab, NODE)(W.nexthops(lab))
     # the session stays up (MetalLB keeps it); only the announcement is gone
     sessions = converge.check_sessions(lab, "frr", lab.expect.sessions["frr"])
     assert sessions.ok, sessions.detail

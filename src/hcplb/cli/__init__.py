@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hcplb.cli import apply_cmds, lab_cmds, lint_cmds, site_cmds, verify_cmds
+from hcplb.cli import apply_cmds, bench_cmds, lab_cmds, lint_cmds, site_cmds, verify_cmds
 
 app = typer.Typer(
     name="hcplb",
@@ -15,7 +15,7 @@ app = typer.Typer(
 )
 
 # Each command group registers itself; add new groups here.
-for _module in (site_cmds, lint_cmds, apply_cmds, lab_cmds, verify_cmds):
+for _module in (site_cmds, lint_cmds, apply_cmds, lab_cmds, bench_cmds, verify_cmds):
     _module.register(app)
 
 

@@ -21,7 +21,7 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -29,7 +29,7 @@ from typing import Literal
 from hcplb.errors import LabError
 from hcplb.lab import converge, frr, procs
 from hcplb.lab.core import Lab
-from hcplb.lab.netns import routes as parse_routes
+from hcplb.lab.watch import FibWatch, announced_by, full_ecmp, open_connections, withdrawn
 from hcplb.metallb import EXCLUDE_LABEL, apiserver_service, node_object, simulate
 from hcplb.render import resolve_site_secrets
 from hcplb.render.cluster import cluster_manifests
@@ -42,20 +42,13 @@ __all__ = [
     "Fault",
     "Healed",
     "Mode",
-    "announced_by",
-    "bfd_down",
     "drain",
     "drained_config",
     "fail",
     "faults_of",
-    "full_ecmp",
     "heal",
     "load_node_config",
-    "nexthops",
     "restore_config",
-    "wait_nexthops",
-    "wait_ready",
-    "withdrawn",
 ]
 
 Mode = Literal["down", "freeze", "bgp-stop", "api-stop", "drain", "config"]
@@ -63,7 +56,6 @@ MODES: tuple[str, ...] = ("down", "freeze", "bgp-stop", "api-stop")
 FRR_ROLES = ("zebra", "bgpd", "bfdd", "staticd")
 FAULTS_FILE = "faults.json"
 ORIGINALS_DIR = "faults"
-POLL_S = 0.02
 RELOAD = "/usr/lib/frr/frr-reload.py"
 _ROUTER_KINDS: tuple[converge.Kind, ...] = ("sessions", "routes")
 
@@ -93,9 +85,13 @@ class Healed:
 @dataclass(frozen=True)
 class Drained:
     node: str
+    at: float
+    """when the drained config started loading (Unix time)"""
     withdrawn_s: float
     """from loading the drained config until no router had the node as a nexthop"""
     routers: tuple[str, ...]
+    open_connections: int
+    """API connections the node still served then (they end on their own; new ones go elsewhere)"""
 
 
 # -- the fault journal ---------------------------------------------------------------------
@@ -130,101 +126,6 @@ def faults_of(lab: Lab, node: str | None = None) -> list[Fault]:
 def _record(lab: Lab, fault: Fault) -> Fault:
     _write(lab, [*_read(lab), fault])
     return fault
-
-
-# -- looking at the routers ----------------------------------------------------------------
-
-
-def nexthops(lab: Lab) -> dict[str, dict[str, set[str]]]:
-    """router -> VIP/32 -> nexthop addresses in its kernel FIB (BGP routes), read with `ip -n`."""
-    table: dict[str, dict[str, set[str]]] = {}
-    for router in lab.expect.routes:
-        result = run(
-            ["ip", "-n", lab.host(router).netns, "-j", "route", "show", "proto", "bgp"], timeout=5
-        )
-        table[router] = parse_routes(result) if result.ok else {}
-    return table
-
-
-def _expected(lab: Lab) -> dict[str, dict[str, set[str]]]:
-    return {
-        r: {(v if "/" in v else f"{v}/32"): set(h) for v, h in vips.items()}
-        for r, vips in lab.expect.routes.items()
-    }
-
-
-def announced_by(lab: Lab, node: str) -> dict[str, set[str]]:
-    """router -> VIPs/32 for which a converged router has this node as a nexthop."""
-    address = lab.host(node).primary_address
-    return {
-        r: {v for v, hops in vips.items() if address in hops} for r, vips in _expected(lab).items()
-    }
-
-
-def wait_nexthops(
-    lab: Lab,
-    done: Callable[[dict[str, dict[str, set[str]]]], bool],
-    *,
-    timeout: float,
-    interval: float = POLL_S,
-) -> float | None:
-    """Poll every router's FIB until `done(table)`; seconds it took, None after `timeout`."""
-    start = time.monotonic()
-    while True:
-        if done(nexthops(lab)):
-            return time.monotonic() - start
-        if time.monotonic() - start > timeout:
-            return None
-        time.sleep(interval)
-
-
-def withdrawn(lab: Lab, node: str) -> Callable[[dict[str, dict[str, set[str]]]], bool]:
-    """A predicate: no router has the node as a nexthop for any VIP any more."""
-    address = lab.host(node).primary_address
-    return lambda table: all(
-        address not in hops for vips in table.values() for hops in vips.values()
-    )
-
-
-def full_ecmp(lab: Lab) -> Callable[[dict[str, dict[str, set[str]]]], bool]:
-    """A predicate: every router has exactly the converged nexthops for every VIP."""
-    expected = _expected(lab)
-    return lambda table: all(
-        table.get(r, {}).get(v) == hops for r, vips in expected.items() for v, hops in vips.items()
-    )
-
-
-def bfd_down(lab: Lab) -> list[str]:
-    """`router: peer` of every expected BFD session that is not up (none without BFD)."""
-    if lab.plan.bfd is None or lab.state.profile != "hcplb":
-        return []
-    missing = []
-    for router, peers in lab.expect.sessions.items():
-        result = lab.run(router, ["vtysh", "-c", "show bfd peers json"], timeout=10)
-        try:
-            status = {p.get("peer"): p.get("status") for p in json.loads(result.stdout)}
-        except (json.JSONDecodeError, AttributeError):
-            status = {}
-        missing += [f"{router}: {peer}" for peer in peers if status.get(peer) != "up"]
-    return missing
-
-
-def wait_ready(lab: Lab, *, timeout: float = 60.0) -> float:
-    """Wait for full ECMP and every BFD session up (BFD comes up after BGP); LabError if not.
-
-    A fault injected before BFD is up would be detected by the hold timer, not by BFD.
-    """
-    started = time.monotonic()
-    while True:
-        ecmp = full_ecmp(lab)(nexthops(lab))
-        missing = bfd_down(lab) if ecmp else ["ECMP"]
-        if not missing:
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            raise LabError(
-                f"lab {lab.name} not ready after {timeout:g} s: {', '.join(missing)} not up"
-            )
-        time.sleep(0.2)
 
 
 # -- node FRR configuration ----------------------------------------------------------------
@@ -353,18 +254,18 @@ def drain(lab: Lab, node: str, *, timeout: float = 30.0) -> Drained:
     if any(f.mode == "drain" for f in faults_of(lab, node)):
         raise LabError(f"{node} is already drained (hint: `hcplb lab heal {lab.name} {node}`)")
     text = drained_config(lab, node)
-    started = time.monotonic()
-    _record(lab, Fault(node, "drain", time.time(), detail=f"label {EXCLUDE_LABEL}"))
-    load_node_config(lab, node, text)
-    remaining = timeout - (time.monotonic() - started)
-    waited = wait_nexthops(lab, withdrawn(lab, node), timeout=max(remaining, 0.0))
-    if waited is None:
+    with FibWatch(lab) as watch:
+        started = time.time()  # when MetalLB would rewrite the node's frr.conf
+        _record(lab, Fault(node, "drain", started, detail=f"label {EXCLUDE_LABEL}"))
+        load_node_config(lab, node, text)
+        at = watch.wait(withdrawn(lab, node), after=started, timeout=timeout)
+    if at is None:
         raise LabError(
             f"{node}: the router(s) still route to it {timeout:g} s after the drain "
             f"(hint: `hcplb lab exec {lab.name} <router> -- ip route`)"
         )
     routers = tuple(r for r, vips in announced_by(lab, node).items() if vips)
-    return Drained(node, round(time.monotonic() - started, 3), routers)
+    return Drained(node, started, round(at - started, 3), routers, open_connections(lab, node))
 
 
 def _undo(lab: Lab, fault: Fault) -> str:
@@ -398,23 +299,22 @@ def heal(lab: Lab, node: str, *, timeout: float = 60.0) -> Healed:
     Frozen daemons are thawed first (a respawned bgpd needs zebra), the rest latest first.
     """
     _node(lab, node)
-    started = time.monotonic()
+    started = time.time()
     mine = faults_of(lab, node)
     order = [f for f in mine if f.mode == "freeze"] + [
         f for f in reversed(mine) if f.mode != "freeze"
     ]
     undone: list[str] = []
-    for fault in order:
-        undone.append(_undo(lab, fault))
-        _write(lab, [f for f in _read(lab) if f != fault])
-    if _original(lab, node).exists():  # a replaced config without a recorded fault
-        undone.append(_undo(lab, Fault(node, "config", time.time())))
-    left = max(timeout - (time.monotonic() - started), 0.0)
-    ecmp = wait_nexthops(lab, full_ecmp(lab), timeout=left)
-    ecmp_s = time.monotonic() - started
-    left = max(timeout - (time.monotonic() - started), 0.0)
-    result = converge.wait(lab, lab.expect, timeout=left, since=started, kinds=_ROUTER_KINDS)
+    with FibWatch(lab) as watch:
+        for fault in order:
+            undone.append(_undo(lab, fault))
+            _write(lab, [f for f in _read(lab) if f != fault])
+        if _original(lab, node).exists():  # a replaced config without a recorded fault
+            undone.append(_undo(lab, Fault(node, "config", time.time())))
+        ecmp = watch.wait(full_ecmp(lab), after=started, timeout=timeout)
+    left = max(timeout - (time.time() - started), 0.0)
+    result = converge.wait(lab, lab.expect, timeout=left, kinds=_ROUTER_KINDS)
     if ecmp is None or not result.ok:
         bad = "; ".join(f"{c.kind} on {c.host}: {c.detail}" for c in result.failing())
         raise LabError(f"{node}: not back to full ECMP {timeout:g} s after heal: {bad}")
-    return Healed(node, tuple(undone), round(ecmp_s, 3), round(result.seconds, 3))
+    return Healed(node, tuple(undone), round(ecmp - started, 3), round(time.time() - started, 3))

@@ -1,0 +1,234 @@
+"""`hcplb lab fail|heal|drain` (added to the lab group) and `hcplb bench failover|security`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from hcplb.cli._output import (
+    OutputFormat,
+    OutputOption,
+    console,
+    err_console,
+    handles_errors,
+    print_json,
+)
+from hcplb.cli.lab_cmds import lab_app
+
+bench_app = typer.Typer(
+    help="Benchmarks in a lab: failover under load and attacks on the router, per profile.",
+    no_args_is_help=True,
+)
+
+
+class FaultMode(StrEnum):
+    down = "down"
+    freeze = "freeze"
+    bgp_stop = "bgp-stop"
+    api_stop = "api-stop"
+
+
+class FailoverMode(StrEnum):
+    down = "down"
+    freeze = "freeze"
+    drain = "drain"
+
+
+class Profile(StrEnum):
+    hcplb = "hcplb"
+    guide = "guide"
+
+
+def _say(text: str) -> None:
+    err_console.print(text, markup=False, highlight=False)
+
+
+# -- lab fail / heal / drain ---------------------------------------------------------------
+
+
+@handles_errors
+def lab_fail(
+    name: str = typer.Argument(..., help="lab name"),
+    node: str = typer.Argument(..., help="a node of the lab"),
+    mode: FaultMode = typer.Option(..., "--mode", help="down, freeze, bgp-stop or api-stop"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Break a node: port down, FRR frozen (SIGSTOP), bgpd killed, or its API stand-in stopped."""
+    from hcplb.lab import Lab
+    from hcplb.lab.faults import fail
+
+    fault = fail(Lab.open(name), node, mode.value)
+    if output is OutputFormat.json:
+        print_json({"lab": name, "node": node, "mode": fault.mode, "at": fault.at,
+                    "detail": fault.detail})  # fmt: skip
+        return
+    console.print(f"{node}: {fault.mode} ({fault.detail})", highlight=False, markup=False)
+    console.print(f"  undo: hcplb lab heal {name} {node}", highlight=False, markup=False)
+
+
+@handles_errors
+def lab_heal(
+    name: str = typer.Argument(..., help="lab name"),
+    node: str = typer.Argument(..., help="a node of the lab"),
+    timeout: float = typer.Option(60.0, "--timeout", help="seconds to wait for full ECMP"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Undo every fault and drain of a node exactly; wait until the routers have full ECMP."""
+    from hcplb.lab import Lab
+    from hcplb.lab.faults import heal
+
+    healed = heal(Lab.open(name), node, timeout=timeout)
+    if output is OutputFormat.json:
+        print_json({"lab": name, "node": node, "undone": list(healed.undone),
+                    "ecmp_s": healed.ecmp_s, "converged_s": healed.converged_s})  # fmt: skip
+        return
+    what = ", ".join(healed.undone) or "nothing to undo"
+    console.print(
+        f"{node}: {what}; full ECMP after {healed.ecmp_s:.2f} s, every session up after "
+        f"{healed.converged_s:.2f} s",
+        highlight=False,
+        markup=False,
+    )
+
+
+@handles_errors
+def lab_drain(
+    name: str = typer.Argument(..., help="lab name"),
+    node: str = typer.Argument(..., help="a node of the lab"),
+    timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for the routers"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Drain a node as MetalLB does for the exclude-from-external-load-balancers label."""
+    from hcplb.lab import Lab
+    from hcplb.lab.faults import drain
+
+    drained = drain(Lab.open(name), node, timeout=timeout)
+    if output is OutputFormat.json:
+        print_json({"lab": name, "node": node, "withdrawn_s": drained.withdrawn_s,
+                    "routers": list(drained.routers), "open_connections": drained.open_connections,
+                    "may_stop": True})  # fmt: skip
+        return
+    routers = ", ".join(drained.routers) or "no router"
+    console.print(
+        f"{node} drained: {routers} removed its nexthop after {drained.withdrawn_s:.2f} s; "
+        "the node may be stopped now",
+        highlight=False,
+        markup=False,
+    )
+    if drained.open_connections:
+        console.print(
+            f"  {drained.open_connections} API connection(s) still open on {node}: no new ones "
+            "arrive; wait for them to end (or let their clients reconnect)",
+            highlight=False,
+            markup=False,
+        )
+    console.print(f"  undo: hcplb lab heal {name} {node}", highlight=False, markup=False)
+
+
+# -- bench failover / security -------------------------------------------------------------
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+    return str(value)
+
+
+@bench_app.command("failover")
+@handles_errors
+def bench_failover(
+    site: Path = typer.Argument(..., help="site spec (YAML)"),
+    mode: FailoverMode = typer.Option(..., "--mode", help="down, freeze or drain"),
+    runs: int = typer.Option(3, "--runs", min=1, help="runs on the same lab"),
+    profile: Profile = typer.Option(Profile.hcplb, "--profile", help="hcplb or the guide's"),
+    max_wait: float = typer.Option(
+        240.0, "--max-wait", help="give up waiting for the withdrawal after this many seconds"
+    ),
+    rate: float = typer.Option(200.0, "--rate", help="new HTTPS connections per second"),
+    node: str = typer.Option(None, "--node", help="the node to fail (default: the first)"),
+    plot: Path = typer.Option(None, "--plot", help="write a PNG of outcomes over time"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """A node fails under load: withdrawal time, failed requests, recovery; min/median/max."""
+    from hcplb.bench.failover import run_failover
+
+    report = run_failover(
+        site, mode=mode.value, runs=runs, profile=profile.value, max_wait=max_wait,
+        rate=rate, node=node, plot=plot, progress=_say,
+    )  # fmt: skip
+    data = report.as_json()
+    if output is OutputFormat.json:
+        print_json(data)
+        return
+    table = Table(
+        title=f"{site.name}: {mode.value} on {report.runs[0].node}, {profile.value} profile, "
+        f"{rate:g} new connections/s"
+    )
+    for column in ("figure", "min", "median", "max"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    for key, label in (
+        ("withdrawal_s", "nexthop withdrawn after (s)"),
+        ("failed_requests", "failed requests"),
+        ("longest_failure_window_s", "longest failure window (s)"),
+        ("recovery_s", "full ECMP after heal (s)"),
+    ):
+        figures = data[key]
+        table.add_row(label, *(_fmt(figures[k]) for k in ("min", "median", "max")))
+    console.print(table)
+    outside = sum(r.failed_outside_window for r in report.runs)
+    console.print(
+        f"{len(report.runs)} run(s); failures outside the fault→withdrawal window: {outside}; "
+        f"machine load {report.load_before} → {report.load_after}",
+        highlight=False,
+    )
+    if report.bounded:
+        console.print(
+            f"[yellow]bounded:[/] a router still had the nexthop after --max-wait {max_wait:g} s; "
+            "the withdrawal figures are lower bounds",
+            highlight=False,
+        )
+    if plot is not None:
+        console.print(f"plot: {plot}", highlight=False)
+
+
+@bench_app.command("security")
+@handles_errors
+def bench_security(
+    site: Path = typer.Argument(..., help="site spec (YAML)"),
+    profile: Profile = typer.Option(None, "--profile", help="one profile (default: both)"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Attacks from the machine network on the router: accepted or rejected, with evidence."""
+    from hcplb.bench.security import run_security
+
+    profiles = (profile.value,) if profile is not None else ("hcplb", "guide")
+    report = run_security(site, profiles=profiles, progress=_say)
+    data = report.as_json()
+    if output is OutputFormat.json:
+        print_json(data)
+        return
+    table = Table(title=f"{site.name}: attacks on the router", show_lines=True)
+    table.add_column("attack")
+    for p in profiles:
+        table.add_column(p)
+    table.add_column("evidence")
+    for row in data["attacks"]:
+        verdicts = [
+            f"[red]{row[p]}[/]" if row.get(p) == "accepted" else f"[green]{row.get(p, '-')}[/]"
+            for p in profiles
+        ]
+        evidence = "\n".join(f"{p}: {row['evidence'].get(p, '-')}" for p in profiles)
+        table.add_row(f"{row['id']}\n[dim]{row.get('title', '')}[/]", *verdicts, evidence)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    lab_app.command("fail")(lab_fail)
+    lab_app.command("heal")(lab_heal)
+    lab_app.command("drain")(lab_drain)
+    app.add_typer(bench_app, name="bench")

@@ -1,0 +1,79 @@
+"""`bench failover` on a real lab (seed site, hcplb profile): BFD withdrawal and drain.
+
+One lab for the module, always torn down. Bounds are generous (a loaded 2-core machine);
+the benchmark script prints the real figures.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from hcplb.bench.failover import FailoverReport, RunResult, measure_failover, plot_runs
+from hcplb.lab import Lab, down, up
+from hcplb.lab import watch as W
+
+from .conftest import EXAMPLES
+
+pytestmark = pytest.mark.lab
+
+RATE = 100.0
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    path = tmp_path_factory.mktemp("labs")
+    name = f"t{os.getpid() % 100000}-failover"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HCPLB_LAB_DIR", str(path))
+        try:
+            yield up(EXAMPLES / "seed.yaml", name, timeout=90)
+        finally:
+            if (path / name).exists():
+                down(name)
+
+
+def _failures(run: RunResult) -> list[str]:
+    """Failed requests relative to the fault, for an assertion message."""
+    return [
+        f"{r.t - run.fault_at:+.3f}s {r.outcome} after {r.elapsed:.3f}s"
+        for r in run.records
+        if not r.ok
+    ]
+
+
+def test_node_down_is_withdrawn_under_3s_with_bfd(
+    lab: Lab, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    (run,) = measure_failover(lab, mode="down", runs=1, rate=RATE, max_wait=30)
+    assert run.node == "master-0"
+    assert run.withdrawal_s is not None and 0 < run.withdrawal_s < 3.0
+    # new connections hashed to the dead node fail, and only until the routers withdrew it
+    assert run.blackholed > 0
+    assert run.failed_outside_window == 0, _failures(run)
+    assert run.longest_failure_window_s < 3.0 + 1.0
+    assert run.recovery_s < 30
+    assert set(run.served_by) == {"master-0", "master-1", "master-2"}
+    # lab fully restored: full ECMP and every BFD session up again
+    W.wait_ready(lab, timeout=60)
+    report = FailoverReport("seed.yaml", "hcplb", "down", RATE, 30, (run,), None, "", "")
+    data = report.as_json()
+    assert data["withdrawal_s"]["median"] == run.withdrawal_s
+    assert data["runs"][0]["failed_requests"] == run.failed_requests
+    png = plot_runs(report, tmp_path_factory.mktemp("plot") / "down.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_drain_fails_no_request(lab: Lab) -> None:
+    (run,) = measure_failover(lab, mode="drain", runs=1, rate=RATE, max_wait=30)
+    assert run.withdrawal_s is not None and run.withdrawal_s < 10
+    # nothing is sent to the node once it is stopped: no request goes unanswered
+    assert run.blackholed == 0, _failures(run)
+    assert run.failed_outside_window == 0, _failures(run)
+    # only a connection under way at the instant the router changed its ECMP set may be
+    # reset (Linux rehashes flows); every other request succeeded
+    assert run.failed_requests == run.rehash_resets, _failures(run)
+    assert run.rehash_resets <= 10
+    W.wait_ready(lab, timeout=60)
