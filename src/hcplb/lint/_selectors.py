@@ -10,6 +10,10 @@ from hcplb.lint._go import q
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def selector_problem(sel: Any) -> str | None:
     """Why LabelSelectorAsSelector would reject this selector, or None."""
     if not isinstance(sel, Mapping):
@@ -17,9 +21,14 @@ def selector_problem(sel: Any) -> str | None:
     labels = sel.get("matchLabels") or {}
     if not isinstance(labels, Mapping) or not all(isinstance(v, str) for v in labels.values()):
         return "matchLabels must map label keys to strings"
-    for expr in sel.get("matchExpressions") or []:
+    exprs = sel.get("matchExpressions") or []
+    if not isinstance(exprs, list):
+        return "matchExpressions is a list"
+    for expr in exprs:
         if not isinstance(expr, Mapping):
             return "a match expression is a mapping"
+        if not isinstance(expr.get("values") or [], list):
+            return "values is a list of strings"
         op, values = expr.get("operator"), expr.get("values") or []
         if op not in _OPERATORS:
             return f"{q(str(op))} is not a valid label selector operator"
@@ -37,7 +46,7 @@ def matches(sel: Any, labels: Mapping[str, str]) -> bool:
     for key, value in (sel.get("matchLabels") or {}).items():
         if labels.get(str(key)) != value:
             return False
-    for expr in sel.get("matchExpressions") or []:
+    for expr in _list(sel.get("matchExpressions")):
         key, op = str(expr.get("key")), expr.get("operator")
         values = [str(v) for v in expr.get("values") or []]
         present = key in labels
@@ -63,10 +72,9 @@ def canonical(sel: Any) -> str:
     labels = sel.get("matchLabels") or {}
     labels = sorted(labels.items()) if isinstance(labels, Mapping) else labels
     exprs = []
-    for expr in sel.get("matchExpressions") or []:
+    for expr in _list(sel.get("matchExpressions")):
         if isinstance(expr, Mapping):
-            values = expr.get("values") or []
-            values = sorted(str(v) for v in values) if isinstance(values, list) else values
+            values = sorted(str(v) for v in _list(expr.get("values")))
             exprs.append((expr.get("key"), expr.get("operator"), values))
         else:
             exprs.append(expr)
@@ -76,7 +84,7 @@ def canonical(sel: Any) -> str:
 def _go_requirement(expr: Any) -> str:
     if not isinstance(expr, Mapping):
         return str(expr)
-    values = " ".join(q(str(v)) for v in sorted(str(v) for v in expr.get("values") or []))
+    values = " ".join(q(str(v)) for v in sorted(str(v) for v in _list(expr.get("values"))))
     return f"{{{q(str(expr.get('key', '')))} {q(str(expr.get('operator', '')))} [{values}]}}"
 
 
@@ -90,7 +98,7 @@ def go_selector(sel: Any) -> str:
         if isinstance(labels, Mapping)
         else ""
     )
-    exprs = " ".join(_go_requirement(e) for e in sel.get("matchExpressions") or [])
+    exprs = " ".join(_go_requirement(e) for e in _list(sel.get("matchExpressions")))
     return f"{{map[{pairs}] [{exprs}]}}"
 
 

@@ -8,7 +8,7 @@ lint_site(path)    loads, renders (in memory) and lints one site spec.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from hcplb.errors import HcplbError, Problem, SpecError
@@ -17,9 +17,9 @@ from hcplb.lint.findings import Finding, LintReport, Severity, Where, error, inf
 from hcplb.lint.hypershift_rules import check_crd, check_publishing
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb_rules import check_metallb
-from hcplb.lint.sessions import session_findings, session_table
+from hcplb.lint.sessions import Session, session_findings, session_table
 from hcplb.lint.sources import Inputs, read_paths, read_texts
-from hcplb.lint.world import build_world
+from hcplb.lint.world import World, build_world
 from hcplb.plan import SitePlan, plan_site
 from hcplb.spec import load_site
 
@@ -62,21 +62,61 @@ def _drop_shadowed(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.rule != "schema.invalid" or (f.file, f.line) not in taken]
 
 
+def _internal(stage: str, exc: Exception) -> list[Finding]:
+    return [
+        error(
+            Where("<lint>"),
+            "lint.internal",
+            f"the {stage} checks failed ({type(exc).__name__}: {exc}); their findings are missing",
+            "please report it with the files attached",
+        )
+    ]
+
+
+def _guarded(stage: str, check: Callable[[], list[Finding]]) -> list[Finding]:
+    """A bug in one rule family becomes one finding, not a traceback hiding the others."""
+    try:
+        return check()
+    except Exception as exc:
+        return _internal(stage, exc)
+
+
+def _hostedclusters(world: World) -> list[Finding]:
+    found: list[Finding] = []
+    for hc in world.hostedclusters:
+        found += check_crd(hc)
+        found += check_publishing(hc)
+    return found
+
+
+def _sessions(world: World) -> tuple[list[Session], list[Finding]]:
+    try:
+        rows = session_table(world)
+        return rows, list(session_findings(rows))
+    except Exception as exc:
+        return [], _internal("session", exc)
+
+
 def lint_inputs(
     inputs: Inputs, read_findings: Iterable[Finding] = (), *, plan: SitePlan | None = None
 ) -> LintReport:
     """Lint what was read; `plan` (from a site spec) tells lint the expected topology."""
-    world = build_world(inputs, plan)
     findings = list(read_findings)
-    findings += check_metallb(world.metallb, world.nodes, openshift=world.openshift)
-    for hc in world.hostedclusters:
-        findings += check_crd(hc)
-        findings += check_publishing(hc)
-    findings += check_cross(world)
-    sessions = session_table(world)
-    findings += session_findings(sessions)
-    findings += _schema_findings(inputs.manifests)
-    if not inputs.files:
+    nothing_read = not inputs.files and not findings
+    try:
+        world = build_world(inputs, plan)
+    except Exception as exc:
+        return LintReport(sort_findings([*findings, *_internal("input", exc)]), (), inputs.files)
+    # each system on its own, then across systems, then the session table
+    findings += _guarded(
+        "MetalLB", lambda: check_metallb(world.metallb, world.nodes, openshift=world.openshift)
+    )
+    findings += _guarded("HostedCluster", lambda: _hostedclusters(world))
+    findings += _guarded("cross-system", lambda: check_cross(world))
+    sessions, session_problems = _sessions(world)
+    findings += session_problems
+    findings += _guarded("schema", lambda: _schema_findings(inputs.manifests))
+    if nothing_read:
         findings.append(
             error(Where("<input>"), "read.empty", "no file to lint", "give files or directories")
         )

@@ -237,14 +237,19 @@ def _azure(c: _Check, platform: str, services: list[Any]) -> None:
 
 def _named_certificates(c: _Check, services: list[Any]) -> None:
     certs = c.hc.items("spec", "configuration", "apiServer", "servingCerts", "namedCertificates")
-    names = {str(n) for cert in certs if isinstance(cert, Mapping) for n in cert.get("names") or []}
+    names = {
+        str(n)
+        for cert in certs
+        if isinstance(cert, Mapping) and isinstance(cert.get("names"), list)
+        for n in cert["names"]
+    }
     for s in services:
         if not isinstance(s, Mapping) or s.get("service") != "APIServer":
             continue
         sps = s.get("servicePublishingStrategy")
         lb = sps.get("loadBalancer") if isinstance(sps, Mapping) else None
         host = lb.get("hostname") if isinstance(lb, Mapping) else None
-        if host and host in names:
+        if isinstance(host, str) and host and host in names:
             c.fail(
                 ("spec",),
                 "APIServer loadBalancer hostname cannot be in ClusterConfiguration.apiserver.servingCerts.namedCertificates[]",

@@ -152,10 +152,11 @@ def _base_domain(hc: Manifest) -> str | None:
     base = hc.text("spec", "dns", "baseDomain")
     if base:
         return base
-    for item in hc.items("spec", "services"):
+    for i, item in enumerate(hc.items("spec", "services")):
         if isinstance(item, dict) and item.get("service") == "APIServer":
-            lb = (item.get("servicePublishingStrategy") or {}).get("loadBalancer") or {}
-            host = lb.get("hostname") if isinstance(lb, dict) else None
+            host = hc.text(
+                "spec", "services", i, "servicePublishingStrategy", "loadBalancer", "hostname"
+            )
             prefix = f"api.{hc.name}."
             if isinstance(host, str) and host.startswith(prefix):
                 return host[len(prefix) :]
