@@ -13,96 +13,21 @@ from dataclasses import dataclass, field, replace
 
 from hcplb.lint import frr_model as m
 from hcplb.lint.findings import Finding, Where, error, warning
+from hcplb.lint.frr_neighbor import apply_neighbor
 
 _TOP_WORDS = frozenset(
-    [
-        "frr",
-        "hostname",
-        "log",
-        "password",
-        "enable",
-        "service",
-        "banner",
-        "debug",
-        "no",
-        "ip",
-        "ipv6",
-        "router",
-        "route-map",
-        "bfd",
-        "interface",
-        "line",
-        "end",
-        "exit",
-        "vrf",
-        "key",
-        "access-list",
-        "agentx",
-        "bgp",
-        "mpls",
-        "segment-routing",
-        "zebra",
-        "fpm",
-        "table",
-        "allow-external-route-update",
-        "nexthop-group",
-        "pbr-map",
-        "affinity-map",
-        "srv6",
-        "username",
-        "domainname",
-        "rpki",
-        "ipv6",
-        "mac",
-        "evpn",
-        "write-integrated-vtysh-config",
-        "nexthop-group",
-        "ip-forwarding",
-    ]
+    "frr hostname log password enable service banner debug no ip ipv6 router route-map bfd "  # noqa: SIM905
+    "interface line end exit vrf key access-list agentx bgp mpls segment-routing zebra fpm "
+    "table allow-external-route-update nexthop-group pbr-map affinity-map srv6 username "
+    "domainname rpki mac evpn write-integrated-vtysh-config ip-forwarding".split()
 )
 _BGP_WORDS = frozenset(
-    [
-        "bgp",
-        "neighbor",
-        "address-family",
-        "timers",
-        "network",
-        "redistribute",
-        "maximum-paths",
-        "aggregate-address",
-        "distance",
-        "coalesce-time",
-        "write-quanta",
-        "read-quanta",
-        "update-delay",
-        "table-map",
-        "no",
-        "exit",
-        "end",
-    ]
+    "bgp neighbor address-family timers network redistribute maximum-paths aggregate-address "  # noqa: SIM905
+    "distance coalesce-time write-quanta read-quanta update-delay table-map no exit end".split()
 )
 _AF_WORDS = frozenset(
-    [
-        "neighbor",
-        "network",
-        "redistribute",
-        "maximum-paths",
-        "aggregate-address",
-        "import",
-        "export",
-        "rd",
-        "rt",
-        "label",
-        "distance",
-        "table-map",
-        "bgp",
-        "no",
-        "exit-address-family",
-        "exit",
-        "nexthop",
-        "sid",
-        "end",
-    ]
+    "neighbor network redistribute maximum-paths aggregate-address import export rd rt label "  # noqa: SIM905
+    "distance table-map bgp no exit-address-family exit nexthop sid end".split()
 )
 _TOP_BGP_LISTS = (
     "bgp as-path",
@@ -452,9 +377,7 @@ class _Parser:
             return
         name, rest = words[1], words[2:]
         assert self.bgp is not None
-        result = m.apply_neighbor(
-            self.bgp, name, rest, af, n, negate=negate, bgp_level=at_bgp_level
-        )
+        result = apply_neighbor(self.bgp, name, rest, af, n, negate=negate, bgp_level=at_bgp_level)
         if isinstance(result, str):
             self.bad(n, f"neighbor {name}: {result}")
             return

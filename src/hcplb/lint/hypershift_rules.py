@@ -8,14 +8,17 @@ compare with the previous object (`oldSelf`) are in `check_update`. Rule ids:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from hcplb.lint import _go
-from hcplb.lint.findings import Finding, Where, error
+from hcplb.lint._hypershift import Check, as_text, has, submap, unsupported
+from hcplb.lint.findings import Finding, error
+from hcplb.lint.hypershift_networking import check_networking
+from hcplb.lint.hypershift_update import check_update
 from hcplb.lint.k8s import Manifest
+
+__all__ = ["check_crd", "check_publishing", "check_update"]
 
 _DOMAIN = re.compile(r"^(?:(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}|[a-zA-Z0-9-]+)$")
 _HOSTNAME = re.compile(r"^(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}$")
@@ -28,68 +31,12 @@ _ADDR_V6 = re.compile(
     r"{1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]"
     r"{1,4}){1,7}|:))$"
 )
-_CIDR_V4 = re.compile(r"^((\d{1,3}\.){3}\d{1,3}/\d{1,2})$")
-_CIDR_V6 = re.compile(r"^([0-9a-fA-F]{0,4}:){2,7}([0-9a-fA-F]{0,4})?/[0-9]{1,3}$")
-_SUBNET_V4 = re.compile(r"^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[1-2][0-9]|3[0-2])$")
-_CIDR_MSG = (
-    "cidr must be a valid IPv4 or IPv6 CIDR notation (e.g., 192.168.1.0/24 or 2001:db8::/64)"
-)
 _SERVICES = ("APIServer", "OAuthServer", "OIDC", "Konnectivity", "Ignition", "OVNSbDb")
 _STRATEGIES = ("LoadBalancer", "NodePort", "Route", "None", "S3")
-_NETWORK_TYPES = ("OpenShiftSDN", "Calico", "OVNKubernetes", "Other")
 _PLATFORMS = ("AWS", "Azure", "IBMCloud", "KubeVirt", "Agent", "PowerVS", "None")
-NETWORKING_DEFAULT = {
-    "clusterNetwork": [{"cidr": "10.132.0.0/14"}],
-    "networkType": "OVNKubernetes",
-    "serviceNetwork": [{"cidr": "172.31.0.0/16"}],
-}
 
 
-def _has(obj: Any, key: str) -> bool:
-    return isinstance(obj, Mapping) and obj.get(key) is not None
-
-
-def _sub(obj: Any, key: str) -> Mapping[str, Any]:
-    value = obj.get(key) if isinstance(obj, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _unsupported(value: Any, allowed: tuple[str, ...]) -> str:
-    supported = ", ".join(_go.q(v) for v in allowed)
-    return f"Unsupported value: {json.dumps(value)}: supported values: {supported}"
-
-
-class _Check:
-    """Collects findings for one HostedCluster."""
-
-    def __init__(self, hc: Manifest) -> None:
-        self.hc = hc
-        self.found: list[Finding] = []
-
-    def fail(self, path: tuple[str | int, ...], message: str, rule: str, hint: str = "") -> None:
-        text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        where = (
-            self.hc.where(*path) if self.hc.node is not None else Where(self.hc.file, self.hc.line)
-        )
-        self.found.append(error(where, f"hypershift.crd.{rule}", f"{text}: {message}", hint))
-
-
-def networking_of(hc: Manifest) -> dict[str, Any]:
-    """spec.networking with the CRD's defaults applied, as the API server validates it."""
-    raw = hc.get("spec", "networking")
-    if raw is None:
-        return {k: json.loads(json.dumps(v)) for k, v in NETWORKING_DEFAULT.items()}
-    net = dict(raw) if isinstance(raw, Mapping) else {}
-    for key, value in NETWORKING_DEFAULT.items():
-        net.setdefault(key, json.loads(json.dumps(value)))
-    return net
-
-
-def _services(c: _Check) -> None:
+def _services(c: Check) -> None:
     hc = c.hc
     services = hc.get("spec", "services")
     if services is None:
@@ -117,9 +64,7 @@ def _services(c: _Check) -> None:
         if item.get("service") is None:
             c.fail((*base, "service"), "Required value", "services.required")
         elif item.get("service") not in _SERVICES:
-            c.fail(
-                (*base, "service"), _unsupported(item.get("service"), _SERVICES), "services.enum"
-            )
+            c.fail((*base, "service"), unsupported(item.get("service"), _SERVICES), "services.enum")
         sps = item.get("servicePublishingStrategy")
         if not isinstance(sps, Mapping):
             c.fail((*base, "servicePublishingStrategy"), "Required value", "services.required")
@@ -129,13 +74,13 @@ def _services(c: _Check) -> None:
     _named_certificates(c, services)
 
 
-def _strategy(c: _Check, path: tuple[str | int, ...], sps: Mapping[str, Any]) -> None:
+def _strategy(c: Check, path: tuple[str | int, ...], sps: Mapping[str, Any]) -> None:
     kind = sps.get("type")
     if kind is None:
         c.fail((*path, "type"), "Required value", "services.required")
     elif kind not in _STRATEGIES:
-        c.fail((*path, "type"), _unsupported(kind, _STRATEGIES), "services.enum")
-    node_port, route, lb = _has(sps, "nodePort"), _has(sps, "route"), _has(sps, "loadBalancer")
+        c.fail((*path, "type"), unsupported(kind, _STRATEGIES), "services.enum")
+    node_port, route, lb = has(sps, "nodePort"), has(sps, "route"), has(sps, "loadBalancer")
     rules = (
         (
             node_port if kind == "NodePort" else not node_port,
@@ -162,10 +107,10 @@ def _strategy(c: _Check, path: tuple[str | int, ...], sps: Mapping[str, Any]) ->
         if not ok:
             c.fail(path, f'Invalid value: "object": {message}', "services.strategy")
     for key in ("loadBalancer", "route"):
-        host = _sub(sps, key).get("hostname")
+        host = submap(sps, key).get("hostname")
         if host is None:
             continue
-        text = _str(host)
+        text = as_text(host)
         if not 1 <= len(text) <= 253:
             c.fail(
                 (*path, key, "hostname"),
@@ -179,10 +124,10 @@ def _strategy(c: _Check, path: tuple[str | int, ...], sps: Mapping[str, Any]) ->
                 "services.hostname",
             )
     if node_port:
-        address = _sub(sps, "nodePort").get("address")
+        address = submap(sps, "nodePort").get("address")
         if address is None:
             c.fail((*path, "nodePort", "address"), "Required value", "services.required")
-        elif not any(p.search(_str(address)) for p in (_ADDR_NAME, _ADDR_V4, _ADDR_V6)):
+        elif not any(p.search(as_text(address)) for p in (_ADDR_NAME, _ADDR_V4, _ADDR_V6)):
             c.fail(
                 (*path, "nodePort", "address"),
                 "address must be a valid hostname, IPv4, or IPv6 address",
@@ -200,7 +145,7 @@ def _strategy_type(services: list[Any], name: str) -> list[str]:
     ]
 
 
-def _azure(c: _Check, platform: str, services: list[Any]) -> None:
+def _azure(c: Check, platform: str, services: list[Any]) -> None:
     if platform != "Azure":
         return
     auth = (
@@ -235,7 +180,7 @@ def _azure(c: _Check, platform: str, services: list[Any]) -> None:
             )
 
 
-def _named_certificates(c: _Check, services: list[Any]) -> None:
+def _named_certificates(c: Check, services: list[Any]) -> None:
     certs = c.hc.items("spec", "configuration", "apiServer", "servingCerts", "namedCertificates")
     names = {
         str(n)
@@ -257,175 +202,7 @@ def _named_certificates(c: _Check, services: list[Any]) -> None:
             )
 
 
-def _cidr_list(c: _Check, net: Mapping[str, Any], key: str) -> list[str]:
-    items = net.get(key)
-    if not isinstance(items, list):
-        return []
-    if len(items) > 2:
-        c.fail(
-            ("spec", "networking", key),
-            f"Too many: {len(items)}: must have at most 2 items",
-            "networking.count",
-        )
-    cidrs = []
-    for i, item in enumerate(items):
-        cidr = item.get("cidr") if isinstance(item, Mapping) else None
-        if cidr is None:
-            continue
-        if not (_CIDR_V4.search(_str(cidr)) or _CIDR_V6.search(_str(cidr))):
-            c.fail(("spec", "networking", key, i, "cidr"), _CIDR_MSG, "networking.cidr")
-        cidrs.append(_str(cidr))
-    return cidrs
-
-
-def _networking(c: _Check) -> None:
-    net = networking_of(c.hc)
-    kind = net.get("networkType")
-    if kind not in _NETWORK_TYPES:
-        c.fail(
-            ("spec", "networking", "networkType"),
-            _unsupported(kind, _NETWORK_TYPES),
-            "networking.enum",
-        )
-    machine = _cidr_list(c, net, "machineNetwork")
-    cluster = _cidr_list(c, net, "clusterNetwork")
-    service = _cidr_list(c, net, "serviceNetwork")
-    clash = bool(set(cluster) & set(service))
-    if net.get("machineNetwork") is not None:
-        clash = clash or bool(set(machine) & set(cluster)) or bool(set(machine) & set(service))
-    if clash:
-        c.fail(
-            ("spec", "networking"),
-            "CIDR ranges in machineNetwork, clusterNetwork, and serviceNetwork must be unique and non-overlapping",
-            "networking.unique",
-        )
-    alloc = net.get("allocateNodeCIDRs")
-    if alloc is not None and alloc not in ("Enabled", "Disabled"):
-        c.fail(
-            ("spec", "networking", "allocateNodeCIDRs"),
-            _unsupported(alloc, ("Enabled", "Disabled")),
-            "networking.enum",
-        )
-    if alloc == "Enabled" and kind != "Other":
-        c.fail(
-            ("spec", "networking"),
-            "allocateNodeCIDRs can only be set to Enabled when networkType is 'Other'",
-            "networking.allocate",
-        )
-    blocks = _sub(net, "apiServer").get("allowedCIDRBlocks")
-    if isinstance(blocks, list):
-        path = ("spec", "networking", "apiServer", "allowedCIDRBlocks")
-        if len(blocks) > 500:
-            c.fail(path, f"Too many: {len(blocks)}: must have at most 500 items", "apiserver.count")
-        for i, block in enumerate(blocks):
-            text = _str(block)
-            if len(text) > 43:
-                c.fail((*path, i), "Too long: may not be more than 43 bytes", "apiserver.cidr")
-            if not (_CIDR_V4.search(text) or _CIDR_V6.search(text)):
-                c.fail((*path, i), _CIDR_MSG, "apiserver.cidr")
-            if text in [_str(b) for b in blocks[:i]]:
-                c.fail((*path, i), f"Duplicate value: {json.dumps(block)}", "apiserver.cidr")
-    _network_operator(c, kind)
-
-
-def _v4_subnet(
-    c: _Check, path: tuple[str | int, ...], value: str, regex_format: str | None
-) -> None:
-    """ipv4.internal*Subnet (regex rules, with their format message) or v4InternalSubnet."""
-    if regex_format is not None:
-        fmt_ok = bool(_SUBNET_V4.search(value)) and all(
-            o.isdigit() and int(o) <= 255 for o in value.split("/")[0].split(".")
-        )
-        if not fmt_ok:
-            c.fail(path, regex_format, "ovn.subnet")
-        length = value.split("/")[-1]
-        if not (re.search(r"^.*/[0-9]+$", value) and int(length) <= 30):
-            c.fail(path, "subnet must be in the range /0 to /30 inclusive", "ovn.subnet")
-        first = value.split("/")[0].split(".")[0]
-        if not (re.search(r"^[0-9]{1,3}\..*", value) and int(first) > 0):
-            c.fail(path, "first IP address octet must not be 0", "ovn.subnet")
-        return
-    net = _go.parse_cidr(value)
-    if net is None or net.version != 4:
-        c.fail(path, "Subnet must be in a valid IPv4 CIDR format", "ovn.subnet")
-    if net is None or net.prefixlen > 30:
-        c.fail(path, "subnet must be in the range /0 to /30 inclusive", "ovn.subnet")
-    first = value.split(".")[0]
-    if net is None or net.version != 4 or not first.isdigit() or int(first) <= 0:
-        c.fail(path, "first IP address octet must not be 0", "ovn.subnet")
-
-
-def _v6_subnet(c: _Check, path: tuple[str | int, ...], value: str, example: str) -> None:
-    net = _go.parse_cidr(value)
-    if net is None or net.version != 6:
-        c.fail(path, f"Subnet must be in valid IPv6 CIDR format{example}", "ovn.subnet")
-    if net is None or net.prefixlen > 125:
-        c.fail(path, "subnet must be in the range /0 to /125 inclusive", "ovn.subnet")
-
-
-def _network_operator(c: _Check, network_type: Any) -> None:
-    base = ("spec", "operatorConfiguration", "clusterNetworkOperator")
-    cno = c.hc.get(*base)
-    if not isinstance(cno, Mapping):
-        return
-    if cno.get("disableMultiNetwork") is True and network_type != "Other":
-        c.fail(
-            ("spec",),
-            "disableMultiNetwork can only be set to true when networkType is 'Other'",
-            "networking.multinetwork",
-        )
-    ovn = cno.get("ovnKubernetesConfig")
-    if ovn is None:
-        return
-    if network_type != "OVNKubernetes":
-        c.fail(
-            ("spec",),
-            "ovnKubernetesConfig is forbidden when networkType is not OVNKubernetes",
-            "networking.ovn",
-        )
-    if not isinstance(ovn, Mapping):
-        return
-    path = (*base, "ovnKubernetesConfig")
-    subs = ((path, ovn), ((*path, "ipv4"), ovn.get("ipv4")), ((*path, "ipv6"), ovn.get("ipv6")))
-    for sub_path, sub in subs:
-        if isinstance(sub, Mapping) and not sub:
-            name = ".".join(str(p) for p in sub_path)
-            c.fail(
-                sub_path,
-                f"Invalid value: 0: {name} in body should have at least 1 properties",
-                "ovn.empty",
-            )
-    for family in ("ipv4", "ipv6"):
-        sub = ovn.get(family)
-        if not isinstance(sub, Mapping):
-            continue
-        join, transit = sub.get("internalJoinSubnet"), sub.get("internalTransitSwitchSubnet")
-        if join is not None and transit is not None and join == transit:
-            prefix = "" if family == "ipv4" else "ipv6 "
-            c.fail(
-                path,
-                f"{prefix}internalJoinSubnet and internalTransitSwitchSubnet must not be the same",
-                "ovn.subnet",
-            )
-        for key, value in (("internalJoinSubnet", join), ("internalTransitSwitchSubnet", transit)):
-            if value is None:
-                continue
-            if family == "ipv4":
-                fmt = "Subnet must be in a valid IPv4 CIDR format"
-                fmt += " (e.g., 192.168.1.1/24)" if key == "internalJoinSubnet" else ""
-                _v4_subnet(c, (*path, family, key), _str(value), fmt)
-            else:
-                sample = (
-                    " (e.g., fd98::/64)" if key == "internalJoinSubnet" else " (e.g., fd97::/64)"
-                )
-                _v6_subnet(c, (*path, family, key), _str(value), sample)
-    if ovn.get("v4InternalSubnet") is not None:
-        _v4_subnet(c, (*path, "v4InternalSubnet"), _str(ovn["v4InternalSubnet"]), None)
-    if ovn.get("v6InternalSubnet") is not None:
-        _v6_subnet(c, (*path, "v6InternalSubnet"), _str(ovn["v6InternalSubnet"]), "")
-
-
-def _dns(c: _Check) -> None:
+def _dns(c: Check) -> None:
     dns = c.hc.get("spec", "dns")
     if not isinstance(dns, Mapping):
         return
@@ -433,7 +210,7 @@ def _dns(c: _Check) -> None:
         value = dns.get(key)
         if value is None:
             continue
-        text = _str(value)
+        text = as_text(value)
         if len(text) > 253:
             c.fail(("spec", "dns", key), "Too long: may not be more than 253 bytes", "dns.domain")
         if text != "" and not _DOMAIN.search(text):
@@ -443,7 +220,7 @@ def _dns(c: _Check) -> None:
                 "dns.domain",
             )
     name = c.hc.get("spec", "kubeAPIServerDNSName")
-    if name is not None and _str(name) != "" and not _DOMAIN.search(_str(name)):
+    if name is not None and as_text(name) != "" and not _DOMAIN.search(as_text(name)):
         c.fail(
             ("spec", "kubeAPIServerDNSName"),
             "kubeAPIServerDNSName must be a valid URL name (e.g., api.example.com)",
@@ -451,17 +228,17 @@ def _dns(c: _Check) -> None:
         )
 
 
-def _platform(c: _Check) -> None:
+def _platform(c: Check) -> None:
     kind = c.hc.get("spec", "platform", "type")
     if kind is not None and kind not in _PLATFORMS:
-        c.fail(("spec", "platform", "type"), _unsupported(kind, _PLATFORMS), "platform.enum")
+        c.fail(("spec", "platform", "type"), unsupported(kind, _PLATFORMS), "platform.enum")
 
 
 def check_crd(hc: Manifest) -> list[Finding]:
     """What the API server's CEL and enum validation rejects in a HostedCluster (create)."""
-    c = _Check(hc)
+    c = Check(hc)
     _services(c)
-    _networking(c)
+    check_networking(c)
     _dns(c)
     _platform(c)
     return c.found
@@ -490,105 +267,3 @@ def check_publishing(hc: Manifest) -> Iterator[Finding]:
             f"HostedCluster {hc.name} does not publish the APIServer service",
             "add `- service: APIServer / servicePublishingStrategy: {type: LoadBalancer}`",
         )
-
-
-_IMMUTABLE: tuple[tuple[tuple[str, ...], str, bool], ...] = (
-    # (path below spec, message, True if only `oldSelf == ""` may change)
-    (("dns", "baseDomain"), "baseDomain is immutable", True),
-    (("dns", "baseDomainPrefix"), "baseDomainPrefix is immutable", False),
-    (("dns", "privateZoneID"), "privateZoneID is immutable", True),
-    (("dns", "publicZoneID"), "publicZoneID is immutable", True),
-    (
-        ("networking", "machineNetwork"),
-        "machineNetwork is immutable and cannot be modified once set.",
-        False,
-    ),
-    (
-        ("networking", "clusterNetwork"),
-        "clusterNetwork is immutable and cannot be modified once set.",
-        False,
-    ),
-    (
-        ("networking", "serviceNetwork"),
-        "serviceNetwork is immutable and cannot be modified once set.",
-        False,
-    ),
-    (
-        ("networking", "allocateNodeCIDRs"),
-        "allocateNodeCIDRs is immutable and cannot be modified once set.",
-        False,
-    ),
-    (("networking", "apiServer", "advertiseAddress"), "advertiseAddress is immutable", False),
-    (("networking", "apiServer", "port"), "port is immutable", False),
-    (("platform", "type"), "Type is immutable", False),
-)
-_OVN = ("spec", "operatorConfiguration", "clusterNetworkOperator", "ovnKubernetesConfig")
-# (path below ovnKubernetesConfig, message when changed, message when removed)
-_OVN_RULES: tuple[tuple[tuple[str, ...], str | None, str], ...] = (
-    (("mtu",), "mtu is immutable once set", "mtu is immutable once set and cannot be removed"),
-    (("ipv6",), None, "ipv6 is immutable once set and cannot be removed"),
-    (
-        ("ipv6", "internalJoinSubnet"),
-        "internalJoinSubnet is immutable",
-        "ipv6.internalJoinSubnet cannot be removed once set",
-    ),
-    (
-        ("ipv6", "internalTransitSwitchSubnet"),
-        "internalTransitSwitchSubnet is immutable",
-        "ipv6.internalTransitSwitchSubnet cannot be removed once set",
-    ),
-    (
-        ("v4InternalSubnet",),
-        "v4InternalSubnet is immutable once set",
-        "v4InternalSubnet is immutable once set and cannot be removed",
-    ),
-    (
-        ("v6InternalSubnet",),
-        "v6InternalSubnet is immutable once set",
-        "v6InternalSubnet is immutable once set and cannot be removed",
-    ),
-)
-
-
-def _ovn_update(c: _Check, old: Manifest, new: Manifest) -> None:
-    cno = _OVN[:-1]
-    before_mn, after_mn = old.get(*cno, "disableMultiNetwork"), new.get(*cno, "disableMultiNetwork")
-    if before_mn is not None and after_mn is not None and before_mn != after_mn:
-        c.fail((*cno, "disableMultiNetwork"), "disableMultiNetwork is immutable", "immutable")
-    if old.get(*_OVN) is not None and new.get(*_OVN) is None:
-        c.fail(cno, "ovnKubernetesConfig is immutable once set and cannot be removed", "immutable")
-        return
-    if new.get(*_OVN) is None:
-        return
-    for path, changed, removed in _OVN_RULES:
-        before, after = old.get(*_OVN, *path), new.get(*_OVN, *path)
-        if before is None:
-            continue
-        if after is None:
-            c.fail((*_OVN, *path[:-1]), removed, "immutable")
-        elif changed and before != after:
-            c.fail((*_OVN, *path), changed, "immutable")
-
-
-def check_update(old: Manifest, new: Manifest) -> list[Finding]:
-    """What the API server rejects when `old` is replaced by `new` (oldSelf rules)."""
-    c = _Check(new)
-    platform = new.text("spec", "platform", "type") or ""
-    if platform != "IBMCloud" and old.get("spec", "services") != new.get("spec", "services"):
-        c.fail(
-            ("spec",),
-            "Services is immutable. Changes might result in unpredictable and disruptive behavior.",
-            "services.immutable",
-        )
-    for path, message, settable in _IMMUTABLE:
-        before, after = old.get("spec", *path), new.get("spec", *path)
-        if before is None or after is None or before == after or (settable and before == ""):
-            continue
-        c.fail(("spec", *path), message, "immutable")
-    if (
-        old.get("spec", "secretEncryption") is not None
-        and new.get("spec", "secretEncryption") is None
-    ):
-        c.fail(("spec",), "secretEncryption cannot be removed once configured", "immutable")
-    _ovn_update(c, old, new)
-    return c.found

@@ -19,16 +19,25 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from hcplb.lint.findings import Finding, Where, error
 
 _MAX_DEPTH = 64
+_MAX_NODES = 200_000  # aliases can make a small file expand without bound ("billion laughs")
 
 
-def plain(node: Any, depth: int = 0) -> Any:
+class TooLarge(ValueError):
+    """A document expands (through YAML aliases) beyond what a manifest can be."""
+
+
+def plain(node: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
     """A plain dict/list/scalar copy (string keys); cycles and absurd depth become None."""
+    budget = budget if budget is not None else [_MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise TooLarge(f"the document expands to more than {_MAX_NODES} values (YAML aliases?)")
     if depth > _MAX_DEPTH:
         return None
     if isinstance(node, Mapping):
-        return {str(k): plain(v, depth + 1) for k, v in node.items()}
+        return {str(k): plain(v, depth + 1, budget) for k, v in node.items()}
     if isinstance(node, list):
-        return [plain(v, depth + 1) for v in node]
+        return [plain(v, depth + 1, budget) for v in node]
     return node
 
 

@@ -1,0 +1,343 @@
+"""MetalLB rules on BGPAdvertisements and Communities, with MetalLB's messages.
+
+Advertisements are attached to pools in file order, as MetalLB's `config.For` does, so the
+aggregation-length and local-preference checks see the same pairs MetalLB sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from hcplb.lint import _go
+from hcplb.lint._selectors import canonical, go_selector, selector_problem, selects
+from hcplb.lint.facts import NodeFact
+from hcplb.lint.findings import Finding, error, warning
+from hcplb.lint.k8s import Manifest
+from hcplb.lint.metallb_pools import Pool, read_pools, selected_pools
+from hcplb.lint.metallb_view import MetallbView
+
+_MAX_COMMUNITIES = 63
+
+
+_DUP_RULES = {
+    "ipAddressPools": ("metallb.adv.dup.pools", "ipAddressPools"),
+    "communities": ("metallb.adv.dup.community", "community"),
+    "peers": ("metallb.adv.dup.peers", "peers"),
+}
+
+
+def _duplicates(ad: Manifest) -> Iterator[Finding]:
+    for key, (rule, label) in _DUP_RULES.items():
+        values = [str(v) for v in ad.items("spec", key)]
+        dup = next((i for i, v in enumerate(values) if v in values[:i]), None)
+        if dup is not None:
+            yield error(
+                ad.where("spec", key, dup),
+                rule,
+                f"duplicate definition of {label} {_go.q(values[dup])}",
+            )
+    for key in ("ipAddressPoolSelectors", "nodeSelectors", "serviceSelectors"):
+        selectors = ad.items("spec", key)
+        for i, sel in enumerate(selectors):
+            problem = selector_problem(sel)
+            if problem:
+                yield error(
+                    ad.where("spec", key, i), "metallb.selector.invalid", f"{key}: {problem}"
+                )
+            elif any(canonical(sel) == canonical(o) for o in selectors[i + 1 :]):
+                yield error(
+                    ad.where("spec", key, i),
+                    "metallb.adv.dup.selectors",
+                    f"duplicate definition of {key} {go_selector(sel)}",
+                )
+
+
+def _aggregation(ad: Manifest) -> Iterator[Finding]:
+    v4, v6 = ad.integer("spec", "aggregationLength"), ad.integer("spec", "aggregationLengthV6")
+    if ad.items("spec", "serviceSelectors") and (
+        (v4 is not None and v4 != 32) or (v6 is not None and v6 != 128)
+    ):
+        yield error(
+            ad.where("spec", "serviceSelectors"),
+            "metallb.adv.svcsel.vs.agg",
+            "serviceSelectors and aggregationLength are mutually exclusive, can only be used together "
+            "with default aggregationLength (32) and aggregationLengthV6 (128)",
+        )
+    if v4 is not None and v4 < 1:
+        yield error(
+            ad.where("spec", "aggregationLength"),
+            "metallb.adv.agg.v4.min",
+            f"spec.aggregationLength: Invalid value: {v4}: spec.aggregationLength in body should be "
+            "greater than or equal to 1",
+        )
+    if v4 is not None and v4 > 32:
+        yield error(
+            ad.where("spec", "aggregationLength"),
+            "metallb.adv.agg.v4.max",
+            f"invalid aggregation length {_go.q_int(v4)} for IPv4",
+        )
+    if v6 is not None and v6 > 128:
+        yield error(
+            ad.where("spec", "aggregationLengthV6"),
+            "metallb.adv.agg.v6.max",
+            f"invalid aggregation length {_go.q_int(v6)} for IPv6",
+        )
+
+
+def _community(value: str) -> tuple[str | None, bool]:
+    """(problem, transient) for one community string (MetalLB's community.New)."""
+    parts = value.split(":")
+    if len(parts) in (2, 4):
+        if len(parts) == 4 and parts[0] != "large":
+            return (
+                "invalid community value: invalid marker for large community, expected community to "
+                f"be of format large:<uint32>:<uint32>:<uint32> but got {_go.q(value)} instead"
+            ), False
+        bits = 16 if len(parts) == 2 else 32
+        for part in parts if len(parts) == 2 else parts[1:]:
+            if not part.isdigit() or not part.isascii():
+                err = f"strconv.ParseUint: parsing {_go.q(part)}: invalid syntax"
+            elif int(part) >= 2**bits:
+                err = f"strconv.ParseUint: parsing {_go.q(part)}: value out of range"
+            else:
+                continue
+            return (
+                f"invalid community value: invalid section {_go.q(part)} of community "
+                f"{_go.q(value)}, err: {_go.q(err)}"
+            ), False
+        return None, False
+    return f"invalid community format: {value}", True
+
+
+def _communities(view: MetallbView, ads: Sequence[Manifest]) -> Iterator[Finding]:
+    aliases: set[str] = set()
+    for cr in view.in_namespace(view.communities):
+        for i, item in enumerate(cr.items("spec", "communities")):
+            if not isinstance(item, dict):
+                continue
+            name, value = str(item.get("name", "")), str(item.get("value", ""))
+            problem, _ = _community(value)
+            if problem:
+                yield error(
+                    cr.where("spec", "communities", i),
+                    "metallb.community.parse",
+                    f"parsing community {_go.q(name)}: {problem}",
+                )
+            if name in aliases:
+                yield error(
+                    cr.where("spec", "communities", i),
+                    "metallb.community.dup",
+                    f"duplicate definition of community {_go.q(name)}",
+                )
+            aliases.add(name)
+    for ad in ads:
+        values = [str(c) for c in ad.items("spec", "communities")]
+        for i, value in enumerate(values):
+            if value in aliases:
+                continue
+            problem, transient = _community(value)
+            if problem and transient:
+                yield warning(
+                    ad.where("spec", "communities", i),
+                    "metallb.adv.community.format",
+                    problem,
+                    "neither N:N, large:N:N:N nor a Community alias; MetalLB retries in case the "
+                    "alias is created later",
+                )
+            elif problem:
+                rule = (
+                    "metallb.adv.community.large"
+                    if "marker" in problem
+                    else "metallb.adv.community.value"
+                )
+                yield error(
+                    ad.where("spec", "communities", i),
+                    rule,
+                    f"invalid community {_go.q(value)} in BGP advertisement: {problem}",
+                )
+        if len(set(values)) > _MAX_COMMUNITIES:
+            yield error(
+                ad.where("spec", "communities"),
+                "metallb.adv.community.max",
+                f"max supported communities is {_MAX_COMMUNITIES}, got {len(set(values))}",
+            )
+
+
+def ad_nodes(ad: Manifest, nodes: Sequence[NodeFact]) -> set[str]:
+    selectors = ad.items("spec", "nodeSelectors")
+    return {
+        n.name
+        for n in nodes
+        if (not selectors) or (not n.inferred and selects(selectors, n.labels))
+    }
+
+
+def _aggr_different(new: Manifest, old: Manifest, pool: Pool) -> bool:
+    families = pool.families()
+    if not families:
+        return True
+    v4_diff = (new.integer("spec", "aggregationLength") or 32) != (
+        old.integer("spec", "aggregationLength") or 32
+    )
+    v6_diff = (new.integer("spec", "aggregationLengthV6") or 128) != (
+        old.integer("spec", "aggregationLengthV6") or 128
+    )
+    if v4_diff and 6 not in families:
+        return True
+    if v6_diff and 4 not in families:
+        return True
+    return v4_diff and v6_diff
+
+
+def _compatible(new: Manifest, old: Manifest, pool: Pool, nodes: Sequence[NodeFact]) -> bool:
+    if (new.integer("spec", "localPref") or 0) == (old.integer("spec", "localPref") or 0):
+        return True
+    if _aggr_different(new, old, pool):
+        return True
+    new_peers, old_peers = new.items("spec", "peers"), old.items("spec", "peers")
+    if new_peers and old_peers and not set(map(str, new_peers)) & set(map(str, old_peers)):
+        return True
+    return not (ad_nodes(new, nodes) & ad_nodes(old, nodes))
+
+
+def _per_pool(ad: Manifest, pool: Pool, nodes: Sequence[NodeFact]) -> Iterator[Finding]:
+    v4 = ad.integer("spec", "aggregationLength") or 32
+    v6 = ad.integer("spec", "aggregationLengthV6") or 128
+    for entry, nets in pool.entries:
+        if not nets:
+            continue
+        limit = v4 if nets[0].version == 4 else v6
+        lowest = min(n.prefixlen for n in nets)
+        if limit < lowest:
+            yield error(
+                ad.where(
+                    "spec", "aggregationLength" if nets[0].version == 4 else "aggregationLengthV6"
+                ),
+                "metallb.adv.agg.vs.pool",
+                f"invalid aggregation length {v4}: prefix {lowest} in this pool is more specific than "
+                f"the aggregation length for addresses {entry}",
+            )
+    if ad.items("spec", "serviceSelectors"):
+        for old in pool.ads:
+            if old.items("spec", "serviceSelectors") and (
+                (ad.integer("spec", "localPref") or 0) != (old.integer("spec", "localPref") or 0)
+            ):
+                yield warning(
+                    ad.where("spec", "localPref"),
+                    "metallb.adv.localpref.runtime",
+                    f"advertisements '{old.name}' and '{ad.name}' have conflicting LOCAL_PREF "
+                    f"({old.integer('spec', 'localPref') or 0} vs {ad.integer('spec', 'localPref') or 0})",
+                    "a Service both select is then not announced (reason conflictingAdvertisements)",
+                )
+        return
+    for old in pool.ads:
+        if old.items("spec", "serviceSelectors"):
+            continue
+        if not _compatible(ad, old, pool, nodes):
+            yield error(
+                ad.where("spec", "localPref"),
+                "metallb.adv.localpref.conflict",
+                f"invalid local preference {ad.integer('spec', 'localPref') or 0}: local preferernce "
+                f"{old.integer('spec', 'localPref') or 0} was already set for the same type of BGP "
+                "update. Check existing BGP advertisements with common pools and aggregation lengths",
+            )
+
+
+def _peers_of(ad: Manifest, view: MetallbView) -> list[Manifest]:
+    names = [str(p) for p in ad.items("spec", "peers")]
+    peers = view.in_namespace(view.peers)
+    return peers if not names else [p for p in peers if p.name in names]
+
+
+def _families(view: MetallbView, ad: Manifest, pool: Pool) -> Iterator[Finding]:
+    profiles = {b.name: b for b in view.in_namespace(view.bfd_profiles)}
+    for peer in _peers_of(ad, view):
+        profile = profiles.get(peer.text("spec", "bfdProfile") or "")
+        if 6 in pool.families() and profile is not None and profile.flag("spec", "echoMode"):
+            yield error(
+                ad.where(),
+                "metallb.adv.bfdecho.v6",
+                f"pool {pool.manifest.name} has bgpadvertisement {ad.name} which references peer "
+                f"{peer.name} which has bfd echo enabled, which is not possible",
+            )
+        address = _go.parse_ip(peer.text("spec", "peerAddress"))
+        if address is None or peer.flag("spec", "dualStackAddressFamily"):
+            continue
+        other = 6 if address.version == 4 else 4
+        if other in pool.families():
+            yield error(
+                peer.where("spec", "peerAddress"),
+                "metallb.pool.family-mismatch",
+                f"pool {pool.manifest.name} has IPv{other} addresses but peer {peer.name} is an "
+                f"IPv{address.version} session without dualStackAddressFamily: those VIPs are never "
+                "announced to it",
+                "set dualStackAddressFamily: true on the BGPPeer, or add a peer of that family",
+            )
+
+
+def _native_v6(
+    view: MetallbView, ads: Sequence[Manifest], pools: dict[str, Pool]
+) -> Iterator[Finding]:
+    if view.backend != "native" or not ads:
+        return
+    chosen: dict[str, Pool] = {}
+    for ad in ads:
+        for manifest in selected_pools(ad, [p.manifest for p in pools.values()]):
+            chosen[manifest.name] = pools[manifest.name]
+    for pool in chosen.values():
+        v6 = next((n for n in pool.nets if n.version == 6), None)
+        if v6 is not None:
+            yield error(
+                pool.manifest.where("spec", "addresses"),
+                "metallb.native.rejects",
+                f"pool {_go.q(pool.manifest.name)} has ipv6 CIDR {v6}, native bgp mode does not support ipv6",
+            )
+
+
+def check_pools(view: MetallbView, nodes: Sequence[NodeFact]) -> list[Finding]:
+    pools, found = read_pools(view)
+    ads = view.in_namespace(view.advertisements)
+    for ad in ads:
+        found += _duplicates(ad)
+        found += _aggregation(ad)
+    for i, ad in enumerate(ads):
+        for j, other in enumerate(ads[i + 1 :], start=i + 1):
+            if dict(ad.body) == dict(other.body):
+                found.append(
+                    error(
+                        other.where(),
+                        "metallb.adv.duplicate",
+                        f"duplicate definition of bgpadvertisements. advertisement {i + 1} and {j + 1} are equal",
+                    )
+                )
+    found += _communities(view, ads)
+    peer_names = {p.name for p in view.in_namespace(view.peers)}
+    for ad in ads:
+        for i, name in enumerate(ad.items("spec", "ipAddressPools")):
+            if str(name) not in pools:
+                found.append(
+                    error(
+                        ad.where("spec", "ipAddressPools", i),
+                        "metallb.adv.pool.unknown",
+                        f"BGPAdvertisement {ad.name} names pool {name}, which does not exist: "
+                        "MetalLB silently skips it",
+                        "fix the pool name",
+                    )
+                )
+        for i, name in enumerate(ad.items("spec", "peers")):
+            if str(name) not in peer_names:
+                found.append(
+                    error(
+                        ad.where("spec", "peers", i),
+                        "metallb.adv.peer.unknown",
+                        f"BGPAdvertisement {ad.name} names BGPPeer {name}, which does not exist",
+                        "fix the peer name: the advertisement is sent to no one",
+                    )
+                )
+        for manifest in selected_pools(ad, [p.manifest for p in pools.values()]):
+            pool = pools[manifest.name]
+            found += _per_pool(ad, pool, nodes)
+            found += _families(view, ad, pool)
+            pool.ads.append(ad)
+    found += _native_v6(view, ads, pools)
+    return found
