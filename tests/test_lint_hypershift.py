@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from hcplb.lint.hypershift_rules import check_crd, check_publishing, check_update
+from hcplb.lint.hypershift_rules import check_controller, check_crd, check_publishing, check_update
 from hcplb.lint.k8s import Manifest, read_manifests
 
 from .conftest import REFERENCE
@@ -119,3 +119,24 @@ def test_findings_point_at_the_field(tmp_path: Path) -> None:
     findings = check_crd(_manifest(text, "hc.yaml"))
     assert [(f.line, f.rule) for f in findings] == [(9, "hypershift.crd.services.address")]
     del tmp_path
+
+
+def test_operator_side_rules() -> None:
+    text = GUIDE_HC.replace(
+        "  - service: OAuthServer\n    servicePublishingStrategy: {type: Route}",
+        "  - service: OAuthServer\n    servicePublishingStrategy: {type: LoadBalancer}",
+    ).replace(
+        "  - service: Ignition\n    servicePublishingStrategy: {type: Route}",
+        "  - service: Ignition\n    servicePublishingStrategy: {type: LoadBalancer}",
+    )
+    text = text.replace(
+        "  - service: Konnectivity\n    servicePublishingStrategy: {type: Route}",
+        "  - service: Konnectivity\n    servicePublishingStrategy: {type: Route, route: {hostname: a.example.com}}",
+    )
+    text += "  - service: OIDC\n    servicePublishingStrategy: {type: Route, route: {hostname: a.example.com}}\n"
+    rules = sorted(f.rule for f in check_controller(_manifest(text)))
+    assert rules == [
+        "hypershift.controller.hostname",
+        "hypershift.controller.ignition",
+        "hypershift.controller.oauth",
+    ]

@@ -12,7 +12,7 @@ from hcplb.lint.engine import lint_inputs, lint_paths, lint_site
 from hcplb.lint.importer import import_site
 from hcplb.lint.sources import read_texts
 from hcplb.plan import plan_site
-from hcplb.render import Secrets, render_site, write_rendered
+from hcplb.render import Secrets, render_site, resolve_site_secrets, write_rendered
 from hcplb.spec import load_site, load_site_text
 
 from .conftest import EXAMPLES, GOLDEN, ROOT
@@ -56,7 +56,7 @@ def test_guide_problems_are_reported(monkeypatch: pytest.MonkeyPatch, update_gol
     _golden(GOLDEN / "lint" / "guide.json", json.dumps(data, indent=2) + "\n", update_golden)
 
 
-def test_guide_profile_render_has_the_same_problems(seed_text: str = "") -> None:
+def test_guide_profile_render_has_the_same_problems() -> None:
     report = _lint_render((EXAMPLES / "seed.yaml").read_text(), profile="guide")
     guide = lint_paths([ROOT / GUIDE])
     assert report.rules() == guide.rules()
@@ -90,8 +90,6 @@ def test_every_rendered_site_lints_clean(
     assert report.sessions and all(s.status == "matched" for s in report.sessions)
     # The same files written to disk and linted as a directory (no site spec to help).
     loaded = load_site(site)
-    from hcplb.render import resolve_site_secrets
-
     out = tmp_path / "out"
     write_rendered(
         render_site(loaded.site, resolve_site_secrets(loaded.site, base_dir=site.parent)), out

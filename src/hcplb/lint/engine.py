@@ -14,13 +14,14 @@ from pathlib import Path
 from hcplb.errors import HcplbError, Problem, SpecError
 from hcplb.lint.cross import check_cross
 from hcplb.lint.findings import Finding, LintReport, Severity, Where, error, info, sort_findings
-from hcplb.lint.hypershift_rules import check_crd, check_publishing
+from hcplb.lint.hypershift_rules import check_controller, check_crd, check_publishing
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb_rules import check_metallb
 from hcplb.lint.sessions import Session, session_findings, session_table
 from hcplb.lint.sources import Inputs, read_paths, read_texts
 from hcplb.lint.world import World, build_world
 from hcplb.plan import SitePlan, plan_site
+from hcplb.render import Secrets, render_site, resolve_site_secrets
 from hcplb.spec import load_site
 
 __all__ = ["lint_inputs", "lint_paths", "lint_site"]
@@ -86,6 +87,7 @@ def _hostedclusters(world: World) -> list[Finding]:
     for hc in world.hostedclusters:
         found += check_crd(hc)
         found += check_publishing(hc)
+        found += check_controller(hc)
     return found
 
 
@@ -98,13 +100,17 @@ def _sessions(world: World) -> tuple[list[Session], list[Finding]]:
 
 
 def lint_inputs(
-    inputs: Inputs, read_findings: Iterable[Finding] = (), *, plan: SitePlan | None = None
+    inputs: Inputs,
+    read_findings: Iterable[Finding] = (),
+    *,
+    plan: SitePlan | None = None,
+    site_file: str = "site spec",
 ) -> LintReport:
-    """Lint what was read; `plan` (from a site spec) tells lint the expected topology."""
+    """Lint what was read; `plan` (from the site spec `site_file`) is the expected topology."""
     findings = list(read_findings)
     nothing_read = not inputs.files and not findings
     try:
-        world = build_world(inputs, plan)
+        world = build_world(inputs, plan, site_file=site_file)
     except Exception as exc:
         return LintReport(sort_findings([*findings, *_internal("input", exc)]), (), inputs.files)
     # each system on its own, then across systems, then the session table
@@ -131,8 +137,6 @@ def _problem(p: Problem, rule: str) -> Finding:
 
 def lint_site(path: Path) -> LintReport:
     """Load, render (in memory) and lint a site spec, with the loader's warnings."""
-    from hcplb.render import Secrets, render_site, resolve_site_secrets
-
     try:
         loaded = load_site(path)
     except SpecError as exc:
@@ -158,7 +162,9 @@ def lint_site(path: Path) -> LintReport:
         findings.append(error(Where(str(path)), "render.failed", f"cannot render: {exc}"))
         return LintReport(sort_findings(findings), (), (str(path),))
     inputs, read = read_texts(((f.path, f.content) for f in rendered.files), prefix=f"{path}#")
-    report = lint_inputs(inputs, [*findings, *read], plan=plan_site(loaded.site))
+    report = lint_inputs(
+        inputs, [*findings, *read], plan=plan_site(loaded.site), site_file=str(path)
+    )
     return report
 
 
@@ -184,4 +190,5 @@ def lint_paths(paths: Sequence[Path]) -> LintReport:
             extra.append(
                 info(Where(inputs.sites[1]), "read.skip", f"only {site} is used as the site spec")
             )
-    return lint_inputs(inputs, [*read, *extra], plan=plan)
+    site_file = inputs.sites[0] if inputs.sites else "site spec"
+    return lint_inputs(inputs, [*read, *extra], plan=plan, site_file=site_file)

@@ -18,7 +18,7 @@ from hcplb.lint.hypershift_networking import check_networking
 from hcplb.lint.hypershift_update import check_update
 from hcplb.lint.k8s import Manifest
 
-__all__ = ["check_crd", "check_publishing", "check_update"]
+__all__ = ["check_controller", "check_crd", "check_publishing", "check_update"]
 
 _DOMAIN = re.compile(r"^(?:(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}|[a-zA-Z0-9-]+)$")
 _HOSTNAME = re.compile(r"^(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}$")
@@ -267,3 +267,52 @@ def check_publishing(hc: Manifest) -> Iterator[Finding]:
             f"HostedCluster {hc.name} does not publish the APIServer service",
             "add `- service: APIServer / servicePublishingStrategy: {type: LoadBalancer}`",
         )
+
+
+def _strategies(hc: Manifest) -> Iterator[tuple[int, str, str, str | None]]:
+    """(index, service, type, hostname) of each well-formed services entry."""
+    for i, item in enumerate(hc.items("spec", "services")):
+        if not isinstance(item, Mapping) or not isinstance(item.get("service"), str):
+            continue
+        kind = hc.text("spec", "services", i, "servicePublishingStrategy", "type") or ""
+        host = hc.text(
+            "spec", "services", i, "servicePublishingStrategy", "loadBalancer", "hostname"
+        )
+        host = host or hc.text(
+            "spec", "services", i, "servicePublishingStrategy", "route", "hostname"
+        )
+        yield i, item["service"], kind, host
+
+
+def check_controller(hc: Manifest) -> Iterator[Finding]:
+    """What the HyperShift operators refuse later (ValidConfiguration), though the CRD accepts it."""
+    platform = hc.text("spec", "platform", "type") or ""
+    hosts: dict[str, str] = {}
+    for i, service, kind, host in _strategies(hc):
+        where = hc.where("spec", "services", i, "servicePublishingStrategy")
+        if host and host in hosts:
+            yield error(
+                where,
+                "hypershift.controller.hostname",
+                f"service type {service} can't be published with the same hostname {host} as "
+                f"service type {hosts[host]}",
+                "give each service its own hostname",
+            )
+        if host:
+            hosts.setdefault(host, service)
+        if service == "Ignition" and kind not in ("Route", "NodePort"):
+            yield error(
+                where,
+                "hypershift.controller.ignition",
+                f"Ignition is published as {kind}: HyperShift serves Ignition only as Route or "
+                "NodePort, so nodes cannot fetch their configuration",
+                "publish Ignition as a Route",
+            )
+        if service == "OAuthServer" and kind == "LoadBalancer" and platform != "Azure":
+            yield error(
+                where,
+                "hypershift.controller.oauth",
+                "OAuthServer as LoadBalancer is supported only on self-managed Azure: the control "
+                "plane operator fails to reconcile it",
+                "publish OAuthServer as a Route",
+            )

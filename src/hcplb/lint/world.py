@@ -126,7 +126,11 @@ def _inferred_nodes(routers: tuple[RouterView, ...], view: MetallbView) -> Itera
 
 
 def _nodes(
-    inputs: Inputs, plan: SitePlan | None, routers: tuple[RouterView, ...], view: MetallbView
+    inputs: Inputs,
+    plan: SitePlan | None,
+    routers: tuple[RouterView, ...],
+    view: MetallbView,
+    site_file: str,
 ) -> tuple[NodeFact, ...]:
     found: dict[str, NodeFact] = {}
     if plan is not None:
@@ -136,7 +140,7 @@ def _nodes(
                 NodeFact(
                     spec_node.name,
                     spec_node.address,
-                    Where("site spec"),
+                    Where(site_file),
                     {"kubernetes.io/hostname": spec_node.name, **spec_node.labels},
                 ),
             )
@@ -163,7 +167,9 @@ def _base_domain(hc: Manifest) -> str | None:
     return None
 
 
-def _clusters(hcs: tuple[Manifest, ...], plan: SitePlan | None) -> tuple[ClusterFact, ...]:
+def _clusters(
+    hcs: tuple[Manifest, ...], plan: SitePlan | None, site_file: str
+) -> tuple[ClusterFact, ...]:
     found: dict[tuple[str, str], ClusterFact] = {}
     for hc in hcs:
         if hc.name and hc.namespace:
@@ -177,7 +183,7 @@ def _clusters(hcs: tuple[Manifest, ...], plan: SitePlan | None) -> tuple[Cluster
             found.setdefault(
                 key,
                 ClusterFact(
-                    c.cluster.name, c.cluster.namespace, Where("site spec"), c.cluster.base_domain
+                    c.cluster.name, c.cluster.namespace, Where(site_file), c.cluster.base_domain
                 ),
             )
     return tuple(found.values())
@@ -211,11 +217,12 @@ def _vips(
     clusters: tuple[ClusterFact, ...],
     records: tuple[Record, ...],
     plan: SitePlan | None,
+    site_file: str,
 ) -> tuple[VipFact, ...]:
     vips: list[VipFact] = list(_service_vips(world_services))
     if plan is not None:
         vips += [
-            VipFact(c.vip, Where("site spec"), "site", c.control_plane_namespace)
+            VipFact(c.vip, Where(site_file), "site", c.control_plane_namespace)
             for c in plan.clusters
         ]
     covered = {v.cluster for v in vips}
@@ -250,20 +257,23 @@ def records_for(records: tuple[Record, ...], cluster: ClusterFact) -> list[Recor
     ]
 
 
-def build_world(inputs: Inputs, plan: SitePlan | None = None) -> World:
+def build_world(
+    inputs: Inputs, plan: SitePlan | None = None, *, site_file: str = "site spec"
+) -> World:
+    """`site_file` names the site spec in findings about what only the spec says."""
     manifests = inputs.manifests
     site_ns = plan.site.spec.management_cluster.metallb_namespace if plan else None
     view = metallb_view(manifests, site_ns)
     routers = _routers(inputs, plan)
-    nodes = _nodes(inputs, plan, routers, view)
+    nodes = _nodes(inputs, plan, routers, view, site_file)
     hcs = tuple(m for m in manifests if m.is_a("HostedCluster", "hypershift.openshift.io"))
     services = tuple(
         m
         for m in manifests
         if m.kind == "Service" and m.api_version == "v1" and m.name == "kube-apiserver"
     )
-    clusters = _clusters(hcs, plan)
-    vips = _vips(services, clusters, inputs.records, plan)
+    clusters = _clusters(hcs, plan, site_file)
+    vips = _vips(services, clusters, inputs.records, plan, site_file)
     openshift = (
         bool(hcs)
         or plan is not None
