@@ -12,14 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
-from hcplb.errors import LabError
+from hcplb.errors import LabError, SpecError
 from hcplb.lab import frr, netns, pki
 from hcplb.lab.state import Journal, ProcessRecord, new_state, read_state
 from hcplb.lab.topology import build_topology, port_name
 from hcplb.plan import plan_site
 from hcplb.runner import Result
-from hcplb.spec import LoadedSite, load_site, load_site_text
+from hcplb.spec import LoadedSite, Site, load_site, load_site_text
 
 from .conftest import EXAMPLES
 
@@ -57,7 +58,10 @@ def test_fleet_topology_has_ecmp_defaults() -> None:
 def test_reserved_host_name_is_a_clear_error(seed: LoadedSite) -> None:
     # `client` and `dns` are refused by the spec checks already; `lan` is the switch namespace
     text = (EXAMPLES / "seed.yaml").read_text().replace("name: master-2", "name: lan")
-    plan = plan_site(load_site_text(text, "seed.yaml").site)
+    with pytest.raises(SpecError, match="'lan' is reserved for the lab"):
+        load_site_text(text, "seed.yaml")
+    # The lab keeps its own guard for sites that did not go through the loader's checks.
+    plan = plan_site(Site.model_validate(YAML(typ="safe").load(text)))
     with pytest.raises(LabError, match="host name 'lan' is reserved"):
         build_topology(plan, "x", "ab12", vips_by_node={})
 

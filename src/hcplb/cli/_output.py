@@ -20,8 +20,8 @@ from hcplb.errors import HcplbError
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("hcplb")
 
 
