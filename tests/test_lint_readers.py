@@ -153,7 +153,7 @@ def test_vrf_instances_are_kept_apart() -> None:
     ("text", "line", "message"),
     [
         ("apiVersion: v1\nkind: Secret\nmetadata: {name: a\n", 4, "YAML syntax"),
-        ("kind: A\nkind: B\n", 2, "YAML syntax"),
+        ("kind: A\nkind: B\n", 2, "is repeated"),
         ("- just\n- a list\n", 1, "is not a mapping"),
         ("---\nfoo: bar\n", 2, "not a Kubernetes object"),
         ("apiVersion: v1\nkind: Secret\nmetadata: {name: a}\n---\n\tbad: tab\n", 5, "YAML syntax"),

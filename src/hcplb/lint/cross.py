@@ -13,27 +13,32 @@ from hcplb.lint.cross_router import check_router_side
 from hcplb.lint.facts import VipFact
 from hcplb.lint.findings import Finding, Severity, Where, error, warning
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb_pools import pool_networks, selected_pools
+from hcplb.lint.metallb_pools import Net, covering, pool_networks, selected_pools
 from hcplb.lint.world import World, records_for
 
 
-def _pool_of(world: World, address: str) -> Manifest | None:
+def _pool_index(world: World) -> dict[Net, Manifest]:
+    index: dict[Net, Manifest] = {}
+    for pool in world.metallb.in_namespace(world.metallb.pools):
+        for net in pool_networks(pool):
+            index.setdefault(net, pool)
+    return index
+
+
+def _pool_of(index: dict[Net, Manifest], address: str) -> Manifest | None:
     try:
-        ip = ipaddress.ip_address(address)
+        return covering(index, ipaddress.ip_network(address))
     except ValueError:
         return None
-    for pool in world.metallb.in_namespace(world.metallb.pools):
-        if any(ip.version == n.version and ip in n for n in pool_networks(pool)):
-            return pool
-    return None
 
 
 def _vips(world: World) -> Iterator[Finding]:
     pools = world.metallb.in_namespace(world.metallb.pools)
     if not world.metallb.config_objects:
         return
+    index = _pool_index(world)
     for vip in world.vips:
-        if _pool_of(world, vip.address) is None:
+        if _pool_of(index, vip.address) is None:
             names = ", ".join(p.name for p in pools) or "none"
             yield error(
                 vip.where,
@@ -46,8 +51,9 @@ def _vips(world: World) -> Iterator[Finding]:
 
 def _pool_vips(world: World) -> dict[str, tuple[Manifest, list[VipFact]]]:
     found: dict[str, tuple[Manifest, list[VipFact]]] = {}
+    index = _pool_index(world)
     for vip in world.vips:
-        pool = _pool_of(world, vip.address)
+        pool = _pool_of(index, vip.address)
         if pool is not None:
             found.setdefault(pool.name, (pool, []))[1].append(vip)
     return found

@@ -61,24 +61,27 @@ def _wanted(world: World, router: RouterView) -> list[tuple[Net, int]]:
 
 def _samples(wanted: list[tuple[Net, int]], world: World) -> list[Net]:
     """Routes nodes announce for the pools: first and last host (or aggregate), and the VIPs."""
+    nets = {net for net, _ in wanted}
     out: list[Net] = []
     for net, length in wanted:
         out.append(ipaddress.ip_network(f"{net.network_address}/{length}", strict=False))
-        out.append(ipaddress.ip_network(f"{net.broadcast_address}/{length}", strict=False))
+        if net.prefixlen < length:
+            out.append(ipaddress.ip_network(f"{net.broadcast_address}/{length}", strict=False))
     for vip in world.vips:
         try:
             address = ipaddress.ip_network(vip.address)
         except ValueError:
             continue
-        if any(address.subnet_of(n) for n, _ in wanted if n.version == address.version):  # type: ignore[arg-type]
+        if _inside(address, nets):
             out.append(address)
     return list(dict.fromkeys(out))
 
 
-def _inside(candidate: Net, wanted: list[tuple[Net, int]]) -> bool:
+def _inside(candidate: Net, wanted: set[Net]) -> bool:
     return any(
-        candidate.version == net.version and candidate.subnet_of(net)  # type: ignore[arg-type]
-        for net, _ in wanted
+        (candidate.supernet(new_prefix=length) if length < candidate.prefixlen else candidate)
+        in wanted
+        for length in range(candidate.prefixlen, -1, -1)
     )
 
 
@@ -110,7 +113,8 @@ def _witnesses(world: World, router: RouterView, wanted: list[tuple[Net, int]]) 
             found.append(ipaddress.ip_network(f"{base.network_address}/{low}", strict=False))
             found.append(ipaddress.ip_network(f"{base.network_address}/{high}", strict=False))
             found.append(ipaddress.ip_network(f"{base.broadcast_address}/{high}", strict=False))
-    return [w for w in dict.fromkeys(found) if w.version == 4 and not _inside(w, wanted)]
+    nets = {net for net, _ in wanted}
+    return [w for w in dict.fromkeys(found) if w.version == 4 and not _inside(w, nets)]
 
 
 def _names(neighbors: list[Neighbor]) -> str:
@@ -165,12 +169,12 @@ def _policy(world: World, router: RouterView) -> Iterator[Finding]:
         if has_policy(nb, INBOUND):
             key = repr(sorted(nb.af("ipv4 unicast").filters.items()))
             groups.setdefault(key, []).append(nb)
+    samples = _samples(wanted, world)
+    witnesses = _witnesses(world, router, wanted)
     for members in groups.values():
         nb = members[0]
         where = Where(file, policy_lines(nb, router.bgp, INBOUND))
-        rejected = [
-            s for s in _samples(wanted, world) if inbound_verdict(router.config, nb, s) == "deny"
-        ]
+        rejected = [s for s in samples if inbound_verdict(router.config, nb, s) == "deny"]
         if rejected:
             yield error(
                 where,
@@ -179,11 +183,7 @@ def _policy(world: World, router: RouterView) -> Iterator[Finding]:
                 f"{_names(members)}: the VIP pool is not accepted",
                 "permit the VIP pools (prefix-list ... permit POOL ge 32) in the inbound route-map",
             )
-        let_in = [
-            w
-            for w in _witnesses(world, router, wanted)
-            if inbound_verdict(router.config, nb, w) == "permit"
-        ]
+        let_in = [w for w in witnesses if inbound_verdict(router.config, nb, w) == "permit"]
         if let_in:
             yield error(
                 where,
@@ -192,9 +192,7 @@ def _policy(world: World, router: RouterView) -> Iterator[Finding]:
                 f"{_names(members)}, outside the VIP pools",
                 "permit only the VIP pools: `ip prefix-list NAME permit POOL ge 32`, then deny",
             )
-        unsure = [
-            w for w in _samples(wanted, world) if inbound_verdict(router.config, nb, w) == "maybe"
-        ]
+        unsure = [w for w in samples if inbound_verdict(router.config, nb, w) == "maybe"]
         if unsure:
             yield warning(
                 where,

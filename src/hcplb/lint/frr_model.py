@@ -44,7 +44,11 @@ class PrefixEntry:
     def matches(self, net: Net) -> bool:
         if self.network is None:
             return True
-        if net.version != self.network.version or not net.subnet_of(self.network):  # type: ignore[arg-type]
+        base = self.network
+        if net.version != base.version or net.prefixlen < base.prefixlen:
+            return False
+        shift = base.max_prefixlen - base.prefixlen
+        if int(net.network_address) >> shift != int(base.network_address) >> shift:
             return False
         low, high = self.length_range()
         return low <= net.prefixlen <= high

@@ -3,56 +3,117 @@
 A YAML error, or a document that is not a Kubernetes object, becomes a finding at its line.
 Accessors never raise on a field of the wrong type: they return None (or empty), and the
 CRD schema check reports the type.
+
+Parsing uses PyYAML's composer (libyaml when present: a rendered 500-cluster site is
+thousands of documents) and keeps the node tree for line numbers. Its YAML 1.1 scalars
+(`yes` is true) are what the Kubernetes API server reads too.
 """
 
 from __future__ import annotations
 
-import io
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hcplb.lint.findings import Finding, Where, error
 
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """YAML 1.1 as Kubernetes' go-yaml reads it: no base-60 numbers (`65535:65282` is a
+    string, a BGP community), timestamps stay strings."""
+
+
+_NUMBERS = {
+    "tag:yaml.org,2002:int": re.compile(
+        r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"
+    ),
+    "tag:yaml.org,2002:float": re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+}
+_Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, _NUMBERS.get(tag, rx))
+        for tag, rx in resolvers
+        if not tag.endswith(("timestamp", "value"))
+    ]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
 _MAX_DEPTH = 64
 _MAX_NODES = 200_000  # aliases can make a small file expand without bound ("billion laughs")
+_SCALARS = yaml.constructor.SafeConstructor()
 
 
 class TooLarge(ValueError):
     """A document expands (through YAML aliases) beyond what a manifest can be."""
 
 
-def plain(node: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
-    """A plain dict/list/scalar copy (string keys); cycles and absurd depth become None."""
+class DuplicateKey(ValueError):
+    """A mapping repeats a key (the API server's YAML reader refuses it)."""
+
+    def __init__(self, key: str, line: int) -> None:
+        super().__init__(f"mapping key {key!r} is repeated")
+        self.line = line
+
+
+def _scalar(node: ScalarNode) -> Any:
+    try:
+        return _SCALARS.construct_object(node)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        return node.value
+
+
+def plain(node: Node, depth: int = 0, budget: list[int] | None = None) -> Any:
+    """Plain dicts, lists and scalars (string keys) from a node tree, within a budget."""
     budget = budget if budget is not None else [_MAX_NODES]
     budget[0] -= 1
     if budget[0] < 0:
         raise TooLarge(f"the document expands to more than {_MAX_NODES} values (YAML aliases?)")
     if depth > _MAX_DEPTH:
         return None
-    if isinstance(node, Mapping):
-        return {str(k): plain(v, depth + 1, budget) for k, v in node.items()}
-    if isinstance(node, list):
-        return [plain(v, depth + 1, budget) for v in node]
-    return node
+    if isinstance(node, MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(_scalar(key_node)) if isinstance(key_node, ScalarNode) else "?"
+            if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
+                merged = plain(value_node, depth + 1, budget)
+                for item in merged if isinstance(merged, list) else [merged]:
+                    if isinstance(item, dict):
+                        out = {**item, **out}
+                continue
+            if key in out:
+                raise DuplicateKey(key, key_node.start_mark.line + 1)
+            out[key] = plain(value_node, depth + 1, budget)
+        return out
+    if isinstance(node, SequenceNode):
+        return [plain(v, depth + 1, budget) for v in node.value]
+    if isinstance(node, ScalarNode):
+        return _scalar(node)
+    return None
 
 
 def _line_of(node: Any, path: tuple[str | int, ...]) -> int:
     """1-based line of the deepest existing step of `path` below `node` (0 if unknown)."""
-    line = node.lc.line + 1 if hasattr(node, "lc") and node.lc.line is not None else 0
+    line = node.start_mark.line + 1 if isinstance(node, Node) else 0
     for key in path:
-        if isinstance(node, CommentedMap) and key in node:
-            pos = node.lc.key(key)
-            line = pos[0] + 1 if pos else line
-            node = node[key]
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            pos = node.lc.item(key)
-            line = pos[0] + 1 if pos else line
-            node = node[key]
+        if isinstance(node, MappingNode) and isinstance(key, str):
+            pair = next(
+                ((k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == key),
+                None,
+            )
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
         else:
             break
     return line
@@ -126,14 +187,14 @@ class Manifest:
         return Where(self.file, _line_of(self.node, path) or self.line)
 
 
-def _manifest(doc: Any, file: str, index: int) -> tuple[Manifest | None, Finding | None]:
-    line = doc.lc.line + 1 if hasattr(doc, "lc") else 1
+def _manifest(node: Node, file: str, index: int) -> tuple[Manifest | None, Finding | None]:
+    line = node.start_mark.line + 1
     where = Where(file, line)
-    if not isinstance(doc, Mapping):
+    if not isinstance(node, MappingNode):
         return None, error(
             where, "read.yaml", f"document {index} is not a mapping", "a manifest is a YAML map"
         )
-    body = plain(doc)
+    body = plain(node)
     kind, api = body.get("kind"), body.get("apiVersion")
     if not isinstance(kind, str) or not isinstance(api, str) or not kind or not api:
         return None, error(
@@ -146,38 +207,45 @@ def _manifest(doc: Any, file: str, index: int) -> tuple[Manifest | None, Finding
     raw_name, raw_ns = meta.get("name"), meta.get("namespace")
     name = raw_name if isinstance(raw_name, str) else ""
     namespace = raw_ns if isinstance(raw_ns, str) and raw_ns else None
-    return Manifest(file, line, api, kind, name, namespace, body, doc), None
+    return Manifest(file, line, api, kind, name, namespace, body, node), None
 
 
-def _flatten(doc: Any, file: str, index: int) -> Iterator[tuple[Manifest | None, Finding | None]]:
-    if (
-        isinstance(doc, Mapping)
-        and doc.get("kind") == "List"
-        and isinstance(doc.get("items"), list)
-    ):
-        for item in doc["items"]:
+def _items_node(node: Node) -> SequenceNode | None:
+    """The `items` of a `kind: List` document, else None."""
+    if not isinstance(node, MappingNode):
+        return None
+    fields = {k.value: v for k, v in node.value if isinstance(k, ScalarNode)}
+    kind, items = fields.get("kind"), fields.get("items")
+    if isinstance(kind, ScalarNode) and kind.value == "List" and isinstance(items, SequenceNode):
+        return items
+    return None
+
+
+def _flatten(node: Node, file: str, index: int) -> Iterator[tuple[Manifest | None, Finding | None]]:
+    items = _items_node(node)
+    for item in items.value if items is not None else [node]:
+        try:
             yield _manifest(item, file, index)
-        return
-    yield _manifest(doc, file, index)
+        except DuplicateKey as exc:
+            yield None, error(Where(file, exc.line), "read.yaml", f"YAML: {exc}", "keep one")
 
 
 def read_manifests(text: str, file: str) -> tuple[list[Manifest], list[Finding]]:
     """Every object in a (multi-document) YAML text; problems as findings, never raised."""
-    yaml = YAML(typ="rt")
     manifests: list[Manifest] = []
     findings: list[Finding] = []
     index = 0
     try:
-        for doc in yaml.load_all(io.StringIO(text)):
+        for node in yaml.compose_all(text, Loader=_Loader):
             index += 1
-            if doc is None:
+            if node is None:
                 continue
-            for manifest, finding in _flatten(doc, file, index):
+            for manifest, finding in _flatten(node, file, index):
                 if manifest is not None:
                     manifests.append(manifest)
                 if finding is not None:
                     findings.append(finding)
-    except MarkedYAMLError as exc:
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         findings.append(
@@ -188,6 +256,6 @@ def read_manifests(text: str, file: str) -> tuple[list[Manifest], list[Finding]]
                 "check indentation and quoting",
             )
         )
-    except (YAMLError, RecursionError, ValueError, TypeError) as exc:
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
         findings.append(error(Where(file, 1), "read.yaml", f"cannot read YAML: {exc}", ""))
     return manifests, findings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -54,13 +55,19 @@ class Pool:
         return {nets[0].version for _, nets in self.entries if nets}
 
 
+_NETWORKS: weakref.WeakKeyDictionary[Manifest, list[Net]] = weakref.WeakKeyDictionary()
+
+
 def pool_networks(pool: Manifest) -> list[Net]:
-    """The CIDRs of a pool manifest (invalid entries skipped)."""
-    nets: list[Net] = []
-    for entry in pool.items("spec", "addresses"):
-        if isinstance(entry, str):
-            nets += parse_entry(entry, pool.name)[0]
-    return nets
+    """The CIDRs of a pool manifest (invalid entries skipped); computed once per manifest."""
+    cached = _NETWORKS.get(pool)
+    if cached is None:
+        cached = []
+        for entry in pool.items("spec", "addresses"):
+            if isinstance(entry, str):
+                cached += parse_entry(entry, pool.name)[0]
+        _NETWORKS[pool] = cached
+    return list(cached)
 
 
 def read_pools(view: MetallbView) -> tuple[dict[str, Pool], list[Finding]]:
@@ -146,7 +153,7 @@ def _allocation(pool: Manifest) -> Iterator[Finding]:
 
 def selected_pools(ad: Manifest, pools: Sequence[Manifest]) -> list[Manifest]:
     """The pools an advertisement applies to: named, label-selected, or all when it names none."""
-    names = [str(n) for n in ad.items("spec", "ipAddressPools")]
+    names = {str(n) for n in ad.items("spec", "ipAddressPools")}
     selectors = ad.items("spec", "ipAddressPoolSelectors")
     if not names and not selectors:
         return list(pools)
@@ -156,3 +163,12 @@ def selected_pools(ad: Manifest, pools: Sequence[Manifest]) -> list[Manifest]:
         if p.name in names
         or (selectors and any(selects([s], p.mapping("metadata", "labels")) for s in selectors))
     ]
+
+
+def covering(index: dict[Net, Manifest], address: Net) -> Manifest | None:
+    """The pool of `index` (network -> pool) whose network holds `address` (most specific)."""
+    for length in range(address.prefixlen, -1, -1):
+        candidate = address.supernet(new_prefix=length) if length < address.prefixlen else address
+        if candidate in index:
+            return index[candidate]
+    return None
