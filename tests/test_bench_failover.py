@@ -48,7 +48,7 @@ def test_node_down_is_withdrawn_under_3s_with_bfd(
     lab: Lab, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     (run,) = measure_failover(lab, mode="down", runs=1, rate=RATE, max_wait=30)
-    assert run.node == "master-0"
+    assert run.node in {"master-0", "master-1", "master-2"}
     assert run.withdrawal_s is not None and 0 < run.withdrawal_s < 3.0
     # new connections hashed to the dead node fail, and only until the routers withdrew it
     assert run.blackholed > 0

@@ -65,7 +65,7 @@ class RunResult:
     rehash_resets: int
     """... of which reset while under way at a FIB change (ECMP rehash)"""
     failed_outside_window: int
-    """failed requests, rehash resets aside, started before the fault or after the withdrawal"""
+    """failed requests, rehash resets aside, over before the fault or started after the withdrawal"""
     longest_failure_window_s: float
     heal_at: float
     recovery_s: float
@@ -168,7 +168,8 @@ def analyse(
     failed = [r for r in before if not r.ok]
     rehashed = [r for r in failed if r.outcome == "reset" and _in_flight(r, changes, slack)]
     end = (withdrawn_at + slack) if withdrawn_at is not None else heal_at
-    outside = [r for r in failed if r not in rehashed and (r.t < fault_at or r.t > end)]
+    # a request under way at the fault instant may fail of it too
+    outside = [r for r in failed if r not in rehashed and (r.t + r.elapsed < fault_at or r.t > end)]
     windows = failure_windows(failed, gap=max(0.25, 20.0 / rate))
     outcomes: dict[str, int] = {}
     for r in records:
@@ -240,26 +241,25 @@ class Load:
         return self.lab.host_dir(CLIENT) / "log" / "loadgen.log"
 
 
-def _victim(lab: Lab, node: str | None) -> str:
-    if node is not None:
-        lab.host(node)
-        return node
-    address = {h.primary_address: h.name for h in lab.topology.by_role("node")}
-    vip = lab.plan.clusters[0].vip
-    for vips in lab.expect.routes.values():
-        hops = vips.get(vip) or vips.get(f"{vip}/32") or []
-        if hops:
-            return address[sorted(hops)[0]]
-    raise LabError(f"no node announces {vip}")
+def _victim(lab: Lab, records: list[Record]) -> str:
+    """The node that served the client most in the steady phase: the one whose failure this
+    client feels (with the guide's L3 hash, one client's connections all go to one node)."""
+    counts = served_by(records)
+    nodes = {h.name for h in lab.topology.by_role("node")}
+    busiest = sorted((n for n in counts if n in nodes), key=lambda n: (-counts[n], n))
+    if not busiest:
+        raise LabError("no node served the client before the fault")
+    return busiest[0]
 
 
 def _one_run(
-    lab: Lab, index: int, node: str, mode: BenchMode, *, rate: float, max_wait: float
+    lab: Lab, index: int, node: str | None, mode: BenchMode, *, rate: float, max_wait: float
 ) -> RunResult:
     W.wait_ready(lab)
     load = Load(lab, lab.state_dir / f"bench-run{index}.jsonl", rate=rate)
     try:
         load.wait_steady(STEADY_S)
+        node = node or _victim(lab, read_records(load.out))
         with W.FibWatch(lab) as watch:
             if mode == "drain":
                 drained = F.drain(lab, node, timeout=max_wait)
@@ -298,15 +298,17 @@ def measure_failover(
     say = progress or (lambda _text: None)
     if mode not in ("down", "freeze", "drain"):
         raise HcplbError(f"unknown failover mode {mode!r} (modes: down, freeze, drain)")
-    victim = _victim(lab, node)
-    say(f"lab {lab.name}: {mode} on node {victim}, {rate:g} new connections/s")
+    if node is not None:
+        lab.host(node)  # LabError naming the hosts when there is no such node
+    say(f"lab {lab.name}: {mode}, {rate:g} new connections/s")
     results = []
     for index in range(1, runs + 1):
-        result = _one_run(lab, index, victim, mode, rate=rate, max_wait=max_wait)
+        result = _one_run(lab, index, node, mode, rate=rate, max_wait=max_wait)
         got = "not within --max-wait" if result.bounded else f"after {result.withdrawal_s} s"
         say(
-            f"run {index}/{runs}: withdrawn {got}, {result.failed_requests} failed of "
-            f"{result.requests}, full ECMP {result.recovery_s} s after heal"
+            f"run {index}/{runs}: {mode} on {result.node}: withdrawn {got}, "
+            f"{result.failed_requests} failed of {result.requests}, full ECMP "
+            f"{result.recovery_s} s after heal"
         )
         results.append(result)
     return tuple(results)

@@ -150,7 +150,9 @@ def bench_failover(
         240.0, "--max-wait", help="give up waiting for the withdrawal after this many seconds"
     ),
     rate: float = typer.Option(200.0, "--rate", help="new HTTPS connections per second"),
-    node: str = typer.Option(None, "--node", help="the node to fail (default: the first)"),
+    node: str = typer.Option(
+        None, "--node", help="the node to fail (default: the one serving the client most)"
+    ),
     plot: Path = typer.Option(None, "--plot", help="write a PNG of outcomes over time"),
     output: OutputFormat = OutputOption,
 ) -> None:

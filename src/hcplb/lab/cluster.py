@@ -8,6 +8,7 @@ frr.conf, the VIPs the nodes serve, and what a converged router must show.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,15 +36,27 @@ def service_key(cluster: ClusterPlan) -> str:
     return f"{cluster.control_plane_namespace}/kube-apiserver"
 
 
-def simulate_site(plan: SitePlan, secrets: Secrets, *, profile: str) -> ClusterView:
-    """Run MetalLB over the site's rendered manifests; LabError when it would not publish a VIP."""
+def simulate_site(
+    plan: SitePlan,
+    secrets: Secrets,
+    *,
+    profile: str,
+    extra_labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> ClusterView:
+    """Run MetalLB over the site's rendered manifests; LabError when it would not publish a VIP.
+
+    `extra_labels` adds labels to some nodes (node -> labels), e.g. the exclude label of a drain.
+    """
     services = [
         apiserver_service(
             c.control_plane_namespace, allowed_cidr_blocks=c.cluster.allowed_cidr_blocks
         )
         for c in plan.clusters
     ]
-    nodes = [node_object(n.name, n.address, n.labels) for n in plan.nodes]
+    extra = extra_labels or {}
+    nodes = [
+        node_object(n.name, n.address, {**n.labels, **extra.get(n.name, {})}) for n in plan.nodes
+    ]
     sim = simulate(_installed(plan, cluster_manifests(plan, secrets, profile)), services, nodes)
     if sim.reason:
         raise LabError(f"MetalLB would run nothing: {sim.reason}")

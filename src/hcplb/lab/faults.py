@@ -28,11 +28,11 @@ from typing import Literal
 
 from hcplb.errors import LabError
 from hcplb.lab import converge, frr, procs
+from hcplb.lab.cluster import simulate_site
 from hcplb.lab.core import Lab
 from hcplb.lab.watch import FibWatch, announced_by, full_ecmp, open_connections, withdrawn
-from hcplb.metallb import EXCLUDE_LABEL, apiserver_service, node_object, simulate
+from hcplb.metallb import EXCLUDE_LABEL
 from hcplb.render import resolve_site_secrets
-from hcplb.render.cluster import cluster_manifests
 from hcplb.runner import run
 
 __all__ = [
@@ -167,24 +167,14 @@ def restore_config(lab: Lab, node: str) -> bool:
 
 def drained_config(lab: Lab, node: str) -> str:
     """The node's frr.conf once it carries MetalLB's exclude-from-external-load-balancers label."""
-    plan = lab.plan
-    secrets = resolve_site_secrets(plan.site, base_dir=Path(lab.state.site_source).parent)
-    services = [
-        apiserver_service(
-            c.control_plane_namespace, allowed_cidr_blocks=c.cluster.allowed_cidr_blocks
-        )
-        for c in plan.clusters
-    ]
-    nodes = [
-        node_object(
-            n.name, n.address, {**n.labels, **({EXCLUDE_LABEL: ""} if n.name == node else {})}
-        )
-        for n in plan.nodes
-    ]
-    sim = simulate(cluster_manifests(plan, secrets, lab.state.profile), services, nodes)
-    if node not in sim.frr_configs:
+    secrets = resolve_site_secrets(lab.plan.site, base_dir=Path(lab.state.site_source).parent)
+    view = simulate_site(
+        lab.plan, secrets, profile=lab.state.profile, extra_labels={node: {EXCLUDE_LABEL: ""}}
+    )
+    configs = view.simulation.frr_configs
+    if node not in configs:
         raise LabError(f"{node} runs no MetalLB speaker (speakerNodeSelector): nothing to drain")
-    return sim.frr_configs[node]
+    return configs[node]
 
 
 # -- fail / drain / heal ---------------------------------------------------------------------
