@@ -142,3 +142,30 @@ def test_import_never_writes_a_password(tmp_path: Path) -> None:
     imported = import_site([tmp_path / "frr.conf"])
     assert "Sup3rS3cret" not in imported.text
     assert load_site_text(imported.text, "x.yaml").site.spec.bgp.password is not None
+
+
+def test_no_secret_in_lint_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from .render_cases import TEST_PASSWORD
+
+    set_secret_env(monkeypatch)
+    site = ROOT / "tests" / "sites" / "password.yaml"
+    loaded = load_site(site)
+    out = tmp_path / "out"
+    write_rendered(
+        render_site(loaded.site, resolve_site_secrets(loaded.site, base_dir=site.parent)), out
+    )
+    # an unknown FRR command and a Secret the schema rejects, both carrying the password
+    conf = out / "router" / "frr.conf"
+    conf.write_text(
+        conf.read_text().replace(
+            " bgp log-neighbor-changes\n",
+            f" bgp log-neighbor-changes\n bogus password {TEST_PASSWORD}\n",
+        )
+    )
+    secret = next(out.glob("cluster/*secret*.yaml"))
+    secret.write_text(secret.read_text() + f"  other: {json.dumps(TEST_PASSWORD)}\n")
+    for report in (lint_site(site), lint_paths([out])):
+        text = json.dumps(report.to_json()) + json.dumps([s.to_json() for s in report.sessions])
+        assert TEST_PASSWORD not in text and json.dumps(TEST_PASSWORD)[1:-1] not in text
+    rules = lint_paths([out]).rules()
+    assert {"frr.unknown", "schema.invalid"} <= rules

@@ -7,6 +7,7 @@ lint_site(path)    loads, renders (in memory) and lints one site spec.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from hcplb.lint.sources import Inputs, read_paths, read_texts
 from hcplb.lint.world import World, build_world
 from hcplb.plan import SitePlan, plan_site
 from hcplb.render import Secrets, render_site, resolve_site_secrets
+from hcplb.secrets import redact
 from hcplb.spec import load_site
 
 __all__ = ["lint_inputs", "lint_paths", "lint_site"]
@@ -41,7 +43,9 @@ def _schema_findings(manifests: Sequence[Manifest]) -> list[Finding]:
         if m.group not in _SCHEMA_GROUPS and not (m.kind == "Secret" and m.api_version == "v1"):
             continue
         partial = m.kind == "HostedCluster"
-        for message in validate_manifest(dict(m.body), partial=partial):
+        hidden = _secret_values(m)
+        for raw in validate_manifest(dict(m.body), partial=partial):
+            message = redact(raw, hidden)
             head, _, rest = message.partition(": ")
             field, _, _what = rest.partition(": ")
             steps: list[str | int] = [
@@ -51,6 +55,17 @@ def _schema_findings(manifests: Sequence[Manifest]) -> list[Finding]:
             found.append(error(where, "schema.invalid", message, "the CRD rejects this"))
             del head
     return found
+
+
+def _secret_values(m: Manifest) -> list[str]:
+    """A Secret's values (as written and as JSON), which no finding may repeat."""
+    if m.kind != "Secret":
+        return []
+    values: list[str] = []
+    for key in ("data", "stringData"):
+        for value in m.mapping(key).values():
+            values += [str(value), json.dumps(value)] if value not in (None, "") else []
+    return values
 
 
 def _drop_shadowed(findings: list[Finding]) -> list[Finding]:
