@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from hcplb.errors import HcplbError, Problem, SpecError
@@ -183,27 +184,43 @@ def lint_site(path: Path) -> LintReport:
     return report
 
 
+def _merge(
+    reports: Sequence[LintReport], extra: Iterable[Finding], files: tuple[str, ...]
+) -> LintReport:
+    findings = [f for r in reports for f in r.findings] + list(extra)
+    sessions = tuple(s for r in reports for s in r.sessions)
+    return LintReport(sort_findings(findings), sessions, files)
+
+
 def lint_paths(paths: Sequence[Path]) -> LintReport:
-    """Lint files and directories; see the module docstring for site specs among them."""
+    """Lint files and directories; see the module docstring for site specs among them.
+
+    Several site specs with other files: each site is linted on its own render, and the
+    other files without a site (which site they belong to is not known).
+    """
     inputs, read = read_paths(paths)
-    if inputs.sites and len(inputs.sites) == len(inputs.files):
-        reports = [lint_site(Path(site)) for site in inputs.sites]
-        findings = [f for r in reports for f in r.findings] + read
-        sessions = tuple(s for r in reports for s in r.sessions)
-        return LintReport(sort_findings(findings), sessions, inputs.files)
+    sites = inputs.sites
+    if not sites:
+        return lint_inputs(inputs, read)
+    alone = len(sites) == len(inputs.files)
+    if alone or len(sites) > 1:
+        reports = [lint_site(Path(site)) for site in sites]
+        if not alone:
+            rest = replace(inputs, sites=(), files=tuple(f for f in inputs.files if f not in sites))
+            note = info(
+                Where(sites[1]),
+                "read.sites",
+                "several site specs: each is linted on its own render, the other files without one",
+                "lint a site's files together with that site spec alone to compare them",
+            )
+            reports.append(lint_inputs(rest, [note]))
+        return _merge(reports, read, inputs.files)
     plan: SitePlan | None = None
     extra: list[Finding] = []
-    if inputs.sites:
-        site = inputs.sites[0]
-        try:
-            loaded = load_site(site)
-            plan = plan_site(loaded.site)
-            extra += [_problem(p, "spec.warning") for p in loaded.warnings]
-        except SpecError as exc:
-            extra += [_problem(p, "spec.invalid") for p in exc.problems]
-        if len(inputs.sites) > 1:
-            extra.append(
-                info(Where(inputs.sites[1]), "read.skip", f"only {site} is used as the site spec")
-            )
-    site_file = inputs.sites[0] if inputs.sites else "site spec"
-    return lint_inputs(inputs, [*read, *extra], plan=plan, site_file=site_file)
+    try:
+        loaded = load_site(sites[0])
+        plan = plan_site(loaded.site)
+        extra += [_problem(p, "spec.warning") for p in loaded.warnings]
+    except SpecError as exc:
+        extra += [_problem(p, "spec.invalid") for p in exc.problems]
+    return lint_inputs(inputs, [*read, *extra], plan=plan, site_file=sites[0])

@@ -182,6 +182,9 @@ def read_paths(paths: Iterable[Path]) -> tuple[Inputs, list[Finding]]:
     c = _Collector()
     for path, display in _expand(paths):
         try:
+            if path.exists() and not path.is_file():
+                c.findings.append(error(Where(display), "read.file", "not a regular file"))
+                continue
             if path.stat().st_size > _MAX_BYTES:
                 c.findings.append(error(Where(display), "read.file", "file is too large to lint"))
                 continue
