@@ -19,15 +19,29 @@ _TOP_WORDS = frozenset(
     "frr hostname log password enable service banner debug no ip ipv6 router route-map bfd "  # noqa: SIM905
     "interface line end exit vrf key access-list agentx bgp mpls segment-routing zebra fpm "
     "table allow-external-route-update nexthop-group pbr-map affinity-map srv6 username "
-    "domainname rpki mac evpn write-integrated-vtysh-config ip-forwarding".split()
+    "domainname rpki mac evpn write-integrated-vtysh-config ip-forwarding router-id".split()
 )
+# Commands of `router bgp` itself (address-families have far more; those are not listed).
 _BGP_WORDS = frozenset(
     "bgp neighbor address-family timers network redistribute maximum-paths aggregate-address "  # noqa: SIM905
-    "distance coalesce-time write-quanta read-quanta update-delay table-map no exit end".split()
+    "distance coalesce-time write-quanta read-quanta update-delay table-map no exit end "
+    "description".split()
 )
-_AF_WORDS = frozenset(
-    "neighbor network redistribute maximum-paths aggregate-address import export rd rt label "  # noqa: SIM905
-    "distance table-map bgp no exit-address-family exit nexthop sid end".split()
+_BLOCK_WORDS = frozenset(
+    "router route-map interface line vrf key frr hostname segment-routing rpki agentx service "  # noqa: SIM905
+    "password enable access-list nexthop-group pbr-map".split()
+)
+_TOP_PREFIXES = (
+    "ip prefix-list",
+    "ipv6 prefix-list",
+    "ip route ",
+    "ipv6 route ",
+    "ip community-list",
+    "log ",
+    "debug ",
+    "no router ",
+    "no route-map ",
+    "no ip prefix-list",
 )
 _TOP_BGP_LISTS = (
     "bgp as-path",
@@ -35,6 +49,14 @@ _TOP_BGP_LISTS = (
     "bgp large-community-list",
     "bgp extcommunity-list",
 )
+
+
+def _starts_block(w: list[str]) -> bool:
+    """A command of the top level, wherever it appears (as vtysh falls back to it)."""
+    text = " ".join(w)
+    if w[0] in _BLOCK_WORDS or (w[0] == "bfd" and len(w) == 1):
+        return True
+    return text.startswith(_TOP_PREFIXES) or text.startswith(_TOP_BGP_LISTS)
 
 
 @dataclass
@@ -63,6 +85,9 @@ class _Parser:
             if self.ctx == "top":
                 break
             self._pop()
+        self._unknown(number, words)
+
+    def _unknown(self, number: int, words: list[str], where: str = "") -> None:
         shown = (
             [*words[: words.index("password") + 1], "<redacted>"] if "password" in words else words
         )
@@ -70,7 +95,7 @@ class _Parser:
             warning(
                 self.where(number),
                 "frr.unknown",
-                f"unknown command {' '.join(shown)!r}",
+                f"unknown command {where}{' '.join(shown)!r}",
                 "check it with `vtysh -C -f` on the router",
             )
         )
@@ -86,44 +111,29 @@ class _Parser:
             self.ctx, self.bgp, self.af, self.route_map = "top", None, None, None
 
     def _handle(self, ctx: str, n: int, w: list[str]) -> bool:
+        """Handle the line in `ctx`; False sends it to the enclosing block."""
         head = w[0]
-        text = " ".join(w)
         if ctx == "top":
             return self._top(n, w)
+        if _starts_block(w):
+            return False
         if ctx == "bgp":
-            if head == "bgp" and text.startswith(_TOP_BGP_LISTS):
-                return False
-            if head not in _BGP_WORDS or (head == "no" and len(w) > 1 and w[1] not in _BGP_WORDS):
-                return False
+            if head not in _BGP_WORDS:
+                self._unknown(n, w, "in router bgp ")
+                return True
             return self._bgp(n, w)
         if ctx == "af":
-            if head not in _AF_WORDS or (head == "no" and len(w) > 1 and w[1] not in _AF_WORDS):
-                return False
             return self._af(n, w)
+        if head in ("exit", "end") and ctx in ("route-map", "interface", "other"):
+            self._pop()
+            return True
         if ctx == "route-map":
-            if head in ("match", "set", "on-match", "call", "continue", "description"):
-                self._route_map_line(n, w)
-                return True
-            if head == "exit":
-                self._pop()
-                return True
-            return False
-        if ctx in ("bfd", "bfd-profile", "bfd-peer"):
+            self._route_map_line(n, w)
+        elif ctx == "interface" and head == "ip" and len(w) >= 3 and w[1] == "address":
+            self._interface_address(n, w[2])
+        elif ctx in ("bfd", "bfd-profile", "bfd-peer"):
             return self._bfd(ctx, n, w)
-        if ctx == "interface":
-            if head == "ip" and len(w) >= 3 and w[1] == "address":
-                self._interface_address(n, w[2])
-                return True
-            if head in ("exit", "end"):
-                self._pop()
-                return True
-            return head in ("description", "ipv6", "link-detect", "shutdown", "no", "mtu", "evpn")
-        if ctx == "other":
-            if head in ("exit", "end"):
-                self._pop()
-                return True
-            return head not in _TOP_WORDS or head in ("no", "ip", "ipv6", "log", "bgp")
-        return False
+        return True
 
     # --- top level ----------------------------------------------------------------------------
 
