@@ -116,7 +116,11 @@ def test_peer_group_inheritance_and_policy() -> None:
         ("  bgp router-id 2001:db8::1", "frr.router-id", "is not an IPv4 address"),
         ("ip prefix-list X permit 10.0.0.0/24 ge 8", "frr.syntax", "invalid prefix range"),
         ("ip prefix-list X permit 10.0.0.0/33", "frr.syntax", "is not a prefix"),
-        ("frobnicate the router", "frr.unknown", "unknown command 'frobnicate the router'"),
+        (
+            "frobnicate the router",
+            "frr.unknown",
+            "unknown command in router bgp 'frobnicate the router'",
+        ),
         ("    neighbor 192.168.125.20 route-map NOWHERE in", "frr.undefined", "route-map NOWHERE"),
     ],
 )
