@@ -314,6 +314,4 @@ def test_what_real_frr_rejects_is_reported(line: str, tmp_path: Path) -> None:
     conf.write_text(text)
     assert run([VTYSH, "-C", "-f", str(conf)], timeout=20).rc != 0
     _, problems = parse_frr(conf.read_text(), str(conf))
-    if line.startswith(" "):
-        pytest.xfail("unknown neighbor options are ignored by the reader (it models only a few)")
     assert [p.rule for p in problems] == ["frr.unknown"]

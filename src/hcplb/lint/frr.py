@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from hcplb.lint import frr_model as m
 from hcplb.lint.findings import Finding, Where, error, warning
-from hcplb.lint.frr_neighbor import apply_neighbor
+from hcplb.lint.frr_neighbor import NEIGHBOR_OPTIONS, apply_neighbor
 
 _TOP_WORDS = frozenset(
     "frr hostname log password enable service banner debug no ip ipv6 router route-map bfd "  # noqa: SIM905
@@ -386,6 +386,9 @@ class _Parser:
             self.bad(n, "neighbor needs an address, interface or peer-group name")
             return
         name, rest = words[1], words[2:]
+        if rest and rest[0] not in NEIGHBOR_OPTIONS:
+            self._unknown(n, w, "neighbor option ")
+            return
         assert self.bgp is not None
         result = apply_neighbor(self.bgp, name, rest, af, n, negate=negate, bgp_level=at_bgp_level)
         if isinstance(result, str):

@@ -7,6 +7,21 @@ from dataclasses import replace
 
 from hcplb.lint.frr_model import BgpInstance, Neighbor, NeighborAf, parse_asn
 
+# FRR 8-10 `neighbor` options: a word not here is a typo (vtysh -C rejects it).
+NEIGHBOR_OPTIONS = frozenset(
+    "activate addpath-rx-paths-limit addpath-tx-all-paths addpath-tx-bestpath-per-AS "  # noqa: SIM905
+    "addpath-tx-paths advertisement-interval aigp allowas-in as-override as-loop-detection "
+    "attribute-unchanged bfd capability default-originate description disable-addpath-rx "
+    "disable-connected-check disable-link-bw-encoding-ieee distribute-list "
+    "dont-capability-negotiate ebgp-multihop enforce-first-as extended-optional-parameters "
+    "filter-list graceful-restart graceful-restart-disable graceful-restart-helper interface "
+    "local-as local-role maximum-prefix maximum-prefix-out next-hop-self oad "
+    "override-capability passive password path-attribute peer-group port prefix-list "
+    "remote-as remove-private-AS role route-map route-reflector-client route-server-client "
+    "send-community sender-as-path-loop-detection shutdown soft-reconfiguration solo "
+    "strict-capability-match tcp-mss timers ttl-security unsuppress-map update-source "
+    "weight accept-own orf".split()
+)
 _AF_FILTERS = ("route-map", "prefix-list", "filter-list", "distribute-list")
 
 
