@@ -315,3 +315,15 @@ def test_what_real_frr_rejects_is_reported(line: str, tmp_path: Path) -> None:
     assert run([VTYSH, "-C", "-f", str(conf)], timeout=20).rc != 0
     _, problems = parse_frr(conf.read_text(), str(conf))
     assert [p.rule for p in problems] == ["frr.unknown"]
+
+
+def test_firewall_rules_of_other_chains_are_not_about_the_router() -> None:
+    rules = "-A FORWARD -p tcp --dport 179 -j ACCEPT\n-A INPUT -s 10.0.0.1 -p tcp --dport 179 -j ACCEPT\n"
+    fw, _ = read_firewall(rules, "x.rules", "iptables")
+    assert [r.line for r in fw.rules] == [2]
+    nft = (
+        "table inet f {\n chain fwd {\n  type filter hook forward priority 0;\n  tcp dport 179 accept\n }\n"
+        " chain input {\n  type filter hook input priority 0;\n  tcp dport 179 drop\n }\n}\n"
+    )
+    fw, _ = read_firewall(nft, "f.nft", "nftables")
+    assert [(r.line, r.action) for r in fw.rules] == [(8, "drop")]

@@ -117,6 +117,9 @@ def _ports(text: str) -> frozenset[int]:
     return frozenset(ports)
 
 
+_NOT_INPUT = ("FORWARD", "OUTPUT", "PREROUTING", "POSTROUTING")
+
+
 def _iptables(text: str, file: str) -> tuple[list[FwRule], str]:
     rules: list[FwRule] = []
     default = "accept"
@@ -137,6 +140,9 @@ def _iptables(text: str, file: str) -> tuple[list[FwRule], str]:
         opts: dict[str, str] = {}
         for i, word in enumerate(words[:-1]):
             opts.setdefault(word, words[i + 1])
+        chain = opts.get("-A") or opts.get("-I") or opts.get("--append") or opts.get("--insert")
+        if chain in _NOT_INPUT:
+            continue
         proto = opts.get("-p") or opts.get("--protocol")
         target = opts.get("-j") or opts.get("--jump") or ""
         port_text = opts.get("--dport") or opts.get("--dports") or opts.get("--destination-port")
@@ -174,11 +180,19 @@ def _nftables(text: str, file: str) -> tuple[list[FwRule], str]:
     rules: list[FwRule] = []
     default = "accept"
     table_family: int | None = None
+    other_hook = False  # inside a chain hooked to forward/output/...: not traffic to the router
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         table = re.match(r"table\s+(inet|ip|ip6)\b", line)
         if table:
             table_family = {"inet": None, "ip": 4, "ip6": 6}[table.group(1)]
+        if line.startswith("chain "):
+            other_hook = False
+        hook = re.search(r"\bhook\s+(\w+)", line)
+        if hook:
+            other_hook = hook.group(1) != "input"
+        if other_hook:
+            continue
         if "hook input" in line and "policy drop" in line:
             default = "drop"
         match = re.search(r"\b(tcp|udp)\s+dport\s+(\{[^}]*\}|\S+)", line)
