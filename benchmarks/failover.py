@@ -108,14 +108,14 @@ def main() -> None:
             )  # fmt: skip
             reports[case] = report.as_json()
             print(row(case, report), f"  load {report.load_after}", flush=True)
+            if args.json:
+                args.json.write_text(json.dumps(reports, indent=1))
     print(f"done in {time.monotonic() - started:.0f} s; load after: {machine_load()}")
     print(
         "failed = all failed requests before the heal; blackh. = no answer (sent to a dead node);"
     )
     print("rehash = reset while under way at a FIB change; window = longest failure window (s);")
     print("ecmp s = from the heal to full ECMP; (>=) = bounded by --max-wait, a lower bound")
-    if args.json:
-        args.json.write_text(json.dumps(reports, indent=1))
 
 
 if __name__ == "__main__":

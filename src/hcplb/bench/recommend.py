@@ -16,23 +16,28 @@ __all__ = ["MEASURED", "Measured", "expected_detection_s", "failover_section"]
 
 @dataclass(frozen=True)
 class Measured:
-    """One configuration measured in the lab: node link down, new HTTPS connections at `rate`/s."""
+    """One configuration measured in the lab: the serving node fails under new HTTPS
+    connections at 200/s from one client; medians."""
 
     label: str
     withdrawal_s: float
+    """until no router had the node as a nexthop"""
     failed_requests: int
-    rate: int
 
 
-# Medians of `hcplb bench failover examples/seed.yaml --mode down --runs 5` (3 nodes, 200/s),
-# FRR 8.4.4, Debian 12, 2 cores. `guide`: the guide's config (no BFD; the router's traditional
-# hold 180 s, MetalLB's 90 s win the negotiation).
+# `benchmarks/failover.py` on examples/seed.yaml (3 nodes, 5 runs each, the guide 1 run),
+# FRR 8.4.4, Debian 12 kernel, 2 cores at load 2-4 (other test suites running).
 MEASURED: dict[str, Measured] = {
-    "bfd": Measured("BFD 300 ms x 3 (hcplb)", 0.81, 55, 200),
-    "timers": Measured("no BFD, timers 3 / 9 s", 8.4, 560, 200),
-    "guide": Measured("the guide (no BFD, hold 90 s negotiated)", 80.0, 5300, 200),
-    "drain": Measured("drain first (exclude-from-external-load-balancers)", 0.1, 0, 200),
+    "bfd": Measured("BFD 300 ms x 3 (the seed site)", 0.90, 60),
+    "bfd100": Measured("BFD 100 ms x 3", 0.35, 24),
+    "timers": Measured("no BFD, BGP timers 3 / 9 s", 8.15, 544),
+    "guide": Measured("the guide (no BFD, hold 180 s)", 179.4, 5640),
+    "drain": Measured("drain first (exclude label), then stop the node", 0.74, 1),
+    "freeze": Measured("FRR frozen, node alive (BFD 300 ms x 3)", 0.87, 0),
 }
+GUIDE_BLACKHOLE_S = 28.2
+"""With the guide, the one client's connections (all on one node: L3 hash) failed for 28 s:
+until the router's ARP entry for the dead node failed and the kernel skipped that nexthop."""
 
 
 def expected_detection_s(plan: SitePlan) -> float:
@@ -50,7 +55,7 @@ def failover_section(plan: SitePlan) -> str:
     share = f"1/{nodes}" if nodes > 1 else "all"
     detect = expected_detection_s(plan)
     rows = [
-        "| configuration | nexthop withdrawn after (median) | failed connections (at 200/s) |",
+        "| configuration | nexthop withdrawn after (median) | failed connections |",
         "|---|---|---|",
     ]
     for m in MEASURED.values():
@@ -69,27 +74,32 @@ def failover_section(plan: SitePlan) -> str:
         )
     advice = [
         "Keep BFD on at both ends (the router's profile and MetalLB's `BFDProfile`, rendered "
-        "together). 300 ms x 3 withdrew a dead node in under a second in the lab; go below "
-        "100 ms x 3 only on a dedicated, lightly loaded machine network, since a false "
-        "detection flaps the VIP for every client.",
-        f"Hold / keepalive {bgp.hold_time:g} s / {bgp.keepalive_time:g} s are the backstop when "
-        "BFD itself fails; without BFD use 9 s / 3 s (measured: about 8.5 s to withdraw) "
-        "and never FRR's traditional 180 s.",
-        "A frozen speaker (FRR stopped, node alive) is withdrawn by BFD and costs no request: "
-        "the node keeps serving what was already sent to it.",
+        "together): 300 ms x 3 withdrew a dead node in 0.9 s, 100 ms x 3 in 0.35 s. Go below "
+        "300 ms only on a dedicated, lightly loaded machine network: a false detection "
+        "withdraws a healthy node.",
+        f"Hold / keepalive ({bgp.hold_time:g} s / {bgp.keepalive_time:g} s here) are the "
+        "backstop when BFD itself fails. Without BFD, 9 s / 3 s withdrew in about 8 s; FRR's "
+        f"traditional 180 s, the guide's, took 179 s (its client's connections failed for "
+        f"{GUIDE_BLACKHOLE_S:g} s, until the router's ARP entry for the dead node failed).",
+        "A frozen speaker (FRR stopped, the node alive) is withdrawn by BFD and costs no "
+        "request: the node keeps serving what was already sent to it.",
         "Before maintenance, drain the node: label it "
         "`node.kubernetes.io/exclude-from-external-load-balancers=true`, wait until the router "
-        "shows one nexthop fewer for the VIP, then stop the node. Measured: no failed request "
-        "(rehearse with `hcplb lab drain`).",
-        "Linux rehashes every flow when an ECMP nexthop is added or removed: a connection "
-        "in its first milliseconds may be reset then. Long-lived clients (kubelet, oc) reconnect.",
+        "shows one nexthop fewer for the VIP (`hcplb lab drain` rehearses it), then stop it. "
+        "No request went to a stopped node.",
+        "When a nexthop is added or removed, Linux rehashes flows across the ECMP set, so a "
+        "connection under way at that instant may be reset (a median of 1 per drain at 200 new "
+        "connections/s). "
+        "Clients retry; long-lived ones (kubelet, oc) reconnect.",
+        "`net.ipv4.fib_multipath_hash_policy = 1` (rendered) spreads one client's "
+        "connections over the nodes; the guide's default (L3 hash) sends them all to one.",
     ]
     return "\n".join(
         [
             "## Failover: what a node failure costs, and what to tune",
             "",
-            "Measured in the hcplb lab (`hcplb bench failover`), node link down, 3 nodes, new HTTPS "
-            "connections at 200/s:",
+            "Measured in the hcplb lab (`hcplb bench failover`): the node serving the client fails"
+            " (link down) while one client opens 200 new HTTPS connections per second:",
             "",
             *rows,
             "",
