@@ -104,7 +104,9 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[Pki, int]]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(pki.cert_file, pki.key_file)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    # The handshake happens in each request's thread, not in the accept loop: a slow handshake
+    # on a loaded machine must not hold up the connections queued behind it.
+    server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:

@@ -20,9 +20,9 @@ from hcplb.bench.evidence import (
 from hcplb.bench.failover import FailoverReport, analyse
 from hcplb.bench.loadgen import Record
 from hcplb.bench.plot import PlotRun, plot_outcomes
-from hcplb.bench.recommend import expected_detection_s, failover_section
 from hcplb.bench.security import Outcome, SecurityReport
 from hcplb.plan import SitePlan, plan_site
+from hcplb.render.failover import expected_detection_s, failover_section
 from hcplb.runner import run
 from hcplb.spec import load_site
 
@@ -211,11 +211,11 @@ def test_security_report_json_side_by_side() -> None:
 
 def test_failover_section_follows_the_site() -> None:
     seed = plan_of(EXAMPLES / "seed.yaml")
-    assert expected_detection_s(seed) == pytest.approx(0.9)
+    assert expected_detection_s(seed) == pytest.approx(0.3)
     text = failover_section(seed)
     assert text.startswith("## Failover")
     assert (
-        "BFD 300/300 ms x3" in text and "about 0.9 s" in text and "1/3 of new connections" in text
+        "BFD 100/100 ms x3" in text and "about 0.3 s" in text and "1/3 of new connections" in text
     )
     no_bfd = plan_of(ROOT / "tests/sites/no-bfd.yaml")
     assert "BFD off" in failover_section(no_bfd)

@@ -39,3 +39,9 @@ def test_every_example_loads() -> None:
     for path in EXAMPLES.glob("*.yaml"):
         load_site_text(path.read_text(), str(path))
     assert GOLDEN.parent.is_dir()
+
+
+def test_init_prints_the_seed_example() -> None:
+    from hcplb.cli.site_cmds import seed_text
+
+    assert seed_text() == (EXAMPLES / "seed.yaml").read_text()

@@ -22,10 +22,11 @@ from hcplb.probes.sources import Prepared, parse_router_options
 from hcplb.probes.suite import VerifyTargets, verify
 from hcplb.render.secrets import Secrets
 from hcplb.runner import Result
-from hcplb.spec import LoadedSite
+from hcplb.spec import LoadedSite, load_site
 from hcplb.targets.base import Target
 
 DATA = Path(__file__).parent / "data" / "frr"
+CAPTURED_SITE = DATA / "site.yaml"
 FILES = {
     "show bgp summary json": "summary",
     "show bgp neighbors json": "neighbors",
@@ -97,8 +98,9 @@ class CannedVantage:
 
 
 @pytest.fixture
-def expect(seed: LoadedSite) -> SiteExpect:
-    return expect_site(plan_site(seed.site), Secrets(), frr_confs={"frr": "hostname frr\n"})
+def expect() -> SiteExpect:
+    captured = load_site(CAPTURED_SITE)  # the site the FRR answers were captured from
+    return expect_site(plan_site(captured.site), Secrets(), frr_confs={"frr": "hostname frr\n"})
 
 
 def targets(router: Target | None = None, **kw: Any) -> VerifyTargets:
@@ -227,7 +229,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, expect: SiteExpect) -> dict[str, Any]:
     return state
 
 
-SEED = str(Path(__file__).resolve().parent.parent / "examples" / "seed.yaml")
+SEED = str(CAPTURED_SITE)
 
 
 def test_cli_table(cli: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from hcplb.plan import ClusterPlan, SitePlan
 from hcplb.render.dns import NSUPDATE_FILE, TSIG_KEY_FILE, dns_zones
+from hcplb.render.failover import failover_section
 from hcplb.render.files import RenderedFile
 from hcplb.render.hostedcluster import hostedcluster_paths
 from hcplb.render.router import router_dir
@@ -34,6 +35,7 @@ def render_runbook(plan: SitePlan, files: tuple[RenderedFile, ...]) -> RenderedF
         _dns_step(plan, paths),
         _hostedcluster_step(plan),
         _verify_step(plan),
+        failover_section(plan),
         _secrets_note(files),
     ]
     text = "\n\n".join(s.rstrip("\n") for s in sections if s) + "\n"

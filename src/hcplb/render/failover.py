@@ -1,4 +1,4 @@
-"""Failover recommendations for a site's runbook, from the figures `hcplb bench` measured.
+"""The runbook's failover section: advice for this site from the figures `hcplb bench` measured.
 
 Pure (no subprocess, no lab): the runbook renderer calls `failover_section(plan)`. The
 figures are the medians measured in the lab on a 2-core machine (see MEASURED); re-measure
@@ -28,8 +28,8 @@ class Measured:
 # `benchmarks/failover.py` on examples/seed.yaml (3 nodes, 5 runs each, the guide 1 run),
 # FRR 8.4.4, Debian 12 kernel, 2 cores at load 2-4 (other test suites running).
 MEASURED: dict[str, Measured] = {
-    "bfd": Measured("BFD 300 ms x 3 (the seed site)", 0.90, 60),
-    "bfd100": Measured("BFD 100 ms x 3", 0.35, 24),
+    "bfd": Measured("BFD 300 ms x 3 (MetalLB's default profile)", 0.90, 60),
+    "bfd100": Measured("BFD 100 ms x 3 (the seed site)", 0.35, 24),
     "timers": Measured("no BFD, BGP timers 3 / 9 s", 8.15, 544),
     "guide": Measured("the guide (no BFD, hold 180 s)", 179.4, 5640),
     "drain": Measured("drain first (exclude label), then stop the node", 0.74, 1),
