@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from hcplb.lint import _go
+from hcplb import gotext
 from hcplb.lint.findings import Finding, Where, error
 from hcplb.lint.k8s import Manifest
 
@@ -25,7 +25,7 @@ def as_text(value: Any) -> str:
 
 
 def unsupported(value: Any, allowed: tuple[str, ...]) -> str:
-    supported = ", ".join(_go.q(v) for v in allowed)
+    supported = ", ".join(gotext.q(v) for v in allowed)
     return f"Unsupported value: {json.dumps(value)}: supported values: {supported}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hcplb.lint._go import q
+from hcplb.gotext import q
 
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 

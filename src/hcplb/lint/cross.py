@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from hcplb.lint import _go
+from hcplb import gotext
 from hcplb.lint._selectors import selects
 from hcplb.lint.cross_router import check_router_side
 from hcplb.lint.facts import VipFact
@@ -196,7 +196,7 @@ def _bfd(world: World) -> Iterator[Finding]:
     if not (peers or world.routers) or world.bfd_in_use():
         return
     hold = next((p.text("spec", "holdTime") for p in peers if p.text("spec", "holdTime")), None)
-    never = hold is not None and _go.parse_duration(hold) == 0
+    never = hold is not None and gotext.parse_duration(hold) == 0
     detail = (
         "hold time 0: a dead node is never detected and keeps its share of the API traffic"
         if never

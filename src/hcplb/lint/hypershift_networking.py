@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from hcplb.lint import _go
+from hcplb import gotext
 from hcplb.lint._hypershift import Check, as_text, submap, unsupported
 from hcplb.lint.k8s import Manifest
 
@@ -122,7 +122,7 @@ def _v4_subnet(c: Check, path: tuple[str | int, ...], value: str, regex_format: 
         if not (re.search(r"^[0-9]{1,3}\..*", value) and int(first) > 0):
             c.fail(path, "first IP address octet must not be 0", "ovn.subnet")
         return
-    net = _go.parse_cidr(value)
+    net = gotext.parse_cidr(value)
     if net is None or net.version != 4:
         c.fail(path, "Subnet must be in a valid IPv4 CIDR format", "ovn.subnet")
     if net is None or net.prefixlen > 30:
@@ -133,7 +133,7 @@ def _v4_subnet(c: Check, path: tuple[str | int, ...], value: str, regex_format: 
 
 
 def _v6_subnet(c: Check, path: tuple[str | int, ...], value: str, example: str) -> None:
-    net = _go.parse_cidr(value)
+    net = gotext.parse_cidr(value)
     if net is None or net.version != 6:
         c.fail(path, f"Subnet must be in valid IPv6 CIDR format{example}", "ovn.subnet")
     if net is None or net.prefixlen > 125:

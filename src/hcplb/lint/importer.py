@@ -19,7 +19,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from hcplb.lint import _go
+from hcplb import gotext
 from hcplb.lint.findings import Finding
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb_pools import pool_networks
@@ -118,7 +118,7 @@ def _machine_network(addresses: list[str]) -> str:
     ips = [
         ipaddress.ip_address(a)
         for a in addresses
-        if _go.parse_ip(a) and ipaddress.ip_address(a).version == 4
+        if gotext.parse_ip(a) and ipaddress.ip_address(a).version == 4
     ]
     if not ips:
         return "192.0.2.0/24"
@@ -212,7 +212,7 @@ def _bgp(world: World, doc: _Doc) -> CommentedMap:
     peer = next(iter(world.metallb.peers), None)
     for key in ("holdTime", "keepaliveTime"):
         value = peer.text("spec", key) if peer is not None else None
-        if value and _go.parse_duration(value) is not None:
+        if value and gotext.parse_duration(value) is not None:
             bgp[key] = value
     sessions = [nb for r in world.routers for nb in r.bgp.sessions()]
     has_password = any(nb.password for nb in sessions) or any(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from hcplb.lint import _go
+from hcplb import gotext
 from hcplb.lint._selectors import canonical, go_selector, selector_problem, selects
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, error, warning
@@ -34,7 +34,7 @@ def _duplicates(ad: Manifest) -> Iterator[Finding]:
             yield error(
                 ad.where("spec", key, dup),
                 rule,
-                f"duplicate definition of {label} {_go.q(values[dup])}",
+                f"duplicate definition of {label} {gotext.q(values[dup])}",
             )
     for key in ("ipAddressPoolSelectors", "nodeSelectors", "serviceSelectors"):
         selectors = ad.items("spec", key)
@@ -74,13 +74,13 @@ def _aggregation(ad: Manifest) -> Iterator[Finding]:
         yield error(
             ad.where("spec", "aggregationLength"),
             "metallb.adv.agg.v4.max",
-            f"invalid aggregation length {_go.q_int(v4)} for IPv4",
+            f"invalid aggregation length {gotext.q_int(v4)} for IPv4",
         )
     if v6 is not None and v6 > 128:
         yield error(
             ad.where("spec", "aggregationLengthV6"),
             "metallb.adv.agg.v6.max",
-            f"invalid aggregation length {_go.q_int(v6)} for IPv6",
+            f"invalid aggregation length {gotext.q_int(v6)} for IPv6",
         )
 
 
@@ -91,19 +91,19 @@ def _community(value: str) -> tuple[str | None, bool]:
         if len(parts) == 4 and parts[0] != "large":
             return (
                 "invalid community value: invalid marker for large community, expected community to "
-                f"be of format large:<uint32>:<uint32>:<uint32> but got {_go.q(value)} instead"
+                f"be of format large:<uint32>:<uint32>:<uint32> but got {gotext.q(value)} instead"
             ), False
         bits = 16 if len(parts) == 2 else 32
         for part in parts if len(parts) == 2 else parts[1:]:
             if not part.isdigit() or not part.isascii():
-                err = f"strconv.ParseUint: parsing {_go.q(part)}: invalid syntax"
+                err = f"strconv.ParseUint: parsing {gotext.q(part)}: invalid syntax"
             elif int(part) >= 2**bits:
-                err = f"strconv.ParseUint: parsing {_go.q(part)}: value out of range"
+                err = f"strconv.ParseUint: parsing {gotext.q(part)}: value out of range"
             else:
                 continue
             return (
-                f"invalid community value: invalid section {_go.q(part)} of community "
-                f"{_go.q(value)}, err: {_go.q(err)}"
+                f"invalid community value: invalid section {gotext.q(part)} of community "
+                f"{gotext.q(value)}, err: {gotext.q(err)}"
             ), False
         return None, False
     return f"invalid community format: {value}", True
@@ -121,13 +121,13 @@ def _communities(view: MetallbView, ads: Sequence[Manifest]) -> Iterator[Finding
                 yield error(
                     cr.where("spec", "communities", i),
                     "metallb.community.parse",
-                    f"parsing community {_go.q(name)}: {problem}",
+                    f"parsing community {gotext.q(name)}: {problem}",
                 )
             if name in aliases:
                 yield error(
                     cr.where("spec", "communities", i),
                     "metallb.community.dup",
-                    f"duplicate definition of community {_go.q(name)}",
+                    f"duplicate definition of community {gotext.q(name)}",
                 )
             aliases.add(name)
     for ad in ads:
@@ -153,7 +153,7 @@ def _communities(view: MetallbView, ads: Sequence[Manifest]) -> Iterator[Finding
                 yield error(
                     ad.where("spec", "communities", i),
                     rule,
-                    f"invalid community {_go.q(value)} in BGP advertisement: {problem}",
+                    f"invalid community {gotext.q(value)} in BGP advertisement: {problem}",
                 )
         if len(set(values)) > _MAX_COMMUNITIES:
             yield error(
@@ -260,7 +260,7 @@ def _families(view: MetallbView, ad: Manifest, pool: Pool) -> Iterator[Finding]:
                 f"pool {pool.manifest.name} has bgpadvertisement {ad.name} which references peer "
                 f"{peer.name} which has bfd echo enabled, which is not possible",
             )
-        address = _go.parse_ip(peer.text("spec", "peerAddress"))
+        address = gotext.parse_ip(peer.text("spec", "peerAddress"))
         if address is None or peer.flag("spec", "dualStackAddressFamily"):
             continue
         other = 6 if address.version == 4 else 4
@@ -290,7 +290,7 @@ def _native_v6(
             yield error(
                 pool.manifest.where("spec", "addresses"),
                 "metallb.native.rejects",
-                f"pool {_go.q(pool.manifest.name)} has ipv6 CIDR {v6}, native bgp mode does not support ipv6",
+                f"pool {gotext.q(pool.manifest.name)} has ipv6 CIDR {v6}, native bgp mode does not support ipv6",
             )
 
 

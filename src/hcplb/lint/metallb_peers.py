@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from hcplb.lint import _go
+from hcplb import gotext
 from hcplb.lint._selectors import canonical, go_requirement, go_selector, selector_problem, selects
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, error, warning
@@ -18,12 +18,12 @@ def _duration(peer: Manifest, key: str) -> tuple[float | None, Finding | None]:
     raw = peer.get("spec", key)
     if raw is None:
         return None, None
-    value = _go.parse_duration(raw) if isinstance(raw, str) else None
+    value = gotext.parse_duration(raw) if isinstance(raw, str) else None
     if value is None:
         return None, error(
             peer.where("spec", key),
             "metallb.duration.invalid",
-            f"time: invalid duration {_go.q(str(raw))}",
+            f"time: invalid duration {gotext.q(str(raw))}",
             "write a Go duration such as 90s, 1m30s or 500ms",
         )
     return value, None
@@ -37,8 +37,8 @@ def _timers(peer: Manifest) -> Iterator[Finding]:
         return
     eff_hold = hold if hold is not None else 3 * (keep or 0.0)
     eff_keep = keep if keep is not None else eff_hold / 3
-    ht = _go.q(_go.format_duration(hold)) if hold is not None else "<nil>"
-    ka = _go.q(_go.format_duration(keep)) if keep is not None else "<nil>"
+    ht = gotext.q(gotext.format_duration(hold)) if hold is not None else "<nil>"
+    ka = gotext.q(gotext.format_duration(keep)) if keep is not None else "<nil>"
     rounded = int(eff_hold)
     if rounded != 0 and rounded < 3:
         yield error(
@@ -118,35 +118,35 @@ def _peer_addresses(peer: Manifest) -> Iterator[Finding]:
             "metallb.peer.addr.both",
             "peer has both Address and Interface specified",
         )
-    if address and _go.parse_ip(address) is None:
+    if address and gotext.parse_ip(address) is None:
         yield error(
             peer.where("spec", "peerAddress"),
             "metallb.peer.addr.invalid",
-            f"invalid BGPPeer address {_go.q(address)}",
+            f"invalid BGPPeer address {gotext.q(address)}",
             "an IP address, not a hostname or a CIDR",
         )
     router_id = peer.text("spec", "routerID") or ""
-    parsed = _go.parse_ip(router_id) if router_id else None
+    parsed = gotext.parse_ip(router_id) if router_id else None
     if router_id and parsed is None:
         yield error(
             peer.where("spec", "routerID"),
             "metallb.peer.routerid.invalid",
-            f"invalid router ID {_go.q(router_id)}",
+            f"invalid router ID {gotext.q(router_id)}",
         )
     elif parsed is not None and parsed.version == 6:
         yield error(
             peer.where("spec", "routerID"),
             "metallb.peer.routerid.ipv6",
-            f"router ID {_go.q(router_id)} is IPv6: MetalLB accepts it, FRR rejects it "
+            f"router ID {gotext.q(router_id)} is IPv6: MetalLB accepts it, FRR rejects it "
             "(a BGP identifier is 32 bits)",
             "use an IPv4 address as router ID, also on IPv6-only nodes",
         )
     source = peer.text("spec", "sourceAddress") or ""
-    if source and _go.parse_ip(source) is None:
+    if source and gotext.parse_ip(source) is None:
         yield error(
             peer.where("spec", "sourceAddress"),
             "metallb.peer.srcaddr.invalid",
-            f"invalid source IP {_go.q(source)}",
+            f"invalid source IP {gotext.q(source)}",
         )
 
 
@@ -186,7 +186,7 @@ def _selector_dups(obj: Manifest, path: tuple[str, ...], label: str) -> Iterator
                 yield error(
                     obj.where(*path, i),
                     "metallb.labelselector.dup.values",
-                    f"duplicate definition of match expression value in label selector {_go.q(dup)}",
+                    f"duplicate definition of match expression value in label selector {gotext.q(dup)}",
                 )
             if any(
                 canonical({"matchExpressions": [expr]}) == canonical({"matchExpressions": [e]})
@@ -218,7 +218,7 @@ def _peer_secret(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
         yield error(
             peer.where("spec", "password"),
             "metallb.peer.password.exclusive",
-            f"can not have both password and secret ref set in peer config {_go.q(ns)}/{_go.q(peer.name)}",
+            f"can not have both password and secret ref set in peer config {gotext.q(ns)}/{gotext.q(peer.name)}",
         )
     if password:
         yield warning(
@@ -234,7 +234,7 @@ def _peer_secret(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
         yield warning(
             peer.where("spec", "passwordSecret"),
             "metallb.peer.secret.missing",
-            f"secret ref not found for peer config {_go.q(ns)}/{_go.q(peer.name)}",
+            f"secret ref not found for peer config {gotext.q(ns)}/{gotext.q(peer.name)}",
             f"MetalLB retries until Secret {secret_name} exists in {view.namespace or 'its namespace'}",
         )
         return
@@ -242,14 +242,14 @@ def _peer_secret(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
         yield error(
             secret.where("type"),
             "metallb.peer.secret.type",
-            f"secret type mismatch on {_go.q(secret.namespace or '')}/{_go.q(secret.name)}, "
-            f"type {_go.q('kubernetes.io/basic-auth')} is expected ",
+            f"secret type mismatch on {gotext.q(secret.namespace or '')}/{gotext.q(secret.name)}, "
+            f"type {gotext.q('kubernetes.io/basic-auth')} is expected ",
         )
     if secret.get("data", "password") is None and secret.get("stringData", "password") is None:
         yield error(
             secret.where(),
             "metallb.peer.secret.key",
-            f"password not specified in the secret {_go.q(secret.namespace or '')}/{_go.q(secret.name)}",
+            f"password not specified in the secret {gotext.q(secret.namespace or '')}/{gotext.q(secret.name)}",
         )
 
 
@@ -360,7 +360,7 @@ def check_native(view: MetallbView) -> Iterator[Finding]:
         for key, what in _NATIVE_PEER:
             value = peer.get("spec", key)
             if value in (None, "", False, 0) or (
-                key == "keepaliveTime" and _go.parse_duration(str(value)) == 0
+                key == "keepaliveTime" and gotext.parse_duration(str(value)) == 0
             ):
                 continue
             yield error(

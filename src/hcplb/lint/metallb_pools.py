@@ -7,7 +7,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from hcplb.lint import _go
+from hcplb import gotext
 from hcplb.lint._selectors import canonical, go_selector, selector_problem, selects
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
@@ -18,23 +18,25 @@ Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def parse_entry(entry: str, pool: str) -> tuple[list[Net], str | None]:
     """A pool entry's CIDRs (ranges summarized), or MetalLB's error for it."""
-    prefix = f"invalid CIDR {_go.q(entry)} in pool {_go.q(pool)}: "
+    prefix = f"invalid CIDR {gotext.q(entry)} in pool {gotext.q(pool)}: "
     if "-" not in entry:
-        net = _go.parse_cidr(entry)
+        net = gotext.parse_cidr(entry)
         if net is None:
-            return [], prefix + f"invalid CIDR {_go.q(entry)}"
+            return [], prefix + f"invalid CIDR {gotext.q(entry)}"
         return [net], None
     first_text, last_text = entry.split("-", 1)
-    first, last = _go.parse_ip(first_text.strip()), _go.parse_ip(last_text.strip())
-    where = f"invalid IP range {_go.q(entry)}: "
+    first, last = gotext.parse_ip(first_text.strip()), gotext.parse_ip(last_text.strip())
+    where = f"invalid IP range {gotext.q(entry)}: "
     if first is None:
-        return [], prefix + where + f"invalid start IP {_go.q(first_text)}"
+        return [], prefix + where + f"invalid start IP {gotext.q(first_text)}"
     if last is None:
-        return [], prefix + where + f"invalid end IP {_go.q(last_text)}"
-    if _go.ip16(first) > _go.ip16(last):
+        return [], prefix + where + f"invalid end IP {gotext.q(last_text)}"
+    if gotext.ip16(first) > gotext.ip16(last):
         return (
             [],
-            prefix + where + f"start IP {_go.q(str(first))} is after the end IP {_go.q(str(last))}",
+            prefix
+            + where
+            + f"start IP {gotext.q(str(first))} is after the end IP {gotext.q(str(last))}",
         )
     if first.version != last.version:
         return [], None
@@ -85,7 +87,7 @@ def read_pools(view: MetallbView) -> tuple[dict[str, Pool], list[Finding]]:
                 error(
                     manifest.where("metadata", "name"),
                     "metallb.pool.duplicate",
-                    f"duplicate definition of pool {_go.q(manifest.name)}",
+                    f"duplicate definition of pool {gotext.q(manifest.name)}",
                 )
             )
             continue
@@ -118,8 +120,8 @@ def read_pools(view: MetallbView) -> tuple[dict[str, Pool], list[Finding]]:
                         error(
                             manifest.where("spec", "addresses", i),
                             "metallb.pool.overlap",
-                            f"CIDR {_go.q(str(net))} in pool {_go.q(manifest.name)} overlaps with "
-                            f"already defined CIDR {_go.q(str(clash))}",
+                            f"CIDR {gotext.q(str(net))} in pool {gotext.q(manifest.name)} overlaps with "
+                            f"already defined CIDR {gotext.q(str(clash))}",
                         )
                     )
                 seen.append((net, manifest.name))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from hcplb.lint import _go
+from hcplb import gotext
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
@@ -104,7 +104,7 @@ def _operator(view: MetallbView, *, openshift: bool) -> Iterator[Finding]:
                 "set spec.frrk8sConfig.namespace unless the operator has a default",
             )
         for i, cidr in enumerate(cr.items("spec", "frrk8sConfig", "alwaysBlock")):
-            if not isinstance(cidr, str) or _go.parse_cidr(cidr.strip()) is None:
+            if not isinstance(cidr, str) or gotext.parse_cidr(cidr.strip()) is None:
                 yield error(
                     cr.where("spec", "frrk8sConfig", "alwaysBlock", i),
                     "metallb.op.alwaysblock",
@@ -127,8 +127,8 @@ def _operator(view: MetallbView, *, openshift: bool) -> Iterator[Finding]:
             yield error(
                 cr.where("spec", "logLevel"),
                 "metallb.op.loglevel",
-                f"spec.logLevel: Unsupported value: {_go.q(str(level))}: supported values: "
-                + ", ".join(_go.q(v) for v in _LOG_LEVELS),
+                f"spec.logLevel: Unsupported value: {gotext.q(str(level))}: supported values: "
+                + ", ".join(gotext.q(v) for v in _LOG_LEVELS),
             )
 
 

@@ -7,13 +7,13 @@ selectors of advertisements resolved to node names, passwords read from their Se
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from hcplb.errors import HcplbError
+from hcplb.gotext import parse_duration
 
 if TYPE_CHECKING:
     from hcplb.metallb.frr import BfdProfile
@@ -33,18 +33,6 @@ __all__ = [
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "μs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-
 
 class MetallbError(HcplbError):
     """MetalLB would reject this configuration (message as MetalLB words it, plus the object)."""
@@ -52,22 +40,11 @@ class MetallbError(HcplbError):
 
 def go_duration(value: object, where: str) -> float:
     """Seconds in a Go duration string (`metav1.Duration`: "90s", "1m30s", "500ms")."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    text = None if isinstance(value, bool) or not isinstance(value, str | int | float) else value
+    seconds = parse_duration(str(text)) if text is not None else None
+    if seconds is None:
         raise MetallbError(f"{where}: {value!r} is not a duration (examples: 90s, 1m30s)")
-    text = str(value).strip()
-    if text == "0":
-        return 0.0
-    sign = -1.0 if text.startswith("-") else 1.0
-    body = text.lstrip("+-")
-    pos, total = 0, 0.0
-    for match in _GO_DURATION.finditer(body):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    if not body or pos != len(body):
-        raise MetallbError(f"{where}: {value!r} is not a duration (examples: 90s, 1m30s)")
-    return sign * total
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Go's formatting and parsing, so that lint repeats MetalLB's messages byte for byte.
+"""Go's formatting and parsing, so hcplb reads durations and repeats MetalLB's messages as Go does.
 
 `%q` of a string is a double-quoted Go string; `%q` of an integer is a single-quoted rune
 (MetalLB prints aggregation lengths that way); durations print as `time.Duration.String()`.
