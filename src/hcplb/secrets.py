@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from hcplb.errors import Problem, SpecError
 from hcplb.spec.models import SecretRef
 
 REDACTED = "<redacted>"
+# FRR's `password WORD` (neighbor, vty, enable): hidden even when the value is not known
+_PASSWORD = re.compile(r"(\bpassword\s+)\S+")
 
 
 def resolve_secret(
@@ -66,3 +69,12 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
+
+
+def redact_config(text: str, secrets: Iterable[str]) -> str:
+    """Known secret values and any FRR `password WORD` replaced by the redaction marker.
+
+    For text FRR echoes (vtysh -C/-b errors, frr-reload.py diffs), which may hold a password
+    hcplb was not told about (a router's old one).
+    """
+    return _PASSWORD.sub(rf"\g<1>{REDACTED}", redact(text, secrets))

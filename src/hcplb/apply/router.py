@@ -37,7 +37,7 @@ from hcplb.apply.preflight import TIMEOUT, reload_script
 from hcplb.errors import TargetError
 from hcplb.plan import SitePlan
 from hcplb.probes.frr import parse_reload_diff
-from hcplb.secrets import redact
+from hcplb.secrets import redact_config
 from hcplb.spec.models import Router
 from hcplb.targets import Target
 
@@ -78,7 +78,7 @@ class _Frr:
         return result.rc, self.clean(result.stdout), self.clean(result.stderr)
 
     def clean(self, text: str) -> str:
-        return redact(text, self.secrets)
+        return redact_config(text, self.secrets)
 
     def fail(self, what: str, detail: str, hint: str = "") -> TargetError:
         lines = [ln for ln in detail.strip().splitlines() if ln.strip()]

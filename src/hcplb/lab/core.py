@@ -14,6 +14,7 @@ from hcplb.lab.state import Expectations, Journal, LabState, ProcessRecord, lab_
 from hcplb.lab.topology import Host, Topology, build_topology
 from hcplb.plan import SitePlan, plan_site
 from hcplb.runner import Result, run
+from hcplb.secrets import redact_config
 from hcplb.spec import load_site
 
 SITE_FILE = "site.yaml"
@@ -191,7 +192,7 @@ class Lab:
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = list(pool.map(self._boot_frr, hosts))
         failed = [
-            f"{h}: {r.stdout.strip() or r.stderr.strip()}"
+            f"{h}: {redact_config(r.stdout.strip() or r.stderr.strip(), ())}"  # vtysh echoes lines
             for h, r in zip(hosts, results, strict=True)
             if not r.ok
         ]

@@ -34,6 +34,7 @@ from hcplb.lab.watch import FibWatch, announced_by, full_ecmp, open_connections,
 from hcplb.metallb import EXCLUDE_LABEL
 from hcplb.render import resolve_site_secrets
 from hcplb.runner import run
+from hcplb.secrets import redact_config
 
 __all__ = [
     "FRR_ROLES",
@@ -152,7 +153,7 @@ def load_node_config(lab: Lab, node: str, text: str) -> None:
     result = lab.run(node, [RELOAD, "--reload", "/etc/frr/frr.conf"], timeout=60)
     if not result.ok:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]
-        raise LabError(f"{node}: frr-reload.py failed: {' '.join(last)}")
+        raise LabError(f"{node}: frr-reload.py failed: {redact_config(' '.join(last), ())}")
 
 
 def restore_config(lab: Lab, node: str) -> bool:
@@ -274,7 +275,8 @@ def _undo(lab: Lab, fault: Fault) -> str:
         # bgpd starts without config, as at boot: load its part of frr.conf (frrinit.sh's way)
         boot = lab.run(node, ["vtysh", "-b", "-d", "bgpd"], timeout=30)
         if not boot.ok:
-            raise LabError(f"{node}: vtysh -b -d bgpd failed: {boot.stdout.strip()[-200:]}")
+            detail = redact_config(boot.stdout.strip(), ())[-200:]
+            raise LabError(f"{node}: vtysh -b -d bgpd failed: {detail}")
         return "bgpd restarted"
     if fault.mode == "api-stop":
         lab.spawn(node, "apiserver", fault.argv)

@@ -7,7 +7,6 @@ A command that could not run at all is a `Failed`: every probe needing it fails 
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 
@@ -34,7 +33,7 @@ from hcplb.probes.routing import (
     vip_paths_probe,
 )
 from hcplb.runner import Result
-from hcplb.secrets import REDACTED, redact
+from hcplb.secrets import redact_config
 from hcplb.targets.base import Target
 
 __all__ = [
@@ -53,7 +52,6 @@ RELOAD_SCRIPT = (
     '[ -x "$r" ] || { echo "frr-reload.py not found" >&2; exit 127; }; '
     'f=$(mktemp); cat >"$f"; "$r" --test --stdout "$f"; rc=$?; rm -f "$f"; exit $rc'
 )
-_PASSWORD = re.compile(r"(\bpassword\s+)\S+")
 _DRIFT_LINES = 12
 # frr-reload.py is a Python program that asks vtysh twice: on a busy router it needs more
 # than a probe's timeout. An unreachable router still costs one timeout (every command fails
@@ -252,11 +250,6 @@ def _sysctl(base: str, expect: RouterExpect, result: Result | Failed, target: st
                 )
             )
     return probes
-
-
-def redact_config(text: str, secrets: Sequence[str]) -> str:
-    """Known secret values and any `password WORD` replaced by the redaction marker."""
-    return _PASSWORD.sub(rf"\g<1>{REDACTED}", redact(text, secrets))
 
 
 def _drift(
