@@ -123,7 +123,7 @@ class Neighbor:
     kind: str  # address | interface | group
     remote_as: Located | None = None
     peer_group: Located | None = None
-    password: Located | None = None
+    password: Located | None = field(default=None, repr=False)
     bfd: int = 0  # line of `neighbor X bfd`, 0 if none
     bfd_profile: Located | None = None
     timers: tuple[int, int] | None = None

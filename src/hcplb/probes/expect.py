@@ -50,7 +50,7 @@ class RouterExpect:
     vips: tuple[VipExpect, ...]
     bfd: Bfd | None
     sysctl: tuple[tuple[str, str], ...]
-    frr_conf: str | None = None
+    frr_conf: str | None = field(default=None, repr=False)  # holds the BGP password
     """the rendered frr.conf to compare the running one with (None: not checked)"""
 
     def prefixes_from(self, node: NodeExpect) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hcplb.errors import RenderError
@@ -16,7 +16,7 @@ class RenderedFile:
     """One output file: path relative to the output directory, text, mode, and whether it holds a secret."""
 
     path: str
-    content: str
+    content: str = field(repr=False)  # a secret file holds the password or TSIG key
     mode: int = 0o644
     secret: bool = False
     kind: str = ""
