@@ -121,7 +121,7 @@ def test_peer_group_inheritance_and_policy() -> None:
         (
             "frobnicate the router",
             "frr.unknown",
-            "unknown command in router bgp 'frobnicate the router'",
+            "unknown command in router bgp 'frobnicate the …'",
         ),
         ("    neighbor 192.168.125.20 route-map NOWHERE in", "frr.undefined", "route-map NOWHERE"),
     ],
@@ -141,8 +141,15 @@ def test_frr_problems_are_located(line: str, rule: str, text: str) -> None:
 
 
 def test_unknown_command_never_shows_a_password() -> None:
-    _, problems = parse_frr("password-ish thing\nfoo password hunter2\n", "frr.conf")
-    assert all("hunter2" not in p.message for p in problems)
+    text = (
+        "password-ish thing\nfoo password hunter2\nkey-string hunter3\n"
+        "router bgp 64512\n neighbor 192.168.125.20 remote-as 64513\n"
+        " neighbor 192.168.125.20 passwd hunter4\n"
+    )
+    _, problems = parse_frr(text, "frr.conf")
+    unknown = [p.message for p in problems if p.rule == "frr.unknown"]
+    assert len(unknown) == 4, problems
+    assert not any(s in m for m in unknown for s in ("hunter2", "hunter3", "hunter4"))
 
 
 def test_vrf_instances_are_kept_apart() -> None:

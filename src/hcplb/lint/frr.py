@@ -88,9 +88,9 @@ class _Parser:
         self._unknown(number, words)
 
     def _unknown(self, number: int, words: list[str], where: str = "") -> None:
-        shown = (
-            [*words[: words.index("password") + 1], "<redacted>"] if "password" in words else words
-        )
+        # Never echo a value: an unknown or misspelt command may carry a secret (`passwd X`,
+        # `key-string X`), so at most its first three words are shown, never its last.
+        shown = [*words[: min(3, len(words) - 1)], "…"] if len(words) > 1 else words
         self.findings.append(
             warning(
                 self.where(number),
