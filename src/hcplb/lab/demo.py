@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from functools import partial
 from importlib import resources
 
+from hcplb.lab.cluster import service_key, simulate_site
 from hcplb.lab.core import Lab
 from hcplb.lab.state import lab_dir
 from hcplb.lab.teardown import remove
 from hcplb.lab.topology import CLIENT
 from hcplb.lab.up import ChecksCallback, Phase, up
+from hcplb.plan import ClusterPlan
+from hcplb.render import resolve_site_secrets
 
 SEED = "data/seed.yaml"
 
@@ -89,7 +92,22 @@ def guide_checks(lab: Lab) -> tuple[Shown, ...]:
         result = lab.run(host, argv, timeout=15)
         text = (result.stdout + result.stderr).rstrip()
         shown.append(Shown(host, tuple(argv), text, result.ok and good(result.stdout)))
+    # The guide checks the Service after the client's checks and before the router's.
+    shown.insert(3, _service_view(lab, cluster))
     return tuple(shown)
+
+
+def _service_view(lab: Lab, cluster: ClusterPlan) -> Shown:
+    """The guide's `oc get svc kube-apiserver` on the management cluster. No API server runs
+    here: the EXTERNAL-IP is what MetalLB's controller would assign (hcplb.metallb)."""
+    secrets = resolve_site_secrets(lab.plan.site, base_dir=lab.site_file.parent)
+    view = simulate_site(lab.plan, secrets, profile=lab.state.profile)
+    ips = view.simulation.allocations.get(service_key(cluster), ())
+    external = ",".join(ips) or "<pending>"
+    header = f"{'NAME':<16}{'TYPE':<14}{'CLUSTER-IP':<12}{'EXTERNAL-IP':<14}PORT(S)"
+    row = f"{'kube-apiserver':<16}{'LoadBalancer':<14}{'(simulated)':<12}{external:<14}6443/TCP"
+    argv = ("oc", "-n", cluster.control_plane_namespace, "get", "svc", "kube-apiserver")
+    return Shown("cluster (simulated)", argv, f"{header}\n{row}", cluster.vip in ips)
 
 
 def _route_ok(out: str, *, hops: int) -> bool:
