@@ -344,15 +344,13 @@ def test_ipv6_pool_announced_only_to_sessions_of_its_family(tmp_path: Path) -> N
 
 
 def _rendered(site_file: str, profile: str = "hcplb") -> tuple[Any, list[dict[str, Any]]]:
-    cluster = pytest.importorskip("hcplb.render.cluster")
-    if not hasattr(cluster, "cluster_manifests"):
-        pytest.skip("hcplb.render.cluster.cluster_manifests not there yet")
     from hcplb.plan import plan_site
+    from hcplb.render.cluster import cluster_manifests
     from hcplb.render.secrets import Secrets
     from hcplb.spec import load_site
 
     plan = plan_site(load_site(EXAMPLES / site_file).site)
-    return plan, cluster.cluster_manifests(plan, Secrets(bgp_password="lab-secret"), profile)
+    return plan, cluster_manifests(plan, Secrets(bgp_password="lab-secret"), profile)
 
 
 @pytest.mark.parametrize("site_file", ["seed.yaml", "fleet.yaml"])
