@@ -201,6 +201,10 @@ class Load:
     def __init__(self, lab: Lab, out: Path, *, rate: float) -> None:
         self.lab, self.out, self.rate = lab, out, rate
         self.stop_file = out.with_suffix(".stop")
+        # A run of an earlier measurement on this lab may have left the same files: counting its
+        # lines as this load's would end the steady phase before the generator has started.
+        out.unlink(missing_ok=True)
+        self.stop_file.unlink(missing_ok=True)
         cluster = lab.plan.clusters[0]
         argv = [
             sys.executable, "-m", "hcplb.bench.loadgen", "--name", cluster.api_name,
