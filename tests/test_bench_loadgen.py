@@ -98,10 +98,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # The default listen backlog (5) drops SYNs at 100 new connections/s on a busy machine; a
+    # dropped SYN is retried after 1 s, which the load generator reports as a connect timeout.
+    request_queue_size = 4096
+
+
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[Pki, int]]:
     pki = make_pki(tmp_path)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = _Server(("127.0.0.1", 0), _Handler)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(pki.cert_file, pki.key_file)
     # The handshake happens in each request's thread, not in the accept loop: a slow handshake
