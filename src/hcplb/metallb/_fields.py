@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hcplb.metallb.frr import BfdProfile
 from hcplb.metallb.model import MetallbError, Network
 
 __all__ = [
@@ -157,4 +158,18 @@ def _section(part: str, text: str, bits: int) -> int:
     raise MetallbError(
         f'invalid community value: invalid section "{part}" of community "{text}", '
         f'err: "not a {bits}-bit unsigned integer"'
+    )
+
+
+def parse_bfd_profile(f: Fields, name: str) -> BfdProfile:
+    """A BFD profile's fields, with the CRD's ranges (a BFDProfile spec or a corpus entry)."""
+    return BfdProfile(
+        name=name,
+        receive_interval=f.opt_int("receiveInterval", lo=10, hi=60000),
+        transmit_interval=f.opt_int("transmitInterval", lo=10, hi=60000),
+        detect_multiplier=f.opt_int("detectMultiplier", lo=2, hi=255),
+        echo_interval=f.opt_int("echoInterval", lo=10, hi=60000),
+        echo_mode=f.flag("echoMode"),
+        passive_mode=f.flag("passiveMode"),
+        minimum_ttl=f.opt_int("minimumTtl", lo=1, hi=254),
     )

@@ -11,7 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hcplb.metallb._fields import Fields, object_name, parse_community, parse_pool_entry
+from hcplb.metallb._fields import (
+    Fields,
+    object_name,
+    parse_bfd_profile,
+    parse_community,
+    parse_pool_entry,
+)
 from hcplb.metallb.frr import BfdProfile
 from hcplb.metallb.model import (
     BgpAdvertisement,
@@ -123,16 +129,7 @@ def _bfd_profiles(objs: list[Mapping[str, Any]]) -> tuple[BfdProfile, ...]:
     for obj in objs:
         name = _name(obj)
         f = Fields(obj.get("spec"), f"{object_name(obj)} spec")
-        profiles[name] = BfdProfile(
-            name=name,
-            receive_interval=f.opt_int("receiveInterval", lo=10, hi=60000),
-            transmit_interval=f.opt_int("transmitInterval", lo=10, hi=60000),
-            detect_multiplier=f.opt_int("detectMultiplier", lo=2, hi=255),
-            echo_interval=f.opt_int("echoInterval", lo=10, hi=60000),
-            echo_mode=f.flag("echoMode"),
-            passive_mode=f.flag("passiveMode"),
-            minimum_ttl=f.opt_int("minimumTtl", lo=1, hi=254),
-        )
+        profiles[name] = parse_bfd_profile(f, name)
     return tuple(profiles[k] for k in sorted(profiles))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from hcplb.metallb._fields import Fields
+from hcplb.metallb._fields import Fields, parse_bfd_profile
 from hcplb.metallb.frr import Advertisement, BfdProfile, FrrConfig, Session
 from hcplb.metallb.model import MetallbError, go_duration
 
@@ -109,16 +109,7 @@ def _session(f: Fields, common: tuple[Advertisement, ...]) -> Session:
 def _bfd(raw: Any, where: str) -> BfdProfile:
     f = Fields(raw, where)
     _only(f, _BFD)
-    return BfdProfile(
-        name=f.text("name"),
-        receive_interval=f.opt_int("receiveInterval", lo=10, hi=60000),
-        transmit_interval=f.opt_int("transmitInterval", lo=10, hi=60000),
-        detect_multiplier=f.opt_int("detectMultiplier", lo=2, hi=255),
-        echo_interval=f.opt_int("echoInterval", lo=10, hi=60000),
-        echo_mode=f.flag("echoMode"),
-        passive_mode=f.flag("passiveMode"),
-        minimum_ttl=f.opt_int("minimumTtl", lo=1, hi=254),
-    )
+    return parse_bfd_profile(f, f.text("name"))
 
 
 def frr_config_from_mapping(raw: Mapping[str, Any], where: str = "input") -> FrrConfig:
