@@ -70,7 +70,6 @@ def _check_names(site: Site) -> Iterator[Finding]:
     for i, key in _duplicates(keys):
         yield Finding(_hc(i, "name"), f"hosted cluster {key} is defined twice", "")
     reserved = {"client", "dns", "lan"}
-    hosts = [r.name for r in spec.routers] + [n.name for n in spec.management_cluster.nodes]
     for i, r in enumerate(spec.routers):
         if r.name in reserved:
             yield Finding(_router(i, "name"), f"{r.name!r} is reserved for the lab", "rename it")
@@ -79,7 +78,6 @@ def _check_names(site: Site) -> Iterator[Finding]:
     for i, n in enumerate(spec.management_cluster.nodes):
         if n.name in reserved:
             yield Finding(_node(i, "name"), f"{n.name!r} is reserved for the lab", "rename it")
-    del hosts
     for i, c in enumerate(spec.hosted_clusters):
         if len(c.control_plane_namespace) > 63:
             yield Finding(
@@ -232,7 +230,7 @@ def _check_bgp(site: Site) -> Iterator[Finding]:
             "keep the default BFD profile unless the router cannot run bfdd",
             "warning",
         )
-    if bgp.peering == "dynamic" and len({r.asn for r in site.spec.routers}) > 0:
+    if bgp.peering == "dynamic":
         for i, n in enumerate(site.spec.management_cluster.nodes):
             if n.asn is not None and n.asn != site.spec.management_cluster.asn:
                 yield Finding(
