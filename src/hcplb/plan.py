@@ -9,7 +9,7 @@ import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from hcplb.errors import SpecError
+from hcplb.errors import Problem, SpecError
 from hcplb.spec.models import Bfd, HostedCluster, Node, Router, Site
 from hcplb.spec.pools import pool_addresses, pool_networks
 
@@ -23,6 +23,11 @@ def node_asn(site: Site, node: Node) -> int:
 
 def cluster_key(cluster: HostedCluster) -> str:
     return f"{cluster.namespace}/{cluster.name}"
+
+
+def _unplanned(cluster: HostedCluster, why: str) -> SpecError:
+    where = f"hostedClusters[{cluster.namespace}/{cluster.name}]"
+    return SpecError([Problem("<site>", 0, 0, where, why, "load the site with load_site first")])
 
 
 def allocate_vips(site: Site) -> dict[str, str]:
@@ -42,7 +47,7 @@ def allocate_vips(site: Site) -> dict[str, str]:
         assert cluster.pool is not None
         pool = pools.get(cluster.pool)
         if pool is None:
-            raise SpecError([])
+            raise _unplanned(cluster, f"pool {cluster.pool!r} is not defined")
         cursor = cursors.setdefault(pool.name, pool_addresses(pool))
         for addr in cursor:
             if str(addr) not in taken:
@@ -50,7 +55,7 @@ def allocate_vips(site: Site) -> dict[str, str]:
                 result[cluster_key(cluster)] = str(addr)
                 break
         else:
-            raise SpecError([])
+            raise _unplanned(cluster, f"pool {pool.name} has no free address")
     return result
 
 
