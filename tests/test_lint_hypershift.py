@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from hcplb.lint.hypershift_rules import check_controller, check_crd, check_publishing, check_update
+from hcplb.lint.hypershift.rules import check_controller, check_crd, check_publishing, check_update
 from hcplb.lint.k8s import Manifest, read_manifests
 
 from .conftest import REFERENCE

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from hcplb.cli import app
 from hcplb.lint.dnsfiles import read_hosts, read_nsupdate, read_zone
 from hcplb.lint.engine import lint_paths
-from hcplb.lint.frr import parse_frr
-from hcplb.lint.frr_policy import inbound_verdict, prefix_list_verdict
+from hcplb.lint.frr.parse import parse_frr
+from hcplb.lint.frr.policy import inbound_verdict, prefix_list_verdict
 from hcplb.lint.hostfiles import flavour_of, read_firewall
 from hcplb.lint.k8s import read_manifests
 from hcplb.lint.sources import read_texts

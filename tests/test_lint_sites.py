@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hcplb.importer import import_site
 from hcplb.lint import LintReport, Severity
 from hcplb.lint.engine import lint_inputs, lint_paths, lint_site
-from hcplb.lint.importer import import_site
 from hcplb.lint.sources import read_texts
 from hcplb.plan import plan_site
 from hcplb.render import Secrets, render_site, resolve_site_secrets, write_rendered

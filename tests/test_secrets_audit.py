@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from hcplb.apply.router import apply_router
 from hcplb.cli import app
 from hcplb.errors import TargetError
-from hcplb.lint.frr_model import Neighbor
+from hcplb.lint.frr.model import Neighbor
 from hcplb.plan import plan_site
 from hcplb.probes import vantage
 from hcplb.probes.expect import expect_site

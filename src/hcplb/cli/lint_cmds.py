@@ -18,9 +18,9 @@ from hcplb.cli._output import (
     print_json,
 )
 from hcplb.errors import HcplbError
+from hcplb.importer import import_site
 from hcplb.lint import LintReport, Severity
 from hcplb.lint.engine import lint_paths
-from hcplb.lint.importer import import_site
 
 _STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "dim"}
 _STATUS_STYLE = {"matched": "green", "bfd-one-side": "yellow"}

@@ -14,11 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from hcplb.errors import HcplbError, Problem, SpecError
-from hcplb.lint.cross import check_cross
+from hcplb.lint.cross.cluster import check_cross
 from hcplb.lint.findings import Finding, LintReport, Severity, Where, error, info, sort_findings
-from hcplb.lint.hypershift_rules import check_controller, check_crd, check_publishing
+from hcplb.lint.hypershift.rules import check_controller, check_crd, check_publishing
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb_rules import check_metallb
+from hcplb.lint.metallb.rules import check_metallb
 from hcplb.lint.sessions import Session, session_findings, session_table
 from hcplb.lint.sources import Inputs, read_paths, read_texts
 from hcplb.lint.world import World, build_world

@@ -13,11 +13,11 @@ import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from hcplb.lint._selectors import selects
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, Severity, Where
-from hcplb.lint.frr_model import Neighbor
+from hcplb.lint.frr.model import Neighbor
 from hcplb.lint.k8s import Manifest
+from hcplb.lint.metallb.selectors import selects
 from hcplb.lint.world import RouterView, World
 
 MATCHED = "matched"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from hcplb.lint.dnsfiles import Record, read_hosts, read_nsupdate, read_zone
 from hcplb.lint.findings import Finding, Where, error, info
-from hcplb.lint.frr import parse_frr
-from hcplb.lint.frr_model import FrrConfig
+from hcplb.lint.frr.model import FrrConfig
+from hcplb.lint.frr.parse import parse_frr
 from hcplb.lint.hostfiles import (
     Daemons,
     Firewall,

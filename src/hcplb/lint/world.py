@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from hcplb.lint.dnsfiles import Record
 from hcplb.lint.facts import ClusterFact, NodeFact, VipFact
 from hcplb.lint.findings import Where
-from hcplb.lint.frr_model import BgpInstance, FrrConfig, Neighbor
+from hcplb.lint.frr.model import BgpInstance, FrrConfig, Neighbor
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb_view import MetallbView, metallb_view
+from hcplb.lint.metallb.view import MetallbView, metallb_view
 from hcplb.lint.sources import Inputs
 from hcplb.plan import SitePlan
 

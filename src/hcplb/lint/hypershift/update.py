@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hcplb.lint._hypershift import Check
 from hcplb.lint.findings import Finding
+from hcplb.lint.hypershift._common import Check
 from hcplb.lint.k8s import Manifest
 
 _IMMUTABLE: tuple[tuple[tuple[str, ...], str, bool], ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 
-from hcplb.lint.frr_model import BgpInstance, Neighbor, NeighborAf, parse_asn
+from hcplb.lint.frr.model import BgpInstance, Neighbor, NeighborAf, parse_asn
 
 # FRR 8-10 `neighbor` options: a word not here is a typo (vtysh -C rejects it).
 NEIGHBOR_OPTIONS = frozenset(

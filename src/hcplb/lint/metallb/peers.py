@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from hcplb import gotext
-from hcplb.lint._selectors import canonical, go_requirement, go_selector, selector_problem, selects
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb_view import MetallbView
+from hcplb.lint.metallb.selectors import (
+    canonical,
+    go_requirement,
+    go_selector,
+    selector_problem,
+    selects,
+)
+from hcplb.lint.metallb.view import MetallbView
 
 _UINT32 = 4294967295
 

@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from hcplb import gotext
 from hcplb.lint.findings import Finding
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb_pools import pool_networks
+from hcplb.lint.metallb.pools import pool_networks
 from hcplb.lint.sources import read_paths
 from hcplb.lint.world import World, build_world
 from hcplb.spec.models import Platform

@@ -7,13 +7,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from hcplb.lint._selectors import selects
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, Where, error, warning
-from hcplb.lint.frr_model import Neighbor, Net, PrefixEntry
-from hcplb.lint.frr_policy import INBOUND, OUTBOUND, has_policy, inbound_verdict, policy_lines
+from hcplb.lint.frr.model import Neighbor, Net, PrefixEntry
+from hcplb.lint.frr.policy import INBOUND, OUTBOUND, has_policy, inbound_verdict, policy_lines
 from hcplb.lint.hostfiles import Firewall
-from hcplb.lint.metallb_pools import pool_networks, selected_pools
+from hcplb.lint.metallb.pools import pool_networks, selected_pools
+from hcplb.lint.metallb.selectors import selects
 from hcplb.lint.world import RouterView, World
 
 # Documentation addresses (TEST-NET-3, 2001:db8::/32) stand for "anyone who is not a node".

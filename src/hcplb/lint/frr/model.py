@@ -1,6 +1,6 @@
 """What lint knows about an FRR config: BGP instances, neighbors, policies, BFD profiles.
 
-Frozen models; `frr.parse_frr` builds them line by line with `dataclasses.replace`.
+Frozen models; `parse.parse_frr` builds them line by line with `dataclasses.replace`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hcplb import gotext
-from hcplb.lint._hypershift import Check, as_text, submap, unsupported
+from hcplb.lint.hypershift._common import Check, as_text, submap, unsupported
 from hcplb.lint.k8s import Manifest
 
 _CIDR_V4 = re.compile(r"^((\d{1,3}\.){3}\d{1,3}/\d{1,2})$")

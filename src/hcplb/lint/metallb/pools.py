@@ -8,10 +8,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from hcplb import gotext
-from hcplb.lint._selectors import canonical, go_selector, selector_problem, selects
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb_view import MetallbView
+from hcplb.lint.metallb.selectors import canonical, go_selector, selector_problem, selects
+from hcplb.lint.metallb.view import MetallbView
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 

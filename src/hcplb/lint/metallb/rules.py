@@ -1,8 +1,8 @@
 """MetalLB rules on peers, BFD profiles, the MetalLB CR and namespaces, with MetalLB's messages.
 
 Rule ids are `metallb.<id>` with the ids of `validation-rules.yaml`; the checks MetalLB does
-not make (hcplb's additions) have ids of their own. Pools and advertisements are in
-`metallb_pools`. Rules that need a live cluster (update/delete webhooks, runtime) are left out.
+not make (hcplb's additions) have ids of their own. Pools and advertisements are in `pools`
+and `ads`. Rules that need a live cluster (update/delete webhooks, runtime) are left out.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from hcplb import gotext
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb_ads import check_pools
-from hcplb.lint.metallb_peers import check_frr_pairs, check_native, check_peer
-from hcplb.lint.metallb_view import BACKENDS, MetallbView
+from hcplb.lint.metallb.ads import check_pools
+from hcplb.lint.metallb.peers import check_frr_pairs, check_native, check_peer
+from hcplb.lint.metallb.view import BACKENDS, MetallbView
 
 _BFD_RANGES = {
     "detectMultiplier": (2, 255),

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, replace
 
-from hcplb.lint import frr_model as m
 from hcplb.lint.findings import Finding, Where, error, warning
-from hcplb.lint.frr_neighbor import NEIGHBOR_OPTIONS, apply_neighbor
+from hcplb.lint.frr import model as m
+from hcplb.lint.frr.neighbor import NEIGHBOR_OPTIONS, apply_neighbor
 
 _TOP_WORDS = frozenset(
     "frr hostname log password enable service banner debug no ip ipv6 router route-map bfd "  # noqa: SIM905

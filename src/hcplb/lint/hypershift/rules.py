@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from hcplb.lint._hypershift import Check, as_text, has, submap, unsupported
 from hcplb.lint.findings import Finding, error
-from hcplb.lint.hypershift_networking import check_networking
-from hcplb.lint.hypershift_update import check_update
+from hcplb.lint.hypershift._common import Check, as_text, has, submap, unsupported
+from hcplb.lint.hypershift.networking import check_networking
+from hcplb.lint.hypershift.update import check_update
 from hcplb.lint.k8s import Manifest
 
 __all__ = ["check_controller", "check_crd", "check_publishing", "check_update"]

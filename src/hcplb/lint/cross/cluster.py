@@ -8,12 +8,12 @@ import ipaddress
 from collections.abc import Iterator
 
 from hcplb import gotext
-from hcplb.lint._selectors import selects
-from hcplb.lint.cross_router import check_router_side
+from hcplb.lint.cross.router import check_router_side
 from hcplb.lint.facts import VipFact
 from hcplb.lint.findings import Finding, Severity, Where, error, warning
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb_pools import Net, covering, pool_networks, selected_pools
+from hcplb.lint.metallb.pools import Net, covering, pool_networks, selected_pools
+from hcplb.lint.metallb.selectors import selects
 from hcplb.lint.world import World, records_for
 
 

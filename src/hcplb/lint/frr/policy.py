@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from hcplb.lint.frr_model import BgpInstance, FrrConfig, Neighbor, Net, RouteMapEntry
+from hcplb.lint.frr.model import BgpInstance, FrrConfig, Neighbor, Net, RouteMapEntry
 
 Verdict = Literal["permit", "deny", "maybe"]
 

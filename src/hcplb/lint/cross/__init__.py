@@ -1,0 +1,1 @@
+"""Lint's rules across systems: the cluster side (pools, VIPs, DNS) and the router side."""

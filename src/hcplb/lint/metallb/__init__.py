@@ -1,0 +1,1 @@
+"""Lint's MetalLB rules: pools, advertisements, peers, BFD profiles, the MetalLB CR."""
