@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from hcplb.lab import down, up
+from hcplb.lab.verification import prepare_lab
 from hcplb.probes.model import Status
-from hcplb.probes.sources import prepare_lab
 from hcplb.probes.suite import DEFAULT_TIMEOUT, verify
 
 ROOT = Path(__file__).resolve().parent.parent

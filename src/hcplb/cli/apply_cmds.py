@@ -17,7 +17,6 @@ from rich.table import Table
 
 from hcplb.apply.cluster import apply_cluster
 from hcplb.apply.dns import apply_dns
-from hcplb.apply.kube import kube_client
 from hcplb.apply.preflight import in_lab, prepare_host
 from hcplb.apply.router import apply_router
 from hcplb.cli._output import (
@@ -40,6 +39,7 @@ from hcplb.secrets import resolve_secret
 from hcplb.spec import load_site
 from hcplb.spec.models import Router, Site
 from hcplb.targets import LabTarget, Target, open_target
+from hcplb.targets.kube import kube_client
 
 hostedcluster_app = typer.Typer(
     name="hostedcluster",

@@ -22,7 +22,7 @@ from hcplb.cli._output import (
 )
 from hcplb.errors import ProbeError
 from hcplb.probes.model import SYSTEMS, Probe, Report, Status
-from hcplb.probes.sources import Prepared, prepare_lab, prepare_live
+from hcplb.probes.sources import Prepared, prepare_live
 from hcplb.probes.suite import DEFAULT_TIMEOUT, Check, checks_of, verify
 
 _MARK = {
@@ -166,6 +166,8 @@ def verify_cmd(
             "--lab probes the lab's own router, DNS and CA; drop --router/--resolver/--ca-file"
         )
     if lab is not None:
+        from hcplb.lab.verification import prepare_lab  # the lab package only for --lab
+
         prepared = prepare_lab(
             lab, site=site, kubeconfig=kubeconfig, context=context, timeout=timeout
         )

@@ -14,9 +14,9 @@ from typing import Any
 import lightkube
 from lightkube import ApiError
 
-from hcplb.apply.kube import RESOURCES, is_missing_kind, status_of, translated
 from hcplb.errors import TargetError
 from hcplb.hypershift.patch import DesiredHostedCluster
+from hcplb.targets.kube import RESOURCES, is_missing_kind, status_of, translated
 
 IMMUTABLE_HINT = (
     "spec.services is immutable once a HostedCluster exists: recreate the hosted cluster from "

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from functools import partial
 from importlib import resources
 
-from hcplb.lab.cluster import service_key, simulate_site
+from hcplb.converged import service_key
+from hcplb.lab.cluster import simulate_site
 from hcplb.lab.core import Lab
 from hcplb.lab.state import lab_dir
 from hcplb.lab.teardown import remove

@@ -238,15 +238,12 @@ def _wait_listening(lab: Lab, timeout: float) -> None:
     while True:
         waiting = []
         for router, neighbours in lab.expect.sessions.items():
-            result = lab.run(router, ["vtysh", "-c", "show bgp summary json"], timeout=10)
             try:
-                found = frr.peers(frr.parse_json(result.stdout, router))
+                found = converge.bgp_peers(lab, router)
             except LabError:
                 found = {}
             waiting += [
-                f"{router}->{n}"
-                for n in neighbours
-                if found.get(n, {}).get("state", "Idle") == "Idle"
+                f"{router}->{n}" for n in neighbours if n not in found or found[n].state == "Idle"
             ]
         if not waiting:
             return

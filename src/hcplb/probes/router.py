@@ -11,16 +11,10 @@ import threading
 from collections.abc import Callable, Sequence
 
 from hcplb.errors import HcplbError
+from hcplb.frrjson import Answer, parse_answer, split_answers
 from hcplb.probes import hints
 from hcplb.probes.expect import RouterExpect
-from hcplb.probes.frr import (
-    Answer,
-    ReloadDiff,
-    parse_answer,
-    parse_reload_diff,
-    parse_sysctl,
-    split_answers,
-)
+from hcplb.probes.frr import ReloadDiff, parse_reload_diff, parse_sysctl
 from hcplb.probes.model import Probe, fail, passed, skip, warn
 from hcplb.probes.routing import (
     Failed,

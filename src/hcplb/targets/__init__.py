@@ -5,7 +5,8 @@
     target.put("/etc/frr/frr.conf", text, 0o640)
     target.close()
 
-`LabTarget(lab, host)` runs inside a lab host (`hcplb.lab.Lab.run`).
+`LabTarget(lab, host)` runs inside a lab host (`hcplb.lab.Lab.run`). The Kubernetes API is
+the other edge: `hcplb.targets.kube` (client, resources, lightkube errors as TargetError).
 """
 
 from __future__ import annotations
