@@ -27,7 +27,7 @@ from hcplb.cli._output import (
     handles_errors,
     print_json,
 )
-from hcplb.errors import TargetError
+from hcplb.errors import EXIT_FAILED, TargetError
 from hcplb.hypershift.check import check_hostedcluster
 from hcplb.hypershift.patch import desired_hostedclusters, patch_hostedcluster_file
 from hcplb.plan import SitePlan, plan_site
@@ -392,7 +392,7 @@ def check(
                     highlight=False,
                 )
     if not all(r.ok for r in reports):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:

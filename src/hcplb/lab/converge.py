@@ -34,7 +34,9 @@ class Runs(Protocol):
 
 
 @dataclass(frozen=True)
-class Check:
+class Condition:
+    """One readiness condition of a round: a kind on a host, met or not, with a count."""
+
     kind: Kind
     host: str
     ok: bool
@@ -47,18 +49,18 @@ class Check:
 class Convergence:
     ok: bool
     seconds: float
-    checks: tuple[Check, ...]
+    checks: tuple[Condition, ...]
     rounds: int
 
-    def failing(self) -> tuple[Check, ...]:
+    def failing(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.checks if not c.ok)
 
 
-def _safe(kind: Kind, host: str, probe: Callable[[], Check]) -> Check:
+def _safe(kind: Kind, host: str, probe: Callable[[], Condition]) -> Condition:
     try:
         return probe()
     except HcplbError as exc:
-        return Check(kind, host, False, str(exc))
+        return Condition(kind, host, False, str(exc))
 
 
 def bgp_peers(lab: Runs, router: str) -> dict[str, PeerSummary]:
@@ -71,16 +73,16 @@ def bgp_peers(lab: Runs, router: str) -> dict[str, PeerSummary]:
     return dict(parse_bgp_summary(answer.data).peers)
 
 
-def check_sessions(lab: Runs, router: str, neighbours: Sequence[str]) -> Check:
+def check_sessions(lab: Runs, router: str, neighbours: Sequence[str]) -> Condition:
     found = bgp_peers(lab, router)
     problems = [(n, session_problem(found.get(n))) for n in neighbours]
     bad = [f"{n} {p}" for n, p in problems if p]
     done = len(neighbours) - len(bad)
     detail = f"{done}/{len(neighbours)} Established" + (f"; {', '.join(bad)}" if bad else "")
-    return Check("sessions", router, not bad, detail, done, len(neighbours))
+    return Condition("sessions", router, not bad, detail, done, len(neighbours))
 
 
-def check_routes(lab: Runs, router: str, expected: Mapping[str, Sequence[str]]) -> Check:
+def check_routes(lab: Runs, router: str, expected: Mapping[str, Sequence[str]]) -> Condition:
     result = lab.run(router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=PROBE_TIMEOUT)
     table = netns.routes(result)
     bad = []
@@ -92,10 +94,10 @@ def check_routes(lab: Runs, router: str, expected: Mapping[str, Sequence[str]]) 
     detail = f"{done}/{len(expected)} VIPs with every nexthop" + (
         f"; {', '.join(bad[:4])}" if bad else ""
     )
-    return Check("routes", router, not bad, detail, done, len(expected))
+    return Condition("routes", router, not bad, detail, done, len(expected))
 
 
-def check_dns(lab: Runs, names: Mapping[str, str]) -> Check:
+def check_dns(lab: Runs, names: Mapping[str, str]) -> Condition:
     argv = ["dig", "+noall", "+answer", "+time=1", "+tries=2", *names]
     result = lab.run(CLIENT, argv, timeout=PROBE_TIMEOUT)
     answers: dict[str, set[str]] = {}
@@ -108,10 +110,10 @@ def check_dns(lab: Runs, names: Mapping[str, str]) -> Check:
     detail = f"{done}/{len(names)} names answer" + (
         f"; not yet: {', '.join(bad[:3])}" if bad else ""
     )
-    return Check("dns", CLIENT, not bad, detail, done, len(names))
+    return Condition("dns", CLIENT, not bad, detail, done, len(names))
 
 
-def check_https(lab: Runs, urls: Sequence[str]) -> Check:
+def check_https(lab: Runs, urls: Sequence[str]) -> Condition:
     argv = [
         "curl",
         "-sS",
@@ -135,7 +137,7 @@ def check_https(lab: Runs, urls: Sequence[str]) -> Check:
     done = len(urls) - len(bad)
     error = result.stderr.strip().splitlines()[-1] if bad and result.stderr.strip() else ""
     detail = f"{done}/{len(urls)} URLs answer 200" + (f"; {error}" if error else "")
-    return Check("https", CLIENT, not bad, detail, done, len(urls))
+    return Condition("https", CLIENT, not bad, detail, done, len(urls))
 
 
 ALL_KINDS: tuple[Kind, ...] = ("sessions", "routes", "dns", "https")
@@ -143,9 +145,9 @@ ALL_KINDS: tuple[Kind, ...] = ("sessions", "routes", "dns", "https")
 
 def probe(
     lab: Runs, expect: Expectations, *, kinds: Sequence[Kind] = ALL_KINDS
-) -> tuple[Check, ...]:
+) -> tuple[Condition, ...]:
     """One round of the checks of the given kinds (a bare lab checks only `dns`)."""
-    checks: list[Check] = []
+    checks: list[Condition] = []
     if "sessions" in kinds:
         for router, neighbours in expect.sessions.items():
             checks.append(
@@ -161,7 +163,9 @@ def probe(
         if routed:
             checks.append(_safe("https", CLIENT, partial(check_https, lab, expect.urls)))
         else:  # without routes curl would only wait for its connect timeout
-            checks.append(Check("https", CLIENT, False, "waiting for routes", 0, len(expect.urls)))
+            checks.append(
+                Condition("https", CLIENT, False, "waiting for routes", 0, len(expect.urls))
+            )
     return tuple(checks)
 
 
@@ -172,7 +176,7 @@ def wait(
     timeout: float,
     since: float | None = None,
     kinds: Sequence[Kind] = ALL_KINDS,
-    progress: Callable[[float, tuple[Check, ...]], None] | None = None,
+    progress: Callable[[float, tuple[Condition, ...]], None] | None = None,
     interval: float = 0.2,
 ) -> Convergence:
     """Probe until every check passes in one round or `timeout` s pass; time counted from `since`."""

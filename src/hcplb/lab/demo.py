@@ -15,7 +15,7 @@ from hcplb.lab.core import Lab
 from hcplb.lab.state import lab_dir
 from hcplb.lab.teardown import remove
 from hcplb.lab.topology import CLIENT
-from hcplb.lab.up import ChecksCallback, Phase, up
+from hcplb.lab.up import ChecksCallback, Progress, up
 from hcplb.plan import ClusterPlan
 from hcplb.render import resolve_site_secrets
 
@@ -121,7 +121,7 @@ def run_demo(
     keep: bool = False,
     name: str | None = None,
     timeout: float = 60.0,
-    on_phase: Phase | None = None,
+    on_phase: Progress | None = None,
     on_checks: ChecksCallback | None = None,
     after_up: Callable[[Lab], None] | None = None,
 ) -> DemoResult:

@@ -28,8 +28,9 @@ from hcplb.render.host import SYSCTL_FILENAME, netns_host_commands
 from hcplb.render.router import router_dir
 from hcplb.spec import load_site
 
-Phase = Callable[[str], None]
-ChecksCallback = Callable[[float, tuple[converge.Check, ...]], None]
+Progress = Callable[[str], None]
+"""told one line per build phase (the lifecycle phase itself is `state.Phase`)"""
+ChecksCallback = Callable[[float, tuple[converge.Condition, ...]], None]
 
 REQUIRED = (
     ("/usr/lib/frr/bgpd", "FRR"),
@@ -73,7 +74,7 @@ def up(
     bare: bool = False,
     profile: str = "hcplb",
     timeout: float = 60.0,
-    on_phase: Phase | None = None,
+    on_phase: Progress | None = None,
     on_checks: ChecksCallback | None = None,
 ) -> Lab:
     """Build the site's lab and wait until it converged (a bare lab: until DNS answers)."""
