@@ -14,6 +14,7 @@ from hcplb.bench.attacks import RouteAttack
 from hcplb.frrjson import BgpPath, parse_answer, parse_bgp_neighbors, parse_bgp_table
 from hcplb.lab import Lab
 from hcplb.lab.netns import routes as parse_routes
+from hcplb.settings import COMMAND_TIMEOUT
 
 __all__ = [
     "NeighborView",
@@ -28,7 +29,6 @@ __all__ = [
     "router_view",
 ]
 
-TIMEOUT = 10.0
 MD5_COUNTERS = ("TCPMD5NotFound", "TCPMD5Unexpected", "TCPMD5Failure")
 _COUNTED = re.compile(r"^\[(\d+):(\d+)\]\s+(.*)$")
 _NFT_COUNTER = re.compile(r"counter packets (\d+) bytes \d+")
@@ -36,7 +36,9 @@ _NFT_COUNTER = re.compile(r"counter packets (\d+) bytes \d+")
 
 def _vtysh_json(lab: Lab, router: str, command: str) -> Any:
     """The answer's JSON (None when FRR answered text: a daemon down, an error)."""
-    return parse_answer(lab.run(router, ["vtysh", "-c", command], timeout=TIMEOUT).stdout).data
+    return parse_answer(
+        lab.run(router, ["vtysh", "-c", command], timeout=COMMAND_TIMEOUT).stdout
+    ).data
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def bgp_prefixes(lab: Lab, router: str) -> set[str]:
 
 
 def _fib(lab: Lab, router: str) -> dict[str, set[str]]:
-    result = lab.run(router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=TIMEOUT)
+    result = lab.run(router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=COMMAND_TIMEOUT)
     table = parse_routes(result) if result.ok else {}
     return {("0.0.0.0/0" if p == "default" else p): hops for p, hops in table.items()}
 
@@ -135,7 +137,7 @@ def router_view(lab: Lab, router: str, peer: str) -> RouterView:
 
 def md5_counters(lab: Lab, router: str) -> dict[str, int]:
     """The TCP MD5 drop counters of the router's network namespace (/proc/net/netstat)."""
-    text = lab.run(router, ["cat", "/proc/net/netstat"], timeout=TIMEOUT).stdout
+    text = lab.run(router, ["cat", "/proc/net/netstat"], timeout=COMMAND_TIMEOUT).stdout
     lines = [line.split() for line in text.splitlines() if line.startswith("TcpExt:")]
     if len(lines) < 2:
         return {}
@@ -151,12 +153,12 @@ def counter_delta(before: dict[str, int], after: dict[str, int]) -> str:
 def firewall_counters(lab: Lab, router: str) -> dict[str, int]:
     """Packets per firewall rule that mentions port 179 (iptables-save -c; nft counters)."""
     counters: dict[str, int] = {}
-    saved = lab.run(router, ["iptables-save", "-c"], timeout=TIMEOUT)
+    saved = lab.run(router, ["iptables-save", "-c"], timeout=COMMAND_TIMEOUT)
     for line in saved.stdout.splitlines():
         match = _COUNTED.match(line)
         if match and "179" in match.group(3):
             counters[match.group(3)] = int(match.group(1))
-    nft = lab.run(router, ["nft", "list", "ruleset"], timeout=TIMEOUT)
+    nft = lab.run(router, ["nft", "list", "ruleset"], timeout=COMMAND_TIMEOUT)
     table = ""
     for line in nft.stdout.splitlines():
         if line.startswith("table "):

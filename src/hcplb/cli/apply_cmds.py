@@ -36,6 +36,7 @@ from hcplb.render.cluster import cluster_manifests
 from hcplb.render.router import router_dir
 from hcplb.render.secrets import Secrets
 from hcplb.secrets import resolve_secret
+from hcplb.settings import CONVERGE_TIMEOUT
 from hcplb.spec import load_site
 from hcplb.spec.models import Router, Site
 from hcplb.targets import LabTarget, Target, open_target
@@ -198,7 +199,7 @@ def apply(
         False, "--force-conflicts", help="take over fields another manager owns"
     ),
     confirm_timeout: float = typer.Option(
-        60.0,
+        CONVERGE_TIMEOUT,
         "--confirm-timeout",
         help="seconds a router has to converge before it is rolled back (0: no confirmation)",
     ),

@@ -23,6 +23,7 @@ from hcplb.cli._output import (
 from hcplb.errors import EXIT_FAILED
 from hcplb.lab import Condition, Lab, LabStatus, down, list_labs, status, up
 from hcplb.lab.demo import DemoResult, run_demo
+from hcplb.settings import CONVERGE_TIMEOUT
 
 lab_app = typer.Typer(
     help="The rehearsal lab: a whole site on this machine (network namespaces; needs root).",
@@ -78,7 +79,9 @@ def lab_up(
     profile: ProfileChoice = typer.Option(
         ProfileChoice.hcplb, "--profile", help="hcplb, or the guide's literal config"
     ),
-    timeout: float = typer.Option(60.0, "--timeout", help="seconds to wait for convergence"),
+    timeout: float = typer.Option(
+        CONVERGE_TIMEOUT, "--timeout", help="seconds to wait for convergence"
+    ),
 ) -> None:
     """Build the site's lab and wait until it converged; prints the time it took."""
     started = time.monotonic()

@@ -22,9 +22,9 @@ from hcplb.lab import netns
 from hcplb.lab.state import Expectations
 from hcplb.lab.topology import CLIENT
 from hcplb.runner import Result
+from hcplb.settings import LAB_PROBE_TIMEOUT
 
 Kind = Literal["sessions", "routes", "dns", "https"]
-PROBE_TIMEOUT = 15.0
 
 
 class Runs(Protocol):
@@ -65,7 +65,7 @@ def _safe(kind: Kind, host: str, probe: Callable[[], Condition]) -> Condition:
 
 def bgp_peers(lab: Runs, router: str) -> dict[str, PeerSummary]:
     """The router's `show bgp summary json`; LabError when FRR answers text (bgpd down)."""
-    result = lab.run(router, ["vtysh", "-c", "show bgp summary json"], timeout=PROBE_TIMEOUT)
+    result = lab.run(router, ["vtysh", "-c", "show bgp summary json"], timeout=LAB_PROBE_TIMEOUT)
     answer = parse_answer(result.stdout)
     if not answer.is_json:
         first = answer.text.splitlines()[0] if answer.text else "no output"
@@ -83,7 +83,9 @@ def check_sessions(lab: Runs, router: str, neighbours: Sequence[str]) -> Conditi
 
 
 def check_routes(lab: Runs, router: str, expected: Mapping[str, Sequence[str]]) -> Condition:
-    result = lab.run(router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=PROBE_TIMEOUT)
+    result = lab.run(
+        router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=LAB_PROBE_TIMEOUT
+    )
     table = netns.routes(result)
     bad = []
     for prefix, hops in expected.items():
@@ -99,7 +101,7 @@ def check_routes(lab: Runs, router: str, expected: Mapping[str, Sequence[str]]) 
 
 def check_dns(lab: Runs, names: Mapping[str, str]) -> Condition:
     argv = ["dig", "+noall", "+answer", "+time=1", "+tries=2", *names]
-    result = lab.run(CLIENT, argv, timeout=PROBE_TIMEOUT)
+    result = lab.run(CLIENT, argv, timeout=LAB_PROBE_TIMEOUT)
     answers: dict[str, set[str]] = {}
     for line in result.stdout.splitlines():
         parts = line.split()
@@ -128,7 +130,7 @@ def check_https(lab: Runs, urls: Sequence[str]) -> Condition:
     argv += ["-w", "%{http_code} %{url_effective}\\n"]
     for url in urls:
         argv += ["-o", "/dev/null", url]
-    result = lab.run(CLIENT, argv, timeout=PROBE_TIMEOUT)
+    result = lab.run(CLIENT, argv, timeout=LAB_PROBE_TIMEOUT)
     codes: dict[str, str] = {}
     for line in result.stdout.splitlines():
         code, _, url = line.partition(" ")

@@ -18,6 +18,7 @@ from hcplb.lab.topology import CLIENT
 from hcplb.lab.up import ChecksCallback, Progress, up
 from hcplb.plan import ClusterPlan
 from hcplb.render import resolve_site_secrets
+from hcplb.settings import CONVERGE_TIMEOUT
 
 SEED = "data/seed.yaml"
 
@@ -120,7 +121,7 @@ def run_demo(
     *,
     keep: bool = False,
     name: str | None = None,
-    timeout: float = 60.0,
+    timeout: float = CONVERGE_TIMEOUT,
     on_phase: Progress | None = None,
     on_checks: ChecksCallback | None = None,
     after_up: Callable[[Lab], None] | None = None,

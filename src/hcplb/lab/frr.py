@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hcplb.errors import LabError
+from hcplb.settings import FRR_LIB
 
-FRR_DIR = Path("/usr/lib/frr")
 ALWAYS = ("zebra", "staticd")
 ORDER = ("zebra", "bgpd", "bfdd", "staticd")
 VTYSH_CONF = "service integrated-vtysh-config\n"
@@ -78,7 +78,7 @@ def write_config(frr_dir: Path, frr_conf: str, daemons_text: str) -> None:
 
 
 def daemon_argv(daemon: Daemon, *, profile: str) -> list[str]:
-    return [str(FRR_DIR / daemon.name), "-F", profile, *daemon.options]
+    return [f"{FRR_LIB}/{daemon.name}", "-F", profile, *daemon.options]
 
 
 def clear_run_dir(run_dir: Path) -> None:

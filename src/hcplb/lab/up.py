@@ -26,6 +26,7 @@ from hcplb.plan import SitePlan, plan_site
 from hcplb.render import RenderedSite, Secrets, render_site, resolve_site_secrets, write_rendered
 from hcplb.render.host import SYSCTL_FILENAME, netns_host_commands
 from hcplb.render.router import router_dir
+from hcplb.settings import CONVERGE_TIMEOUT, FRR_LIB, LAB_SETUP_TIMEOUT, VTYSH
 from hcplb.spec import load_site
 
 Progress = Callable[[str], None]
@@ -33,10 +34,10 @@ Progress = Callable[[str], None]
 ChecksCallback = Callable[[float, tuple[converge.Condition, ...]], None]
 
 REQUIRED = (
-    ("/usr/lib/frr/bgpd", "FRR"),
-    ("/usr/lib/frr/zebra", "FRR"),
-    ("/usr/lib/frr/bfdd", "FRR"),
-    ("/usr/bin/vtysh", "FRR"),
+    (f"{FRR_LIB}/bgpd", "FRR"),
+    (f"{FRR_LIB}/zebra", "FRR"),
+    (f"{FRR_LIB}/bfdd", "FRR"),
+    (VTYSH, "FRR"),
     ("/usr/sbin/named", "BIND 9 (bind9)"),
     ("/usr/bin/named-checkconf", "BIND 9 (bind9)"),
     ("/usr/bin/dig", "dig (bind9-dnsutils)"),
@@ -73,7 +74,7 @@ def up(
     *,
     bare: bool = False,
     profile: str = "hcplb",
-    timeout: float = 60.0,
+    timeout: float = CONVERGE_TIMEOUT,
     on_phase: Progress | None = None,
     on_checks: ChecksCallback | None = None,
 ) -> Lab:
@@ -226,7 +227,9 @@ def _prepare_routers(lab: Lab, inputs: _Inputs) -> None:
     """The rendered sysctl settings and firewall, applied inside each router's namespace."""
     for router in inputs.plan.routers:
         for command in netns_host_commands(inputs.plan, router, profile=lab.state.profile):
-            result = lab.run(router.name, command.argv, timeout=20, input=command.input)
+            result = lab.run(
+                router.name, command.argv, timeout=LAB_SETUP_TIMEOUT, input=command.input
+            )
             if not result.ok:
                 raise LabError(f"{router.name}: {' '.join(command.argv)}: {result.stderr.strip()}")
 
@@ -254,7 +257,7 @@ def _wait_listening(lab: Lab, timeout: float) -> None:
 
 
 def _start_dns(lab: Lab) -> None:
-    check = lab.run(DNS, list(dns.CHECK_ARGV), timeout=20)
+    check = lab.run(DNS, list(dns.CHECK_ARGV), timeout=LAB_SETUP_TIMEOUT)
     if not check.ok:
         raise LabError(
             f"the lab's BIND config does not load: {check.stdout.strip() or check.stderr.strip()}"

@@ -11,6 +11,7 @@ from hcplb.probes.sources import Prepared, kube_factory, rendered_frr, site_secr
 from hcplb.probes.suite import VerifyTargets
 from hcplb.probes.vantage import OnTarget
 from hcplb.render.router import router_dir
+from hcplb.settings import PROBE_TIMEOUT
 from hcplb.spec import load_site
 from hcplb.targets import LabTarget, Target
 
@@ -26,7 +27,7 @@ def prepare_lab(
     site: Path | None = None,
     kubeconfig: Path | None = None,
     context: str | None = None,
-    timeout: float = 3.0,
+    timeout: float = PROBE_TIMEOUT,
 ) -> Prepared:
     """Probe lab `name`: routers inside their hosts, DNS and API from its client host."""
     lab = Lab.open(name)

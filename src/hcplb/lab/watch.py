@@ -18,6 +18,7 @@ from hcplb.frrjson import parse_answer, parse_bfd_peers
 from hcplb.lab.core import Lab
 from hcplb.lab.netns import routes as parse_routes
 from hcplb.runner import run
+from hcplb.settings import CONVERGE_TIMEOUT
 
 __all__ = [
     "POLL_S",
@@ -119,7 +120,7 @@ def bfd_down(lab: Lab) -> list[str]:
     return missing
 
 
-def wait_ready(lab: Lab, *, timeout: float = 60.0) -> float:
+def wait_ready(lab: Lab, *, timeout: float = CONVERGE_TIMEOUT) -> float:
     """Wait for full ECMP and every BFD session up (BFD comes up after BGP); LabError if not.
 
     A fault injected before BFD is up would be detected by the hold timer, not by BFD.

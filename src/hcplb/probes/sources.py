@@ -20,6 +20,7 @@ from hcplb.probes.suite import VerifyTargets
 from hcplb.probes.vantage import InProcess
 from hcplb.render import Secrets, render_site, resolve_site_secrets
 from hcplb.render.router import router_dir
+from hcplb.settings import PROBE_TIMEOUT
 from hcplb.spec import load_site
 from hcplb.targets import Target, open_target
 
@@ -103,7 +104,7 @@ def prepare_live(
     context: str | None = None,
     resolvers: Sequence[str] = (),
     ca_file: Path | None = None,
-    timeout: float = 3.0,
+    timeout: float = PROBE_TIMEOUT,
     known_hosts: Path | None = None,
     ssh_keys: Sequence[Path] = (),
 ) -> Prepared:
