@@ -38,7 +38,9 @@ def fleet_spec(clusters: int, nodes: int, routers: int) -> str:
             "managementCluster": {
                 "asn": 64513,
                 "machineNetwork": "10.128.0.0/24",
-                "nodes": [{"name": f"node-{i}", "address": f"10.128.0.{100 + i}"} for i in range(nodes)],
+                "nodes": [
+                    {"name": f"node-{i}", "address": f"10.128.0.{100 + i}"} for i in range(nodes)
+                ],
             },
             "pools": [{"name": "hcp-api", "addresses": ["10.200.0.0/22"]}],
             "hostedClusters": [

@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 from hcplb.lab import down, up
+from hcplb.lab.verification import prepare_lab
 from hcplb.probes.model import Status
-from hcplb.probes.sources import prepare_lab
-from hcplb.probes.suite import DEFAULT_TIMEOUT, verify
+from hcplb.probes.suite import verify
+from hcplb.settings import PROBE_TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 2.0
@@ -59,7 +60,7 @@ def main() -> int:
         durations, failures = [], 0
         for i in range(args.runs):
             report = verify(
-                prepared.expect, prepared.targets, timeout=DEFAULT_TIMEOUT, secrets=prepared.secrets
+                prepared.expect, prepared.targets, timeout=PROBE_TIMEOUT, secrets=prepared.secrets
             )
             durations.append(report.duration_s)
             bad = [p.id for p in report.probes if p.status in (Status.fail, Status.warn)]

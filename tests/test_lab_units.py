@@ -9,13 +9,16 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
+from hcplb.converged import session_problem
 from hcplb.errors import LabError, SpecError
-from hcplb.lab import frr, netns, pki
+from hcplb.frrjson import PeerSummary, parse_bgp_summary
+from hcplb.lab import converge, frr, netns, pki
 from hcplb.lab.state import Journal, ProcessRecord, new_state, read_state
 from hcplb.lab.topology import build_topology, port_name
 from hcplb.plan import plan_site
@@ -91,15 +94,31 @@ def test_routes_parser_multipath_and_single() -> None:
 
 
 def test_session_problem_reads_policy_and_state() -> None:
-    assert frr.session_problem(None) == "not configured"
-    assert frr.session_problem({"state": "Active"}) == "Active"
-    assert "Policy" in (frr.session_problem({"state": "Established", "peerState": "Policy"}) or "")
-    assert frr.session_problem({"state": "Established", "peerState": "OK"}) is None
+    def peer(**fields: str) -> PeerSummary | None:
+        data = {"ipv4Unicast": {"as": 64512, "peers": {"192.0.2.1": fields}}}
+        return parse_bgp_summary(data).peers.get("192.0.2.1")
+
+    assert session_problem(None) == "not configured"
+    assert session_problem(peer(state="Active")) == "Active"
+    assert "Policy" in (session_problem(peer(state="Established", peerState="Policy")) or "")
+    assert session_problem(peer(state="Established", peerState="OK")) is None
+
+
+class _Answers:
+    def __init__(self, stdout: str) -> None:
+        self.stdout = stdout
+
+    def run(
+        self, host: str, argv: Sequence[str], *, timeout: float, input: str | None = None
+    ) -> Result:
+        return Result(tuple(argv), 0, self.stdout, "", 0.01)
 
 
 def test_stopped_daemon_text_is_a_lab_error() -> None:
     with pytest.raises(LabError, match="not JSON"):
-        frr.parse_json("bgpd is not running\n", "frr: show bgp summary json")
+        converge.bgp_peers(_Answers("bgpd is not running\n"), "frr")
+    check = converge.check_sessions
+    assert not converge._safe("sessions", "frr", lambda: check(_Answers(""), "frr", ["x"])).ok
 
 
 def test_daemons_file_round_trip() -> None:

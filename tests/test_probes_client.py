@@ -26,10 +26,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from hcplb.converged import HostedApi, Peer
 from hcplb.probes.api import cert_covers, evaluate_api, spread_count
 from hcplb.probes.client import dns_query, run_tasks, spread, tls_attempts, tls_check
 from hcplb.probes.dns import evaluate_dns
-from hcplb.probes.expect import ClusterExpect, NodeExpect, SiteExpect
+from hcplb.probes.expect import SiteExpect
 from hcplb.probes.model import Status
 
 LOOP = "127.0.0.1"
@@ -155,8 +156,8 @@ def _closed_port() -> int:
 
 
 def site(port: int, *, addressed_by_ip: bool = False, nodes: int = 1) -> SiteExpect:
-    announcers = tuple(NodeExpect(f"n{i + 1}", f"192.0.2.{i + 1}", 64513) for i in range(nodes))
-    cluster = ClusterExpect(
+    announcers = tuple(Peer(f"n{i + 1}", f"192.0.2.{i + 1}", 64513) for i in range(nodes))
+    cluster = HostedApi(
         key="hosted/hosted",
         name="hosted",
         namespace="hosted",
@@ -215,7 +216,7 @@ def test_name_mismatch(https: Server, pki: Pki) -> None:
     other = SiteExpect(
         "s",
         (),
-        (ClusterExpect(**{**cluster.__dict__, "api_name": "api.other.example"}),),
+        (HostedApi(**{**cluster.__dict__, "api_name": "api.other.example"}),),
         "metallb-system",
         (),
     )

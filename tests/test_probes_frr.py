@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from hcplb.probes.frr import (
+from hcplb.frrjson import (
     parse_answer,
     parse_bfd_peers,
     parse_bgp_neighbors,
     parse_bgp_prefix,
     parse_bgp_summary,
+    parse_bgp_table,
     parse_ip_route,
-    parse_reload_diff,
-    parse_sysctl,
     split_answers,
 )
+from hcplb.probes.frr import parse_reload_diff, parse_sysctl
 
 DATA = Path(__file__).parent / "data" / "frr"
 VIP = "10.0.2.20/32"
@@ -73,6 +73,28 @@ def test_neighbors() -> None:
     assert first.route_map_in == "HCP-IN" and first.bfd_status == "Up"
     policy = parse_bgp_neighbors(load("policy", "neighbors"))["192.168.125.20"]
     assert not policy.inbound_policy and policy.route_map_in == ""  # FRR omits false
+    assert (first.connections, first.accepted_prefixes, first.max_prefix) == (2, 1, 1)
+    assert first.updates_received == 2
+
+
+def test_bgp_table_names_the_peer_per_path() -> None:
+    """`show bgp ipv4 unicast json` (whole table): paths carry `peerId` and boolean bestpath."""
+    table = {
+        "routes": {
+            "10.0.2.20/32": [
+                {"valid": True, "bestpath": True, "peerId": "192.168.125.20", "nexthops": []},
+                {"valid": True, "multipath": True, "peerId": "192.168.125.21"},
+            ],
+            "junk": "not a list",
+        }
+    }
+    paths = parse_bgp_table(table)["10.0.2.20/32"]
+    assert [(p.peer, p.best, p.multipath) for p in paths] == [
+        ("192.168.125.20", True, False),
+        ("192.168.125.21", False, True),
+    ]
+    assert list(parse_bgp_table(table)) == ["10.0.2.20/32"]
+    assert parse_bgp_table(parse_answer("bgpd is not running\n").data) == {}
 
 
 def test_neighbor_notification_seen_by_the_node() -> None:

@@ -6,22 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from hcplb.probes.expect import NodeExpect, RouterExpect, VipExpect
-from hcplb.probes.frr import parse_answer
+from hcplb.converged import Announcement, Peer
+from hcplb.frrjson import parse_answer
+from hcplb.probes.expect import RouterExpect
 from hcplb.probes.model import Probe, Status
 from hcplb.probes.router import Failed, RouterObservation, evaluate_router, redact_config
 from hcplb.runner import Result
 from hcplb.spec.models import Bfd
 
 DATA = Path(__file__).parent / "data" / "frr"
-NODES = tuple(NodeExpect(f"n{i}", f"192.168.125.{20 + i}", 64513) for i in range(3))
+NODES = tuple(Peer(f"n{i}", f"192.168.125.{20 + i}", 64513) for i in range(3))
 SYSCTL = (("net.ipv4.ip_forward", "1"), ("net.ipv4.fib_multipath_hash_policy", "1"))
 EXPECT = RouterExpect(
     name="frr",
     asn=64512,
     address="192.168.125.1",
     sessions=NODES,
-    vips=(VipExpect("10.0.2.20", "10.0.2.20/32", "hosted/hosted", NODES),),
+    vips=(Announcement("10.0.2.20", "10.0.2.20/32", "hosted/hosted", NODES),),
     bfd=Bfd(),
     sysctl=SYSCTL,
 )

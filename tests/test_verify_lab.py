@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives import serialization
 
 from hcplb.lab import Lab, down, faults, up
 from hcplb.lab.pki import Ca, issue
+from hcplb.lab.verification import prepare_lab
 from hcplb.probes.model import Report, Status
-from hcplb.probes.sources import Prepared, prepare_lab
+from hcplb.probes.sources import Prepared
 from hcplb.probes.suite import verify
 
 from .conftest import EXAMPLES

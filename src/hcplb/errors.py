@@ -7,6 +7,9 @@ HcplbError                 root; the CLI prints it as one line per problem, no t
 ├── ProbeError             a probe could not run at all (not a failing probe)
 ├── TargetError            a router, DNS server or cluster refused or failed an action
 └── RunnerError            a subprocess failed to start or timed out
+
+Every command exits with one rule: 0 clean, 1 a failure (a failing probe or lint error, or an
+HcplbError), 2 invalid input (SpecError), 3 warnings only (`exit_code`); 70 is a bug.
 """
 
 from __future__ import annotations
@@ -35,10 +38,24 @@ class Problem:
         return text
 
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID_INPUT = 2
+EXIT_WARNINGS = 3
+EXIT_BUG = 70  # EX_SOFTWARE
+
+
+def exit_code(*, failed: bool, warned: bool) -> int:
+    """The exit code of a verdict (verify's probes, lint's findings): failures before warnings."""
+    if failed:
+        return EXIT_FAILED
+    return EXIT_WARNINGS if warned else EXIT_OK
+
+
 class HcplbError(Exception):
     """Root of every error hcplb raises on purpose."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
     def lines(self) -> list[str]:
         return [str(self)]
@@ -47,7 +64,7 @@ class HcplbError(Exception):
 class SpecError(HcplbError):
     """The site spec (or another input) is invalid; every problem found is attached."""
 
-    exit_code = 2
+    exit_code = EXIT_INVALID_INPUT
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems

@@ -6,13 +6,12 @@
 - `apply_dns(plan, tsig_secret, *, server, port, dry_run)`: signed RFC 2136 updates with an
   ownership registry, read back (`hcplb.apply.dns`).
 - `apply_cluster(client, manifests, *, dry_run, force_conflicts)`: server-side apply of the
-  MetalLB objects, MetalLB CR first (`hcplb.apply.cluster`); `kube_client(kubeconfig,
-  context)` (`hcplb.apply.kube`).
+  MetalLB objects, MetalLB CR first (`hcplb.apply.cluster`); the client comes from
+  `hcplb.targets.kube.kube_client(kubeconfig, context)`.
 """
 
 from hcplb.apply.cluster import ClusterReport, ObjectResult, apply_cluster
 from hcplb.apply.dns import DnsChange, DnsReport, apply_dns
-from hcplb.apply.kube import kube_client
 from hcplb.apply.preflight import HostCheck, check_host, prepare_host
 from hcplb.apply.router import RouterReport, apply_router
 
@@ -27,6 +26,5 @@ __all__ = [
     "apply_dns",
     "apply_router",
     "check_host",
-    "kube_client",
     "prepare_host",
 ]

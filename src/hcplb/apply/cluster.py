@@ -22,14 +22,14 @@ from lightkube import ApiError, codecs
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Secret
 
-from hcplb.apply.kube import (
+from hcplb.errors import TargetError
+from hcplb.targets.kube import (
     METALLB_INSTALL_HINT,
     RESOURCES,
     is_missing_kind,
     status_of,
     translated,
 )
-from hcplb.errors import TargetError
 
 APPLY_ORDER = ("MetalLB", "BFDProfile", "Secret", "IPAddressPool", "BGPPeer", "BGPAdvertisement")
 METALLB_CRD = "metallbs.metallb.io"

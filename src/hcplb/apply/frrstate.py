@@ -1,9 +1,9 @@
 """What a router's FRR says, for `apply --router`'s convergence check.
 
-The parsing itself is the verify probes' (`hcplb.probes.frr`: tolerant of omitted booleans
-and of a stopped daemon answering text) and so are the expectations (`hcplb.probes.expect`:
-the sessions MetalLB opens to each router and the nodes announcing each VIP prefix), so
-`apply` waits for exactly the state `verify` checks.
+FRR's JSON is read by `hcplb.frrjson` (tolerant of omitted booleans and of a stopped daemon
+answering text) and the converged state is `hcplb.converged`'s (the sessions MetalLB opens to
+each router and the nodes announcing each VIP prefix), so `apply` waits for exactly the state
+the lab waits for and `verify` checks.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from hcplb.converged import converged_site, route_problem
+from hcplb.frrjson import parse_answer, parse_bgp_summary, parse_ip_route
 from hcplb.plan import SitePlan
-from hcplb.probes.expect import expect_site
-from hcplb.probes.frr import parse_answer, parse_bgp_summary, parse_ip_route
 from hcplb.render.secrets import Secrets
 from hcplb.spec.models import Router
 
@@ -36,13 +36,9 @@ class Observed:
 
 
 def expected_state(plan: SitePlan, router: Router) -> Expected:
-    """The sessions and announcements MetalLB produces for this router (verify's expectations)."""
-    expect = next(r for r in expect_site(plan, Secrets()).routers if r.name == router.name)
-    routes: dict[str, tuple[str, ...]] = {}
-    for vip in expect.vips:
-        hops = {n.address for n in vip.announcers} | set(routes.get(vip.prefix, ()))
-        routes[vip.prefix] = tuple(sorted(hops, key=_ip_key))
-    return Expected(tuple(n.address for n in expect.sessions), routes)
+    """The sessions and announcements MetalLB produces for this router (`hcplb.converged`)."""
+    state = converged_site(plan, Secrets()).router(router.name)
+    return Expected(tuple(n.address for n in state.sessions), state.routes)
 
 
 def _ip_key(address: str) -> tuple[int, ...]:
@@ -74,11 +70,9 @@ def missing(expected: Expected, observed: Observed) -> list[str]:
         if state != "Established":
             lines.append(f"session {address}: {state or 'not configured'}")
     for prefix, hops in expected.routes.items():
-        seen = observed.routes.get(prefix, ())
-        absent = [h for h in hops if h not in seen]
-        if absent:
-            have = ", ".join(seen) or "no route"
-            lines.append(f"{prefix}: nexthops {', '.join(absent)} missing (FIB has {have})")
+        problem = route_problem(prefix, hops, observed.routes.get(prefix, ()))
+        if problem:
+            lines.append(problem)
     return lines
 
 

@@ -26,12 +26,12 @@ from hcplb.render.firewall import (
 from hcplb.render.host import SYSCTL_FILENAME, sysctl_settings
 from hcplb.render.router import router_dir
 from hcplb.runner import Result
+from hcplb.settings import FRR_RELOAD_PATHS, HOST_TIMEOUT, INSTALL_TIMEOUT
 from hcplb.spec.models import Firewall, Router
 from hcplb.targets import Target
 
-RELOAD_PATHS = ("/usr/lib/frr/frr-reload.py", "/usr/libexec/frr/frr-reload.py")
-TIMEOUT = 30.0
-INSTALL_TIMEOUT = 600.0
+RELOAD_PATHS = FRR_RELOAD_PATHS
+TIMEOUT = HOST_TIMEOUT
 
 _PKG = (
     'if command -v dnf >/dev/null 2>&1; then dnf install -y "$@"; '

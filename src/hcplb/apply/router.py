@@ -38,18 +38,16 @@ from hcplb.errors import TargetError
 from hcplb.plan import SitePlan
 from hcplb.probes.frr import parse_reload_diff
 from hcplb.secrets import redact_config
+from hcplb.settings import CONVERGE_TIMEOUT, FRR_CONF, FRR_ETC, RELOAD_TIMEOUT, ROLLBACK_WAIT
 from hcplb.spec.models import Router
 from hcplb.targets import Target
 
-CANDIDATE = "/etc/frr/hcplb.candidate"
-BACKUP = "/etc/frr/hcplb.backup"
-BACKUP_FILE = "/etc/frr/hcplb.backup-frr.conf"
-APPLIED = "/etc/frr/hcplb.applied"
-FRR_CONF = "/etc/frr/frr.conf"
-KEPT = "/etc/frr/frr.conf.before-hcplb"
-RELOAD_TIMEOUT = 120.0
+CANDIDATE = f"{FRR_ETC}/hcplb.candidate"
+BACKUP = f"{FRR_ETC}/hcplb.backup"
+BACKUP_FILE = f"{FRR_ETC}/hcplb.backup-frr.conf"
+APPLIED = f"{FRR_ETC}/hcplb.applied"
+KEPT = f"{FRR_CONF}.before-hcplb"
 POLL = 0.5
-ROLLBACK_WAIT = 60.0  # nodes that got a NOTIFICATION back off before they dial again
 
 Progress = Callable[[str], None]
 
@@ -141,7 +139,7 @@ def apply_router(
     *,
     secrets: Sequence[str] = (),
     dry_run: bool = False,
-    confirm_timeout: float = 60.0,
+    confirm_timeout: float = CONVERGE_TIMEOUT,
     progress: Progress = lambda _: None,
 ) -> RouterReport:
     """Bring the router's FRR to `frr_conf` (see the module docstring for the guarantees)."""

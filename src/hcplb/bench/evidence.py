@@ -6,14 +6,15 @@ router host, and words it as one line of evidence per router.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from hcplb.bench.attacks import RouteAttack
+from hcplb.frrjson import BgpPath, parse_answer, parse_bgp_neighbors, parse_bgp_table
 from hcplb.lab import Lab
 from hcplb.lab.netns import routes as parse_routes
+from hcplb.settings import COMMAND_TIMEOUT
 
 __all__ = [
     "NeighborView",
@@ -28,18 +29,16 @@ __all__ = [
     "router_view",
 ]
 
-TIMEOUT = 10.0
 MD5_COUNTERS = ("TCPMD5NotFound", "TCPMD5Unexpected", "TCPMD5Failure")
 _COUNTED = re.compile(r"^\[(\d+):(\d+)\]\s+(.*)$")
 _NFT_COUNTER = re.compile(r"counter packets (\d+) bytes \d+")
 
 
 def _vtysh_json(lab: Lab, router: str, command: str) -> Any:
-    result = lab.run(router, ["vtysh", "-c", command], timeout=TIMEOUT)
-    try:
-        return json.loads(result.stdout)
-    except json.JSONDecodeError:
-        return {}
+    """The answer's JSON (None when FRR answered text: a daemon down, an error)."""
+    return parse_answer(
+        lab.run(router, ["vtysh", "-c", command], timeout=COMMAND_TIMEOUT).stdout
+    ).data
 
 
 @dataclass(frozen=True)
@@ -54,24 +53,22 @@ class NeighborView:
 
 def neighbor(lab: Lab, router: str, peer: str) -> NeighborView:
     """The router's view of one neighbour (`show bgp neighbors PEER json`)."""
-    data = _vtysh_json(lab, router, f"show bgp neighbors {peer} json").get(peer)
-    if not isinstance(data, dict):
+    data = parse_bgp_neighbors(_vtysh_json(lab, router, f"show bgp neighbors {peer} json"))
+    n = data.get(peer)
+    if n is None:
         return NeighborView("not configured", 0, 0, None, None, "")
-    family = data.get("addressFamilyInfo", {}).get("ipv4Unicast", {})
     return NeighborView(
-        state=str(data.get("bgpState", "?")),
-        updates_recv=int(data.get("messageStats", {}).get("updatesRecv", 0)),
-        connections=int(data.get("connectionsEstablished", 0)),
-        accepted=family.get("acceptedPrefixCounter"),
-        max_prefix=family.get("prefixAllowedMax"),
-        last_reset=str(data.get("lastResetDueTo", "")),
+        state=n.state or "?",
+        updates_recv=n.updates_received,
+        connections=n.connections,
+        accepted=n.accepted_prefixes,
+        max_prefix=n.max_prefix,
+        last_reset=n.last_reset,
     )
 
 
-def _rib(lab: Lab, router: str) -> dict[str, list[dict[str, Any]]]:
-    data = _vtysh_json(lab, router, "show bgp ipv4 unicast json")
-    routes = data.get("routes", {}) if isinstance(data, dict) else {}
-    return {p: paths for p, paths in routes.items() if isinstance(paths, list)}
+def _rib(lab: Lab, router: str) -> dict[str, tuple[BgpPath, ...]]:
+    return parse_bgp_table(_vtysh_json(lab, router, "show bgp ipv4 unicast json"))
 
 
 def bgp_prefixes(lab: Lab, router: str) -> set[str]:
@@ -80,7 +77,7 @@ def bgp_prefixes(lab: Lab, router: str) -> set[str]:
 
 
 def _fib(lab: Lab, router: str) -> dict[str, set[str]]:
-    result = lab.run(router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=TIMEOUT)
+    result = lab.run(router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=COMMAND_TIMEOUT)
     table = parse_routes(result) if result.ok else {}
     return {("0.0.0.0/0" if p == "default" else p): hops for p, hops in table.items()}
 
@@ -132,7 +129,7 @@ def router_view(lab: Lab, router: str, peer: str) -> RouterView:
     rib = {
         prefix
         for prefix, paths in _rib(lab, router).items()
-        if any(p.get("peerId") == peer and p.get("valid") for p in paths)
+        if any(p.peer == peer and p.valid for p in paths)
     }
     fib = {prefix for prefix, hops in _fib(lab, router).items() if peer in hops}
     return RouterView(router, peer, neighbor(lab, router, peer), frozenset(rib), frozenset(fib))
@@ -140,7 +137,7 @@ def router_view(lab: Lab, router: str, peer: str) -> RouterView:
 
 def md5_counters(lab: Lab, router: str) -> dict[str, int]:
     """The TCP MD5 drop counters of the router's network namespace (/proc/net/netstat)."""
-    text = lab.run(router, ["cat", "/proc/net/netstat"], timeout=TIMEOUT).stdout
+    text = lab.run(router, ["cat", "/proc/net/netstat"], timeout=COMMAND_TIMEOUT).stdout
     lines = [line.split() for line in text.splitlines() if line.startswith("TcpExt:")]
     if len(lines) < 2:
         return {}
@@ -156,12 +153,12 @@ def counter_delta(before: dict[str, int], after: dict[str, int]) -> str:
 def firewall_counters(lab: Lab, router: str) -> dict[str, int]:
     """Packets per firewall rule that mentions port 179 (iptables-save -c; nft counters)."""
     counters: dict[str, int] = {}
-    saved = lab.run(router, ["iptables-save", "-c"], timeout=TIMEOUT)
+    saved = lab.run(router, ["iptables-save", "-c"], timeout=COMMAND_TIMEOUT)
     for line in saved.stdout.splitlines():
         match = _COUNTED.match(line)
         if match and "179" in match.group(3):
             counters[match.group(3)] = int(match.group(1))
-    nft = lab.run(router, ["nft", "list", "ruleset"], timeout=TIMEOUT)
+    nft = lab.run(router, ["nft", "list", "ruleset"], timeout=COMMAND_TIMEOUT)
     table = ""
     for line in nft.stdout.splitlines():
         if line.startswith("table "):

@@ -33,6 +33,7 @@ from hcplb.lab import Lab, converge, down, up
 from hcplb.lab import faults as F
 from hcplb.lab import watch as W
 from hcplb.render import resolve_site_secrets
+from hcplb.settings import CONVERGE_TIMEOUT
 
 __all__ = ["ATTACK_IDS", "Outcome", "SecurityReport", "check_fresh", "run_attack", "run_security"]
 
@@ -198,7 +199,7 @@ def _restore(lab: Lab, node: str) -> None:
     check_fresh(lab)
 
 
-def check_fresh(lab: Lab, *, timeout: float = 60.0) -> None:
+def check_fresh(lab: Lab, *, timeout: float = CONVERGE_TIMEOUT) -> None:
     """LabError unless every session is up, ECMP full and the routers hold only the VIPs."""
     result = converge.wait(lab, lab.expect, timeout=timeout, kinds=("sessions", "routes"))
     if not result.ok:

@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from hcplb.errors import HcplbError
+from hcplb.errors import EXIT_BUG, HcplbError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -63,6 +63,6 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
                 "please report it)",
                 markup=False,
             )
-            raise typer.Exit(70) from None
+            raise typer.Exit(EXIT_BUG) from None
 
     return wrapper

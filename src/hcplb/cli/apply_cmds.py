@@ -17,7 +17,6 @@ from rich.table import Table
 
 from hcplb.apply.cluster import apply_cluster
 from hcplb.apply.dns import apply_dns
-from hcplb.apply.kube import kube_client
 from hcplb.apply.preflight import in_lab, prepare_host
 from hcplb.apply.router import apply_router
 from hcplb.cli._output import (
@@ -28,7 +27,7 @@ from hcplb.cli._output import (
     handles_errors,
     print_json,
 )
-from hcplb.errors import TargetError
+from hcplb.errors import EXIT_FAILED, TargetError
 from hcplb.hypershift.check import check_hostedcluster
 from hcplb.hypershift.patch import desired_hostedclusters, patch_hostedcluster_file
 from hcplb.plan import SitePlan, plan_site
@@ -37,9 +36,11 @@ from hcplb.render.cluster import cluster_manifests
 from hcplb.render.router import router_dir
 from hcplb.render.secrets import Secrets
 from hcplb.secrets import resolve_secret
+from hcplb.settings import CONVERGE_TIMEOUT
 from hcplb.spec import load_site
 from hcplb.spec.models import Router, Site
 from hcplb.targets import LabTarget, Target, open_target
+from hcplb.targets.kube import kube_client
 
 hostedcluster_app = typer.Typer(
     name="hostedcluster",
@@ -198,7 +199,7 @@ def apply(
         False, "--force-conflicts", help="take over fields another manager owns"
     ),
     confirm_timeout: float = typer.Option(
-        60.0,
+        CONVERGE_TIMEOUT,
         "--confirm-timeout",
         help="seconds a router has to converge before it is rolled back (0: no confirmation)",
     ),
@@ -392,7 +393,7 @@ def check(
                     highlight=False,
                 )
     if not all(r.ok for r in reports):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:

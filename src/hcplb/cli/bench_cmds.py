@@ -17,6 +17,7 @@ from hcplb.cli._output import (
     print_json,
 )
 from hcplb.cli.lab_cmds import lab_app
+from hcplb.settings import CONVERGE_TIMEOUT
 
 bench_app = typer.Typer(
     help="Benchmarks in a lab: failover under load and attacks on the router, per profile.",
@@ -73,7 +74,9 @@ def lab_fail(
 def lab_heal(
     name: str = typer.Argument(..., help="lab name"),
     node: str = typer.Argument(..., help="a node of the lab"),
-    timeout: float = typer.Option(60.0, "--timeout", help="seconds to wait for full ECMP"),
+    timeout: float = typer.Option(
+        CONVERGE_TIMEOUT, "--timeout", help="seconds to wait for full ECMP"
+    ),
     output: OutputFormat = OutputOption,
 ) -> None:
     """Undo every fault and drain of a node exactly; wait until the routers have full ECMP."""

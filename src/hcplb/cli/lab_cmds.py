@@ -20,8 +20,10 @@ from hcplb.cli._output import (
     handles_errors,
     print_json,
 )
-from hcplb.lab import Check, Lab, LabStatus, down, list_labs, status, up
+from hcplb.errors import EXIT_FAILED
+from hcplb.lab import Condition, Lab, LabStatus, down, list_labs, status, up
 from hcplb.lab.demo import DemoResult, run_demo
+from hcplb.settings import CONVERGE_TIMEOUT
 
 lab_app = typer.Typer(
     help="The rehearsal lab: a whole site on this machine (network namespaces; needs root).",
@@ -34,7 +36,7 @@ class ProfileChoice(StrEnum):
     guide = "guide"
 
 
-def _summary(checks: tuple[Check, ...]) -> str:
+def _summary(checks: tuple[Condition, ...]) -> str:
     parts: dict[str, list[int]] = {}
     for c in checks:
         done, total = parts.setdefault(c.kind, [0, 0])
@@ -62,7 +64,7 @@ class _Progress:
     def phase(self, text: str) -> None:
         self.out.print(f"[dim]{time.monotonic() - self.started:5.1f} s[/] {text}", highlight=False)
 
-    def checks(self, elapsed: float, checks: tuple[Check, ...]) -> None:
+    def checks(self, elapsed: float, checks: tuple[Condition, ...]) -> None:
         text = f"converging {elapsed:4.1f} s: {_summary(checks)}"
         if self.status is not None:
             self.status.update(text)
@@ -77,7 +79,9 @@ def lab_up(
     profile: ProfileChoice = typer.Option(
         ProfileChoice.hcplb, "--profile", help="hcplb, or the guide's literal config"
     ),
-    timeout: float = typer.Option(60.0, "--timeout", help="seconds to wait for convergence"),
+    timeout: float = typer.Option(
+        CONVERGE_TIMEOUT, "--timeout", help="seconds to wait for convergence"
+    ),
 ) -> None:
     """Build the site's lab and wait until it converged; prints the time it took."""
     started = time.monotonic()
@@ -155,7 +159,7 @@ def lab_status(
                 f"converged in {st.converge_seconds:.1f} s when it came up", highlight=False
             )
     if st.checks and not st.converged:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @lab_app.command("list")
@@ -238,7 +242,7 @@ def demo(
             f"kept: hcplb lab status {result.lab}; hcplb lab down {result.lab}", highlight=False
         )
     if not result.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,8 +22,9 @@ from hcplb.cli._output import (
 )
 from hcplb.errors import ProbeError
 from hcplb.probes.model import SYSTEMS, Probe, Report, Status
-from hcplb.probes.sources import Prepared, prepare_lab, prepare_live
-from hcplb.probes.suite import DEFAULT_TIMEOUT, Check, checks_of, verify
+from hcplb.probes.sources import Prepared, prepare_live
+from hcplb.probes.suite import Check, checks_of, verify
+from hcplb.settings import PROBE_TIMEOUT
 
 _MARK = {
     Status.pass_: Text("✓ pass", style="green"),
@@ -151,7 +152,7 @@ def verify_cmd(
     ssh_key: list[Path] = typer.Option(
         [], "--ssh-key", help="SSH private key (repeatable; default: ssh-agent and ~/.ssh)"
     ),
-    timeout: float = typer.Option(DEFAULT_TIMEOUT, "--timeout", help="seconds per probe"),
+    timeout: float = typer.Option(PROBE_TIMEOUT, "--timeout", help="seconds per probe"),
     watch: float | None = typer.Option(None, "--watch", help="repeat every SECONDS, show changes"),
     output: OutputFormat = OutputOption,
 ) -> None:
@@ -166,6 +167,8 @@ def verify_cmd(
             "--lab probes the lab's own router, DNS and CA; drop --router/--resolver/--ca-file"
         )
     if lab is not None:
+        from hcplb.lab.verification import prepare_lab  # the lab package only for --lab
+
         prepared = prepare_lab(
             lab, site=site, kubeconfig=kubeconfig, context=context, timeout=timeout
         )

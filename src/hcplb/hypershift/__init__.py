@@ -6,7 +6,7 @@
 - `check_hostedcluster(client, desired) -> CheckReport`: compare a live HostedCluster.
 """
 
-from hcplb.hypershift.check import CheckReport, Finding, check_hostedcluster
+from hcplb.hypershift.check import CheckReport, Comparison, check_hostedcluster
 from hcplb.hypershift.patch import (
     DesiredHostedCluster,
     PatchResult,
@@ -17,8 +17,8 @@ from hcplb.hypershift.patch import (
 
 __all__ = [
     "CheckReport",
+    "Comparison",
     "DesiredHostedCluster",
-    "Finding",
     "PatchResult",
     "check_hostedcluster",
     "desired_hostedclusters",

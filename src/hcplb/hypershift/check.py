@@ -14,9 +14,9 @@ from typing import Any
 import lightkube
 from lightkube import ApiError
 
-from hcplb.apply.kube import RESOURCES, is_missing_kind, status_of, translated
 from hcplb.errors import TargetError
 from hcplb.hypershift.patch import DesiredHostedCluster
+from hcplb.targets.kube import RESOURCES, is_missing_kind, status_of, translated
 
 IMMUTABLE_HINT = (
     "spec.services is immutable once a HostedCluster exists: recreate the hosted cluster from "
@@ -25,7 +25,7 @@ IMMUTABLE_HINT = (
 
 
 @dataclass(frozen=True)
-class Finding:
+class Comparison:
     """One compared field: ok, or what differs and how to fix it."""
 
     field: str
@@ -38,7 +38,7 @@ class Finding:
 @dataclass(frozen=True)
 class CheckReport:
     cluster: str
-    findings: tuple[Finding, ...]
+    findings: tuple[Comparison, ...]
 
     @property
     def ok(self) -> bool:
@@ -69,7 +69,7 @@ def _describe(strategy: Any) -> str:
 def compare(live: Mapping[str, Any], desired: DesiredHostedCluster) -> CheckReport:
     """Findings for one live HostedCluster object (a dict as the API returns it)."""
     spec = live.get("spec") or {}
-    findings: list[Finding] = []
+    findings: list[Comparison] = []
     services = {
         s.get("service"): s.get("servicePublishingStrategy") for s in spec.get("services") or []
     }
@@ -79,7 +79,7 @@ def compare(live: Mapping[str, Any], desired: DesiredHostedCluster) -> CheckRepo
         observed = services.get(name)
         ok = _contains(observed, strategy)
         findings.append(
-            Finding(
+            Comparison(
                 f"spec.services[{name}]",
                 _describe(strategy),
                 _describe(observed),
@@ -92,7 +92,7 @@ def compare(live: Mapping[str, Any], desired: DesiredHostedCluster) -> CheckRepo
     ) or []
     ok = sorted(observed_blocks) == sorted(desired.allowed_cidr_blocks)
     findings.append(
-        Finding(
+        Comparison(
             "spec.networking.apiServer.allowedCIDRBlocks",
             ", ".join(desired.allowed_cidr_blocks) or "unset (all sources)",
             ", ".join(observed_blocks) or "unset (all sources)",
@@ -106,7 +106,7 @@ def compare(live: Mapping[str, Any], desired: DesiredHostedCluster) -> CheckRepo
     base_domain = (spec.get("dns") or {}).get("baseDomain", "")
     ok = base_domain == desired.base_domain
     findings.append(
-        Finding(
+        Comparison(
             "spec.dns.baseDomain",
             desired.base_domain,
             base_domain or "unset",
@@ -118,7 +118,7 @@ def compare(live: Mapping[str, Any], desired: DesiredHostedCluster) -> CheckRepo
     if endpoint:
         ok = endpoint in (desired.vip, desired.api_name)
         findings.append(
-            Finding(
+            Comparison(
                 "status.controlPlaneEndpoint.host",
                 f"{desired.api_name} or {desired.vip}",
                 endpoint,

@@ -29,7 +29,8 @@ Public API
   `lab.spawn_frr(hosts)` (daemons from the host's /etc/frr/daemons) + `lab.boot_frr(hosts)`
   (`vtysh -b`), `lab.restart_frr(host)`; `lab.switch_port(host) -> (switch host, port)`
   (`ip link set PORT down` on the switch unplugs the host).
-- Convergence: `hcplb.lab.converge.probe(lab, lab.expect)` / `wait(...)` -> Checks.
+- Convergence: `hcplb.lab.converge.probe(lab, lab.expect)` / `wait(...)` -> Conditions (one
+  per router and kind, and the client's DNS and HTTPS).
 
 How a command runs as a host: `ip netns exec <netns> unshare --mount --uts --propagation
 private -- <lab>/hosts/<host>/enter CMD...`; `enter` bind-mounts the host's private
@@ -43,7 +44,7 @@ State: `$HCPLB_LAB_DIR/<lab>/` (default `/var/lib/hcplb/labs/<lab>/`), journal `
 
 from __future__ import annotations
 
-from hcplb.lab.converge import Check, Convergence
+from hcplb.lab.converge import Condition, Convergence
 from hcplb.lab.core import Lab
 from hcplb.lab.info import HostStatus, LabStatus, LabSummary, list_labs, status
 from hcplb.lab.state import Expectations, LabState, labs_root
@@ -58,7 +59,7 @@ def down(name: str) -> None:
 
 
 __all__ = [
-    "Check",
+    "Condition",
     "Convergence",
     "Expectations",
     "Host",

@@ -20,6 +20,8 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from hcplb.settings import API_HANDSHAKE_TIMEOUT
+
 VERSION = {
     "major": "1",
     "minor": "29",
@@ -31,7 +33,6 @@ VERSION = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
-HANDSHAKE_TIMEOUT = 10.0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,7 +40,7 @@ class Handler(BaseHTTPRequestHandler):
     server: Listener
 
     def setup(self) -> None:
-        self.request.settimeout(HANDSHAKE_TIMEOUT)
+        self.request.settimeout(API_HANDSHAKE_TIMEOUT)
         self.request.do_handshake()
         super().setup()
 

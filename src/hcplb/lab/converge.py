@@ -1,9 +1,10 @@
 """Is the lab converged? Probe the state (never sleep-and-hope) and wait for it with a deadline.
 
-Converged means, in one round of probes: on every router each expected BGP session is
-Established and not `(Policy)`, and each VIP is in the kernel FIB with exactly one nexthop
-per announcing node; from the client every API name resolves to its VIP through the lab DNS
-and every API URL answers HTTPS 200 with the lab CA verified.
+Converged (`hcplb.converged`, stored in the journal as `Expectations`) means, in one round of
+probes: on every router each expected BGP session is Established and not `(Policy)`, and each
+VIP's prefix is in the kernel FIB with a nexthop per announcing node; from the client every
+API name resolves to its VIP through the lab DNS and every API URL answers HTTPS 200 with the
+lab CA verified. FRR's answers are read by `hcplb.frrjson`.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Literal, Protocol
 
-from hcplb.errors import HcplbError
-from hcplb.lab import frr, netns
+from hcplb.converged import route_problem, session_problem
+from hcplb.errors import HcplbError, LabError
+from hcplb.frrjson import PeerSummary, parse_answer, parse_bgp_summary
+from hcplb.lab import netns
 from hcplb.lab.state import Expectations
 from hcplb.lab.topology import CLIENT
 from hcplb.runner import Result
+from hcplb.settings import LAB_PROBE_TIMEOUT
 
 Kind = Literal["sessions", "routes", "dns", "https"]
-PROBE_TIMEOUT = 15.0
 
 
 class Runs(Protocol):
@@ -31,7 +34,9 @@ class Runs(Protocol):
 
 
 @dataclass(frozen=True)
-class Check:
+class Condition:
+    """One readiness condition of a round: a kind on a host, met or not, with a count."""
+
     kind: Kind
     host: str
     ok: bool
@@ -44,48 +49,59 @@ class Check:
 class Convergence:
     ok: bool
     seconds: float
-    checks: tuple[Check, ...]
+    checks: tuple[Condition, ...]
     rounds: int
 
-    def failing(self) -> tuple[Check, ...]:
+    def failing(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.checks if not c.ok)
 
 
-def _safe(kind: Kind, host: str, probe: Callable[[], Check]) -> Check:
+def _safe(kind: Kind, host: str, probe: Callable[[], Condition]) -> Condition:
     try:
         return probe()
     except HcplbError as exc:
-        return Check(kind, host, False, str(exc))
+        return Condition(kind, host, False, str(exc))
 
 
-def check_sessions(lab: Runs, router: str, neighbours: Sequence[str]) -> Check:
-    result = lab.run(router, ["vtysh", "-c", "show bgp summary json"], timeout=PROBE_TIMEOUT)
-    found = frr.peers(frr.parse_json(result.stdout, f"{router}: show bgp summary json"))
-    problems = [(n, frr.session_problem(found.get(n))) for n in neighbours]
+def bgp_peers(lab: Runs, router: str) -> dict[str, PeerSummary]:
+    """The router's `show bgp summary json`; LabError when FRR answers text (bgpd down)."""
+    result = lab.run(router, ["vtysh", "-c", "show bgp summary json"], timeout=LAB_PROBE_TIMEOUT)
+    answer = parse_answer(result.stdout)
+    if not answer.is_json:
+        first = answer.text.splitlines()[0] if answer.text else "no output"
+        raise LabError(f"{router}: show bgp summary json: not JSON ({first})")
+    return dict(parse_bgp_summary(answer.data).peers)
+
+
+def check_sessions(lab: Runs, router: str, neighbours: Sequence[str]) -> Condition:
+    found = bgp_peers(lab, router)
+    problems = [(n, session_problem(found.get(n))) for n in neighbours]
     bad = [f"{n} {p}" for n, p in problems if p]
     done = len(neighbours) - len(bad)
     detail = f"{done}/{len(neighbours)} Established" + (f"; {', '.join(bad)}" if bad else "")
-    return Check("sessions", router, not bad, detail, done, len(neighbours))
+    return Condition("sessions", router, not bad, detail, done, len(neighbours))
 
 
-def check_routes(lab: Runs, router: str, expected: Mapping[str, Sequence[str]]) -> Check:
-    result = lab.run(router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=PROBE_TIMEOUT)
+def check_routes(lab: Runs, router: str, expected: Mapping[str, Sequence[str]]) -> Condition:
+    result = lab.run(
+        router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=LAB_PROBE_TIMEOUT
+    )
     table = netns.routes(result)
     bad = []
     for prefix, hops in expected.items():
         got = table.get(prefix, set())
-        if got != set(hops):
-            bad.append(f"{prefix} via {len(got)}/{len(hops)}")
+        if route_problem(prefix, hops, got):
+            bad.append(f"{prefix} via {len(got & set(hops))}/{len(hops)}")
     done = len(expected) - len(bad)
     detail = f"{done}/{len(expected)} VIPs with every nexthop" + (
         f"; {', '.join(bad[:4])}" if bad else ""
     )
-    return Check("routes", router, not bad, detail, done, len(expected))
+    return Condition("routes", router, not bad, detail, done, len(expected))
 
 
-def check_dns(lab: Runs, names: Mapping[str, str]) -> Check:
+def check_dns(lab: Runs, names: Mapping[str, str]) -> Condition:
     argv = ["dig", "+noall", "+answer", "+time=1", "+tries=2", *names]
-    result = lab.run(CLIENT, argv, timeout=PROBE_TIMEOUT)
+    result = lab.run(CLIENT, argv, timeout=LAB_PROBE_TIMEOUT)
     answers: dict[str, set[str]] = {}
     for line in result.stdout.splitlines():
         parts = line.split()
@@ -96,10 +112,10 @@ def check_dns(lab: Runs, names: Mapping[str, str]) -> Check:
     detail = f"{done}/{len(names)} names answer" + (
         f"; not yet: {', '.join(bad[:3])}" if bad else ""
     )
-    return Check("dns", CLIENT, not bad, detail, done, len(names))
+    return Condition("dns", CLIENT, not bad, detail, done, len(names))
 
 
-def check_https(lab: Runs, urls: Sequence[str]) -> Check:
+def check_https(lab: Runs, urls: Sequence[str]) -> Condition:
     argv = [
         "curl",
         "-sS",
@@ -114,7 +130,7 @@ def check_https(lab: Runs, urls: Sequence[str]) -> Check:
     argv += ["-w", "%{http_code} %{url_effective}\\n"]
     for url in urls:
         argv += ["-o", "/dev/null", url]
-    result = lab.run(CLIENT, argv, timeout=PROBE_TIMEOUT)
+    result = lab.run(CLIENT, argv, timeout=LAB_PROBE_TIMEOUT)
     codes: dict[str, str] = {}
     for line in result.stdout.splitlines():
         code, _, url = line.partition(" ")
@@ -123,7 +139,7 @@ def check_https(lab: Runs, urls: Sequence[str]) -> Check:
     done = len(urls) - len(bad)
     error = result.stderr.strip().splitlines()[-1] if bad and result.stderr.strip() else ""
     detail = f"{done}/{len(urls)} URLs answer 200" + (f"; {error}" if error else "")
-    return Check("https", CLIENT, not bad, detail, done, len(urls))
+    return Condition("https", CLIENT, not bad, detail, done, len(urls))
 
 
 ALL_KINDS: tuple[Kind, ...] = ("sessions", "routes", "dns", "https")
@@ -131,9 +147,9 @@ ALL_KINDS: tuple[Kind, ...] = ("sessions", "routes", "dns", "https")
 
 def probe(
     lab: Runs, expect: Expectations, *, kinds: Sequence[Kind] = ALL_KINDS
-) -> tuple[Check, ...]:
+) -> tuple[Condition, ...]:
     """One round of the checks of the given kinds (a bare lab checks only `dns`)."""
-    checks: list[Check] = []
+    checks: list[Condition] = []
     if "sessions" in kinds:
         for router, neighbours in expect.sessions.items():
             checks.append(
@@ -149,7 +165,9 @@ def probe(
         if routed:
             checks.append(_safe("https", CLIENT, partial(check_https, lab, expect.urls)))
         else:  # without routes curl would only wait for its connect timeout
-            checks.append(Check("https", CLIENT, False, "waiting for routes", 0, len(expect.urls)))
+            checks.append(
+                Condition("https", CLIENT, False, "waiting for routes", 0, len(expect.urls))
+            )
     return tuple(checks)
 
 
@@ -160,7 +178,7 @@ def wait(
     timeout: float,
     since: float | None = None,
     kinds: Sequence[Kind] = ALL_KINDS,
-    progress: Callable[[float, tuple[Check, ...]], None] | None = None,
+    progress: Callable[[float, tuple[Condition, ...]], None] | None = None,
     interval: float = 0.2,
 ) -> Convergence:
     """Probe until every check passes in one round or `timeout` s pass; time counted from `since`."""

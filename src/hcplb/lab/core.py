@@ -15,6 +15,7 @@ from hcplb.lab.topology import Host, Topology, build_topology
 from hcplb.plan import SitePlan, plan_site
 from hcplb.runner import Result, run
 from hcplb.secrets import redact_config
+from hcplb.settings import FRR_START_TIMEOUT
 from hcplb.spec import load_site
 
 SITE_FILE = "site.yaml"
@@ -22,7 +23,6 @@ RENDER_DIR = "render"
 CA_FILE = "pki/ca.pem"
 TSIG_FILE = "tsig.key"
 NODE_ALWAYS = ("zebra",)  # MetalLB's speaker container: zebra, bgpd, bfdd (no staticd)
-FRR_START_TIMEOUT = 15.0
 
 
 class Lab:

@@ -9,14 +9,16 @@ from dataclasses import dataclass
 from functools import partial
 from importlib import resources
 
-from hcplb.lab.cluster import service_key, simulate_site
+from hcplb.converged import service_key
+from hcplb.lab.cluster import simulate_site
 from hcplb.lab.core import Lab
 from hcplb.lab.state import lab_dir
 from hcplb.lab.teardown import remove
 from hcplb.lab.topology import CLIENT
-from hcplb.lab.up import ChecksCallback, Phase, up
+from hcplb.lab.up import ChecksCallback, Progress, up
 from hcplb.plan import ClusterPlan
 from hcplb.render import resolve_site_secrets
+from hcplb.settings import CONVERGE_TIMEOUT
 
 SEED = "data/seed.yaml"
 
@@ -119,8 +121,8 @@ def run_demo(
     *,
     keep: bool = False,
     name: str | None = None,
-    timeout: float = 60.0,
-    on_phase: Phase | None = None,
+    timeout: float = CONVERGE_TIMEOUT,
+    on_phase: Progress | None = None,
     on_checks: ChecksCallback | None = None,
     after_up: Callable[[Lab], None] | None = None,
 ) -> DemoResult:

@@ -35,6 +35,7 @@ from hcplb.metallb import EXCLUDE_LABEL
 from hcplb.render import resolve_site_secrets
 from hcplb.runner import run
 from hcplb.secrets import redact_config
+from hcplb.settings import CONVERGE_TIMEOUT, FRR_CONF, FRR_RELOAD
 
 __all__ = [
     "FRR_ROLES",
@@ -57,7 +58,6 @@ MODES: tuple[str, ...] = ("down", "freeze", "bgp-stop", "api-stop")
 FRR_ROLES = ("zebra", "bgpd", "bfdd", "staticd")
 FAULTS_FILE = "faults.json"
 ORIGINALS_DIR = "faults"
-RELOAD = "/usr/lib/frr/frr-reload.py"
 _ROUTER_KINDS: tuple[converge.Kind, ...] = ("sessions", "routes")
 
 
@@ -150,7 +150,7 @@ def load_node_config(lab: Lab, node: str, text: str) -> None:
     etc.write_text(text)
     etc.chmod(0o640)
     shutil.chown(etc, "frr", "frr")
-    result = lab.run(node, [RELOAD, "--reload", "/etc/frr/frr.conf"], timeout=60)
+    result = lab.run(node, [FRR_RELOAD, "--reload", FRR_CONF], timeout=60)
     if not result.ok:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]
         raise LabError(f"{node}: frr-reload.py failed: {redact_config(' '.join(last), ())}")
@@ -285,7 +285,7 @@ def _undo(lab: Lab, fault: Fault) -> str:
     return "original frr.conf reloaded"
 
 
-def heal(lab: Lab, node: str, *, timeout: float = 60.0) -> Healed:
+def heal(lab: Lab, node: str, *, timeout: float = CONVERGE_TIMEOUT) -> Healed:
     """Undo every fault of the node and wait until the routers have full ECMP and every session.
 
     Frozen daemons are thawed first (a respawned bgpd needs zebra), the rest latest first.

@@ -8,7 +8,6 @@ frrinit.sh does at boot. Nodes run bgpd with `-p 0` (no listener) like MetalLB's
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import shutil
@@ -16,11 +15,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hcplb.errors import LabError
+from hcplb.settings import FRR_LIB
 
-FRR_DIR = Path("/usr/lib/frr")
 ALWAYS = ("zebra", "staticd")
 ORDER = ("zebra", "bgpd", "bfdd", "staticd")
 VTYSH_CONF = "service integrated-vtysh-config\n"
@@ -80,7 +78,7 @@ def write_config(frr_dir: Path, frr_conf: str, daemons_text: str) -> None:
 
 
 def daemon_argv(daemon: Daemon, *, profile: str) -> list[str]:
-    return [str(FRR_DIR / daemon.name), "-F", profile, *daemon.options]
+    return [f"{FRR_LIB}/{daemon.name}", "-F", profile, *daemon.options]
 
 
 def clear_run_dir(run_dir: Path) -> None:
@@ -101,36 +99,3 @@ def wait_sockets(run_dirs: dict[Path, list[str]], *, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise LabError(f"FRR daemons did not start within {timeout:g} s: no {missing[0]}")
         time.sleep(0.02)
-
-
-def parse_json(text: str, what: str) -> Any:
-    """vtysh JSON; a daemon that is down answers text, which becomes a LabError."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        first = text.strip().splitlines()[0] if text.strip() else "no output"
-        raise LabError(f"{what}: not JSON ({first})") from None
-
-
-def peers(summary: Any) -> dict[str, dict[str, Any]]:
-    """Neighbour address -> peer dict from `show bgp summary json` (all address families)."""
-    result: dict[str, dict[str, Any]] = {}
-    if not isinstance(summary, dict):
-        return result
-    for family in summary.values():
-        if isinstance(family, dict):
-            for addr, peer in family.get("peers", {}).items():
-                result.setdefault(addr, peer)
-    return result
-
-
-def session_problem(peer: dict[str, Any] | None) -> str | None:
-    """Why a session is not usable, or None when Established with policy in place."""
-    if peer is None:
-        return "not configured"
-    state = str(peer.get("state", "?"))
-    if state != "Established":
-        return state
-    if peer.get("peerState") == "Policy":
-        return "Established (Policy): eBGP without an inbound/outbound policy"
-    return None

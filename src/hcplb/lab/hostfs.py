@@ -21,12 +21,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hcplb.lab.topology import Host, Role
+from hcplb.settings import FRR_ETC, FRR_RUN
 
 # (directory under the host's dir, path on a real machine) per role; a target that does not
 # exist on this machine is skipped (a bind mount needs an existing mount point).
 _FRR = (
-    ("etc/frr", "/etc/frr"),
-    ("run/frr", "/run/frr"),
+    ("etc/frr", FRR_ETC),
+    ("run/frr", FRR_RUN),
     ("log/frr", "/var/log/frr"),
     ("tmp/frr", "/var/tmp/frr"),
 )

@@ -36,7 +36,7 @@ class LabStatus:
     state_dir: str
     converge_seconds: float | None
     hosts: tuple[HostStatus, ...]
-    checks: tuple[converge.Check, ...]
+    checks: tuple[converge.Condition, ...]
 
     @property
     def converged(self) -> bool:
@@ -98,7 +98,7 @@ def status(name: str, *, probe: bool = True) -> LabStatus:
                 ),
             )
         )
-    checks: tuple[converge.Check, ...] = ()
+    checks: tuple[converge.Condition, ...] = ()
     if probe and lab.state.expect is not None:
         kinds: tuple[converge.Kind, ...] = ("dns",) if lab.state.bare else converge.ALL_KINDS
         checks = converge.probe(lab, lab.expect, kinds=kinds)

@@ -13,14 +13,13 @@ from collections.abc import Iterable, Sequence
 from hcplb.errors import LabError
 from hcplb.lab.topology import BRIDGES, Host, Topology
 from hcplb.runner import Result, run
-
-TIMEOUT = 20.0
+from hcplb.settings import LAB_SETUP_TIMEOUT
 
 
 def ip_batch(lines: Sequence[str], *, netns: str | None = None) -> Result:
     """Run many `ip` commands in one process (`ip [-n NS] -batch -`); LabError on failure."""
     argv = ["ip", *(["-n", netns] if netns else []), "-batch", "-"]
-    result = run(argv, timeout=TIMEOUT, input="\n".join(lines) + "\n")
+    result = run(argv, timeout=LAB_SETUP_TIMEOUT, input="\n".join(lines) + "\n")
     if not result.ok:
         where = f" in {netns}" if netns else ""
         raise LabError(f"ip -batch failed{where}: {result.stderr.strip() or result.stdout.strip()}")
@@ -29,7 +28,7 @@ def ip_batch(lines: Sequence[str], *, netns: str | None = None) -> Result:
 
 def namespaces() -> list[str]:
     """Every network namespace on the machine (`ip -j netns list`)."""
-    result = run(["ip", "-j", "netns", "list"], timeout=TIMEOUT)
+    result = run(["ip", "-j", "netns", "list"], timeout=LAB_SETUP_TIMEOUT)
     if not result.ok:
         raise LabError(f"cannot list network namespaces: {result.stderr.strip()}")
     text = result.stdout.strip()
@@ -50,7 +49,7 @@ def delete_namespaces(names: Iterable[str]) -> None:
 
 def pids_in(netns: str) -> list[int]:
     """Pids of every process whose network namespace is `netns` (`ip netns pids`)."""
-    result = run(["ip", "netns", "pids", netns], timeout=TIMEOUT)
+    result = run(["ip", "netns", "pids", netns], timeout=LAB_SETUP_TIMEOUT)
     if not result.ok:
         return []
     return [int(p) for p in result.stdout.split()]
@@ -84,7 +83,9 @@ def wire(topology: Topology) -> None:
         if host.role != "switch":
             ip_batch(host_lines(host), netns=host.netns)
         for key, value in host.sysctls:
-            result = run(["sysctl", "-qw", f"{key}={value}"], timeout=TIMEOUT, netns=host.netns)
+            result = run(
+                ["sysctl", "-qw", f"{key}={value}"], timeout=LAB_SETUP_TIMEOUT, netns=host.netns
+            )
             if not result.ok:
                 raise LabError(f"{host.name}: sysctl {key}={value}: {result.stderr.strip()}")
 

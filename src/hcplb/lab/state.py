@@ -17,9 +17,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hcplb.errors import LabError
+from hcplb.settings import DEFAULT_LABS_ROOT, LABS_ENV
 
-LABS_ENV = "HCPLB_LAB_DIR"
-DEFAULT_LABS_ROOT = Path("/var/lib/hcplb/labs")
 STATE_FILE = "state.json"
 NETNS_PREFIX = "hcplb-"
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$|^[a-z]$")

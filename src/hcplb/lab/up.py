@@ -26,16 +26,18 @@ from hcplb.plan import SitePlan, plan_site
 from hcplb.render import RenderedSite, Secrets, render_site, resolve_site_secrets, write_rendered
 from hcplb.render.host import SYSCTL_FILENAME, netns_host_commands
 from hcplb.render.router import router_dir
+from hcplb.settings import CONVERGE_TIMEOUT, FRR_LIB, LAB_SETUP_TIMEOUT, VTYSH
 from hcplb.spec import load_site
 
-Phase = Callable[[str], None]
-ChecksCallback = Callable[[float, tuple[converge.Check, ...]], None]
+Progress = Callable[[str], None]
+"""told one line per build phase (the lifecycle phase itself is `state.Phase`)"""
+ChecksCallback = Callable[[float, tuple[converge.Condition, ...]], None]
 
 REQUIRED = (
-    ("/usr/lib/frr/bgpd", "FRR"),
-    ("/usr/lib/frr/zebra", "FRR"),
-    ("/usr/lib/frr/bfdd", "FRR"),
-    ("/usr/bin/vtysh", "FRR"),
+    (f"{FRR_LIB}/bgpd", "FRR"),
+    (f"{FRR_LIB}/zebra", "FRR"),
+    (f"{FRR_LIB}/bfdd", "FRR"),
+    (VTYSH, "FRR"),
     ("/usr/sbin/named", "BIND 9 (bind9)"),
     ("/usr/bin/named-checkconf", "BIND 9 (bind9)"),
     ("/usr/bin/dig", "dig (bind9-dnsutils)"),
@@ -72,8 +74,8 @@ def up(
     *,
     bare: bool = False,
     profile: str = "hcplb",
-    timeout: float = 60.0,
-    on_phase: Phase | None = None,
+    timeout: float = CONVERGE_TIMEOUT,
+    on_phase: Progress | None = None,
     on_checks: ChecksCallback | None = None,
 ) -> Lab:
     """Build the site's lab and wait until it converged (a bare lab: until DNS answers)."""
@@ -225,7 +227,9 @@ def _prepare_routers(lab: Lab, inputs: _Inputs) -> None:
     """The rendered sysctl settings and firewall, applied inside each router's namespace."""
     for router in inputs.plan.routers:
         for command in netns_host_commands(inputs.plan, router, profile=lab.state.profile):
-            result = lab.run(router.name, command.argv, timeout=20, input=command.input)
+            result = lab.run(
+                router.name, command.argv, timeout=LAB_SETUP_TIMEOUT, input=command.input
+            )
             if not result.ok:
                 raise LabError(f"{router.name}: {' '.join(command.argv)}: {result.stderr.strip()}")
 
@@ -238,15 +242,12 @@ def _wait_listening(lab: Lab, timeout: float) -> None:
     while True:
         waiting = []
         for router, neighbours in lab.expect.sessions.items():
-            result = lab.run(router, ["vtysh", "-c", "show bgp summary json"], timeout=10)
             try:
-                found = frr.peers(frr.parse_json(result.stdout, router))
+                found = converge.bgp_peers(lab, router)
             except LabError:
                 found = {}
             waiting += [
-                f"{router}->{n}"
-                for n in neighbours
-                if found.get(n, {}).get("state", "Idle") == "Idle"
+                f"{router}->{n}" for n in neighbours if n not in found or found[n].state == "Idle"
             ]
         if not waiting:
             return
@@ -256,7 +257,7 @@ def _wait_listening(lab: Lab, timeout: float) -> None:
 
 
 def _start_dns(lab: Lab) -> None:
-    check = lab.run(DNS, list(dns.CHECK_ARGV), timeout=20)
+    check = lab.run(DNS, list(dns.CHECK_ARGV), timeout=LAB_SETUP_TIMEOUT)
     if not check.ok:
         raise LabError(
             f"the lab's BIND config does not load: {check.stdout.strip() or check.stderr.strip()}"

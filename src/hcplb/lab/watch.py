@@ -8,16 +8,17 @@ was busy doing something else (a frr-reload takes about a second).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
 
 from hcplb.errors import LabError
+from hcplb.frrjson import parse_answer, parse_bfd_peers
 from hcplb.lab.core import Lab
 from hcplb.lab.netns import routes as parse_routes
 from hcplb.runner import run
+from hcplb.settings import CONVERGE_TIMEOUT
 
 __all__ = [
     "POLL_S",
@@ -112,15 +113,14 @@ def bfd_down(lab: Lab) -> list[str]:
     missing = []
     for router, peers in lab.expect.sessions.items():
         result = lab.run(router, ["vtysh", "-c", "show bfd peers json"], timeout=10)
-        try:
-            status = {p.get("peer"): p.get("status") for p in json.loads(result.stdout)}
-        except (json.JSONDecodeError, AttributeError):
-            status = {}
-        missing += [f"{router}: {peer}" for peer in peers if status.get(peer) != "up"]
+        status = parse_bfd_peers(parse_answer(result.stdout).data)
+        missing += [
+            f"{router}: {peer}" for peer in peers if peer not in status or not status[peer].up
+        ]
     return missing
 
 
-def wait_ready(lab: Lab, *, timeout: float = 60.0) -> float:
+def wait_ready(lab: Lab, *, timeout: float = CONVERGE_TIMEOUT) -> float:
     """Wait for full ECMP and every BFD session up (BFD comes up after BGP); LabError if not.
 
     A fault injected before BFD is up would be detected by the hold timer, not by BFD.

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from hcplb.errors import exit_code
+
 
 class Severity(StrEnum):
     error = "error"
@@ -106,10 +108,8 @@ class LintReport:
 
     @property
     def exit_code(self) -> int:
-        """As `verify`: 0 clean (info only), 1 any error, 3 warnings only."""
-        if self.errors:
-            return 1
-        return 3 if self.warnings else 0
+        """`hcplb.errors.exit_code`: 1 any error, 3 warnings only, 0 clean (info only)."""
+        return exit_code(failed=bool(self.errors), warned=bool(self.warnings))
 
     def rules(self) -> set[str]:
         return {f.rule for f in self.findings}

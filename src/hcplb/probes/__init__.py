@@ -7,8 +7,9 @@
 A probe result (`Probe`) has a stable id (`router/<r>/session/<node>`,
 `dns/<resolver>/<name>`, `api/<ns>-<name>/tls`, `cluster/...`), a status, what was expected,
 what was observed, and a hint naming the likely cause (`hcplb.probes.hints`).
-Parsers (`frr`) and evaluations are pure; I/O happens through `hcplb.targets` and, for DNS and
-API probes, in `client` (run in-process, or inside the lab's client host).
+Parsers (`hcplb.frrjson`, `frr`) and evaluations are pure; I/O happens through
+`hcplb.targets` and, for DNS and API probes, in `client` (run in-process, or inside the lab's
+client host).
 
 This module stays light: `python -m hcplb.probes.client` imports it inside lab hosts.
 """

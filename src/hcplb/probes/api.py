@@ -9,9 +9,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from hcplb.converged import HostedApi
 from hcplb.probes import hints
 from hcplb.probes.client import Task
-from hcplb.probes.expect import ClusterExpect, SiteExpect
+from hcplb.probes.expect import SiteExpect
 from hcplb.probes.model import Probe, fail, passed, skip, warn
 
 __all__ = ["api_tasks", "cert_covers", "evaluate_api", "spread_count"]
@@ -67,7 +68,7 @@ def cert_covers(name: str, dns_names: list[str]) -> bool:
 
 
 def _cluster_probes(
-    c: ClusterExpect, result: Mapping[str, Any] | None, error: str, *, ca_given: bool
+    c: HostedApi, result: Mapping[str, Any] | None, error: str, *, ca_given: bool
 ) -> list[Probe]:
     base = f"api/{c.id}"
     where = f"{c.vip}:{c.port}"
@@ -144,9 +145,7 @@ API_HANDSHAKE = (
 )
 
 
-def _cert(
-    id: str, expected: str, c: ClusterExpect, cert: Mapping[str, Any], *, tls_ok: bool
-) -> Probe:
+def _cert(id: str, expected: str, c: HostedApi, cert: Mapping[str, Any], *, tls_ok: bool) -> Probe:
     if not cert:
         return skip(id, SYSTEM, "no certificate received", expected)
     dns_names = list(cert.get("dns") or [])
@@ -195,7 +194,7 @@ def _ready(id: str, expected: str, answers: list[Mapping[str, Any]], *, tls_ok: 
     return fail(id, SYSTEM, expected, shown, "the API server is not ready", hints.API_CLOSED)
 
 
-def _spread(c: ClusterExpect, result: Mapping[str, Any] | None, error: str) -> Probe:
+def _spread(c: HostedApi, result: Mapping[str, Any] | None, error: str) -> Probe:
     id = f"api/{c.id}/spread"
     want = [n.name for n in c.announcers]
     expected = f"new connections served by every announcing node: {', '.join(want)}"

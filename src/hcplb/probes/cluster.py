@@ -21,11 +21,12 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.apps_v1 import DaemonSet
 from lightkube.resources.core_v1 import Secret, Service
 
-from hcplb.apply.kube import RESOURCES
+from hcplb.converged import HostedApi
 from hcplb.probes import hints
-from hcplb.probes.expect import ClusterExpect, SiteExpect
+from hcplb.probes.expect import SiteExpect
 from hcplb.probes.kubeobjects import Fetched, Missing, differs, fetch, why
 from hcplb.probes.model import Probe, fail, passed, skip, warn
+from hcplb.targets.kube import RESOURCES
 
 __all__ = ["probe_cluster"]
 
@@ -50,7 +51,7 @@ def _manifest_id(manifest: Mapping[str, Any]) -> str:
     return f"cluster/{str(manifest['kind']).lower()}/{manifest['metadata']['name']}"
 
 
-def _hc_ids(c: ClusterExpect) -> list[str]:
+def _hc_ids(c: HostedApi) -> list[str]:
     base = f"cluster/hostedcluster/{c.namespace}/{c.name}"
     return [f"{base}/apiserver", f"{base}/endpoint"]
 
@@ -231,7 +232,7 @@ def _manifest(m: Mapping[str, Any], live: Fetched | None, *, installed: bool | N
     return passed(id, SYSTEM, exp, "equal")
 
 
-def _service(c: ClusterExpect, svc: Fetched) -> Probe:
+def _service(c: HostedApi, svc: Fetched) -> Probe:
     id = f"cluster/service/{c.control_plane_namespace}"
     exp = f"Service {c.control_plane_namespace}/kube-apiserver LoadBalancer, ingress {c.vip}"
     if isinstance(svc, Missing):
@@ -266,7 +267,7 @@ def _service(c: ClusterExpect, svc: Fetched) -> Probe:
     return passed(id, SYSTEM, exp, observed)
 
 
-def _hostedcluster(c: ClusterExpect, hc: Fetched) -> list[Probe]:
+def _hostedcluster(c: HostedApi, hc: Fetched) -> list[Probe]:
     ids = _hc_ids(c)
     exp_pub = "spec.services APIServer: LoadBalancer"
     exp_end = f"status.controlPlaneEndpoint {c.vip} or {c.api_name}, port {c.port}"

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from hcplb.errors import exit_code
+
 __all__ = ["SYSTEMS", "Probe", "Report", "Status", "fail", "passed", "skip", "warn"]
 
 SYSTEMS = ("router", "dns", "api", "cluster")
@@ -75,10 +77,8 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0 all pass (skips allowed), 1 any fail, 3 warnings but no failure."""
-        if not self.ok:
-            return 1
-        return 3 if self.with_status(Status.warn) else 0
+        """`hcplb.errors.exit_code`: 1 any fail, 3 warnings only, 0 all pass (skips allowed)."""
+        return exit_code(failed=not self.ok, warned=bool(self.with_status(Status.warn)))
 
     def get(self, id: str) -> Probe:
         for p in self.probes:

@@ -11,16 +11,10 @@ import threading
 from collections.abc import Callable, Sequence
 
 from hcplb.errors import HcplbError
+from hcplb.frrjson import Answer, parse_answer, split_answers
 from hcplb.probes import hints
 from hcplb.probes.expect import RouterExpect
-from hcplb.probes.frr import (
-    Answer,
-    ReloadDiff,
-    parse_answer,
-    parse_reload_diff,
-    parse_sysctl,
-    split_answers,
-)
+from hcplb.probes.frr import ReloadDiff, parse_reload_diff, parse_sysctl
 from hcplb.probes.model import Probe, fail, passed, skip, warn
 from hcplb.probes.routing import (
     Failed,
@@ -34,6 +28,7 @@ from hcplb.probes.routing import (
 )
 from hcplb.runner import Result
 from hcplb.secrets import redact_config
+from hcplb.settings import COMMAND_TIMEOUT
 from hcplb.targets.base import Target
 
 __all__ = [
@@ -56,7 +51,6 @@ _DRIFT_LINES = 12
 # frr-reload.py is a Python program that asks vtysh twice: on a busy router it needs more
 # than a probe's timeout. An unreachable router still costs one timeout (every command fails
 # at the connection); only a router that answers slowly can make the drift check wait longer.
-DRIFT_TIMEOUT = 10.0
 
 
 def _vtysh(*commands: str) -> list[str]:
@@ -89,7 +83,9 @@ def observe_router(target: Target, expect: RouterExpect, *, timeout: float) -> R
         jobs["bfd"] = lambda: call(_vtysh("show bfd peers json"))
     if expect.frr_conf is not None:
         conf = expect.frr_conf
-        jobs["drift"] = lambda: call(["sh", "-c", RELOAD_SCRIPT], conf, max(timeout, DRIFT_TIMEOUT))
+        jobs["drift"] = lambda: call(
+            ["sh", "-c", RELOAD_SCRIPT], conf, max(timeout, COMMAND_TIMEOUT)
+        )
     got = _gather(jobs, slow={"drift"})
 
     def answers(name: str, count: int) -> tuple[Answer, ...] | Failed:

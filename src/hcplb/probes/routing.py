@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hcplb.probes import hints
-from hcplb.probes.expect import NodeExpect, RouterExpect
-from hcplb.probes.frr import (
+from hcplb.converged import Peer
+from hcplb.frrjson import (
     Answer,
     BfdPeer,
     BgpSummary,
@@ -23,6 +22,8 @@ from hcplb.probes.frr import (
     parse_bgp_summary,
     parse_ip_route,
 )
+from hcplb.probes import hints
+from hcplb.probes.expect import RouterExpect
 from hcplb.probes.model import Probe, fail, passed, warn
 from hcplb.runner import Result
 
@@ -144,7 +145,7 @@ def policy_blocked(view: RouterView, address: str) -> bool:
     return peer.policy_blocked or (neighbor is not None and neighbor.policy_discards)
 
 
-def session_probe(base: str, expect: RouterExpect, node: NodeExpect, view: RouterView) -> Probe:
+def session_probe(base: str, expect: RouterExpect, node: Peer, view: RouterView) -> Probe:
     id = f"{base}/session/{node.name}"
     want = expect.prefixes_from(node)
     expected = f"Established, not (Policy), {want} prefix(es) from AS {node.asn}"
@@ -218,12 +219,12 @@ def session_probe(base: str, expect: RouterExpect, node: NodeExpect, view: Route
     return passed(id, SYSTEM, expected, observed)
 
 
-def _names(addresses: Sequence[str], nodes: Sequence[NodeExpect]) -> str:
+def _names(addresses: Sequence[str], nodes: Sequence[Peer]) -> str:
     by_address = {n.address: n.name for n in nodes}
     return ", ".join(by_address.get(a, a) for a in addresses) or "none"
 
 
-def _cause(missing: Sequence[NodeExpect], view: RouterView) -> str:
+def _cause(missing: Sequence[Peer], view: RouterView) -> str:
     """Why these nodes' paths are missing, from their sessions."""
     if view.summary is None:
         return view.bgp_hint
@@ -235,7 +236,7 @@ def _cause(missing: Sequence[NodeExpect], view: RouterView) -> str:
 
 
 def vip_paths_probe(
-    base: str, expect: RouterExpect, prefix: str, announcers: Sequence[NodeExpect], view: RouterView
+    base: str, expect: RouterExpect, prefix: str, announcers: Sequence[Peer], view: RouterView
 ) -> Probe:
     id = f"{base}/vip/{prefix.removesuffix('/32')}/bgp"
     want = sorted(n.address for n in announcers)
@@ -277,7 +278,7 @@ def vip_paths_probe(
 
 
 def vip_fib_probe(
-    base: str, expect: RouterExpect, prefix: str, announcers: Sequence[NodeExpect], view: RouterView
+    base: str, expect: RouterExpect, prefix: str, announcers: Sequence[Peer], view: RouterView
 ) -> Probe:
     id = f"{base}/vip/{prefix.removesuffix('/32')}/fib"
     want = sorted(n.address for n in announcers)
@@ -324,7 +325,7 @@ def vip_fib_probe(
     return passed(id, SYSTEM, expected, observed)
 
 
-def bfd_probe(base: str, expect: RouterExpect, node: NodeExpect, view: RouterView) -> Probe:
+def bfd_probe(base: str, expect: RouterExpect, node: Peer, view: RouterView) -> Probe:
     id = f"{base}/bfd/{node.name}"
     bfd = expect.bfd
     assert bfd is not None

@@ -1,7 +1,7 @@
-"""What `verify` runs against: a lab (everything from inside its hosts) or a live site.
+"""What `verify` runs against: a live site (`prepare_live`), or a lab (`hcplb.lab.verification`).
 
-`prepare_lab` and `prepare_live` return the expectations, the targets and the secret values
-to keep out of the output; `Prepared.close()` releases connections (SSH).
+Both return the expectations, the targets and the secret values to keep out of the output;
+`Prepared.close()` releases connections (SSH).
 """
 
 from __future__ import annotations
@@ -17,15 +17,21 @@ from hcplb.errors import HcplbError, ProbeError
 from hcplb.plan import SitePlan, plan_site
 from hcplb.probes.expect import SiteExpect, expect_site
 from hcplb.probes.suite import VerifyTargets
-from hcplb.probes.vantage import InProcess, OnTarget
+from hcplb.probes.vantage import InProcess
 from hcplb.render import Secrets, render_site, resolve_site_secrets
 from hcplb.render.router import router_dir
+from hcplb.settings import PROBE_TIMEOUT
 from hcplb.spec import load_site
-from hcplb.targets import LabTarget, Target, open_target
+from hcplb.targets import Target, open_target
 
-__all__ = ["LAB_ATTEMPTS", "Prepared", "parse_router_options", "prepare_lab", "prepare_live"]
-
-LAB_ATTEMPTS = 8
+__all__ = [
+    "Prepared",
+    "kube_factory",
+    "parse_router_options",
+    "prepare_live",
+    "rendered_frr",
+    "site_secrets",
+]
 
 
 @dataclass
@@ -42,14 +48,14 @@ class Prepared:
                 target.close()
 
 
-def _secrets(plan: SitePlan, base_dir: Path | None) -> tuple[Secrets, str]:
+def site_secrets(plan: SitePlan, base_dir: Path | None) -> tuple[Secrets, str]:
     try:
         return resolve_site_secrets(plan.site, base_dir=base_dir), ""
     except HcplbError as exc:
         return Secrets(), f"secrets not resolved ({exc.lines()[0]}): config drift not checked"
 
 
-def _rendered_frr(plan: SitePlan, secrets: Secrets, profile: str) -> dict[str, str] | None:
+def rendered_frr(plan: SitePlan, secrets: Secrets, profile: str) -> dict[str, str] | None:
     try:
         rendered = render_site(
             plan.site, secrets, profile="guide" if profile == "guide" else "hcplb"
@@ -59,56 +65,14 @@ def _rendered_frr(plan: SitePlan, secrets: Secrets, profile: str) -> dict[str, s
     return {r.name: rendered.get(f"{router_dir(plan, r)}/frr.conf").content for r in plan.routers}
 
 
-def _kube(
+def kube_factory(
     kubeconfig: Path | None, context: str | None, timeout: float
 ) -> Callable[[], lightkube.Client] | None:
     if kubeconfig is None:
         return None
-    from hcplb.apply.kube import kube_client  # lightkube config parsing only when asked for
+    from hcplb.targets.kube import kube_client  # lightkube config parsing only when asked for
 
     return lambda: kube_client(kubeconfig, context, timeout=timeout)
-
-
-def prepare_lab(
-    name: str,
-    *,
-    site: Path | None = None,
-    kubeconfig: Path | None = None,
-    context: str | None = None,
-    timeout: float = 3.0,
-) -> Prepared:
-    """Probe lab `name`: routers inside their hosts, DNS and API from its client host."""
-    from hcplb.lab import Lab  # the lab package is only needed for --lab
-
-    lab = Lab.open(name)
-    notes: list[str] = []
-    if site is not None:
-        plan = plan_site(load_site(site).site)
-        secrets, note = _secrets(plan, site.parent)
-        profile = "hcplb"
-        frr = _rendered_frr(plan, secrets, profile) if not note else None
-    else:
-        plan = lab.plan
-        secrets, note = _secrets(plan, Path(lab.state.site_source).parent)
-        profile = lab.state.profile
-        frr = {}
-        for r in plan.routers:
-            path = lab.render_dir / router_dir(plan, r) / "frr.conf"
-            if path.exists():
-                frr[r.name] = path.read_text(encoding="utf-8")
-    notes += [note] if note else []
-    expect = expect_site(plan, secrets, profile=profile, frr_confs=frr or None)
-    routers: dict[str, Target] = {r.name: LabTarget(lab, r.name) for r in plan.routers}
-    targets = VerifyTargets(
-        routers=routers,
-        vantage=OnTarget(LabTarget(lab, "client")),
-        resolvers=(lab.host("dns").address("client"),),
-        ca_pem=lab.ca_file.read_text(encoding="utf-8"),
-        kube=_kube(kubeconfig, context, timeout),
-        spread=True,
-        attempts=LAB_ATTEMPTS,
-    )
-    return Prepared(expect, targets, tuple(secrets.values()), tuple(notes + list(expect.notes)))
 
 
 def parse_router_options(values: Sequence[str], router_names: Sequence[str]) -> dict[str, str]:
@@ -140,15 +104,15 @@ def prepare_live(
     context: str | None = None,
     resolvers: Sequence[str] = (),
     ca_file: Path | None = None,
-    timeout: float = 3.0,
+    timeout: float = PROBE_TIMEOUT,
     known_hosts: Path | None = None,
     ssh_keys: Sequence[Path] = (),
 ) -> Prepared:
     """Probe a live site: routers through local/SSH targets, DNS and API from this machine."""
     loaded = load_site(site)
     plan = plan_site(loaded.site)
-    secrets, note = _secrets(plan, site.parent)
-    frr = None if note else _rendered_frr(plan, secrets, "hcplb")
+    secrets, note = site_secrets(plan, site.parent)
+    frr = None if note else rendered_frr(plan, secrets, "hcplb")
     expect = expect_site(plan, secrets, frr_confs=frr)
     specs = parse_router_options(routers, [r.name for r in plan.routers])
     owned: list[Target] = []
@@ -172,7 +136,7 @@ def prepare_live(
         vantage=InProcess(),
         resolvers=tuple(resolvers),
         ca_pem=ca_pem,
-        kube=_kube(kubeconfig, context, timeout),
+        kube=kube_factory(kubeconfig, context, timeout),
     )
     notes = ([note] if note else []) + list(expect.notes)
     return Prepared(expect, targets, tuple(secrets.values()), tuple(notes), owned)

@@ -26,13 +26,12 @@ from hcplb.probes.cluster import probe_cluster
 from hcplb.probes.dns import dns_tasks, evaluate_dns
 from hcplb.probes.expect import SiteExpect
 from hcplb.probes.model import Probe, Report, fail, skip
-from hcplb.probes.router import DRIFT_TIMEOUT, probe_router
+from hcplb.probes.router import probe_router
 from hcplb.probes.vantage import Vantage
+from hcplb.settings import COMMAND_TIMEOUT, PROBE_TIMEOUT
 from hcplb.targets.base import Target
 
 __all__ = ["Check", "VerifyTargets", "checks_of", "verify"]
-
-DEFAULT_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ def checks_of(
             f"router {r.name}",
             "router",
             _router_check(r.name, targets.routers.get(r.name), expect, timeout, secrets),
-            max(2 * timeout, DRIFT_TIMEOUT) + 5,
+            max(2 * timeout, COMMAND_TIMEOUT) + 5,
         )
         for r in expect.routers
     ]
@@ -151,7 +150,7 @@ def verify(
     expect: SiteExpect,
     targets: VerifyTargets,
     *,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = PROBE_TIMEOUT,
     secrets: Sequence[str] = (),
     on_done: Callable[[Check, list[Probe]], None] | None = None,
 ) -> Report:

@@ -1,4 +1,8 @@
-"""Checks across fields of a shape-valid site: each returns Findings located by YAML path."""
+"""Checks across fields of a shape-valid site.
+
+Each yields PathProblems: a problem located by YAML path, which the loader places at
+file:line as an `hcplb.errors.Problem`.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ _PRIVATE_32 = range(4200000000, 4294967295)
 
 
 @dataclass(frozen=True)
-class Finding:
+class PathProblem:
     loc: tuple[str | int, ...]
     message: str
     hint: str = ""
@@ -43,14 +47,14 @@ def _duplicates(names: Sequence[str]) -> Iterator[tuple[int, str]]:
         seen.add(name)
 
 
-def _check_asns(site: Site) -> Iterator[Finding]:
+def _check_asns(site: Site) -> Iterator[PathProblem]:
     spec = site.spec
     asns = [(_router(i, "asn"), r.asn) for i, r in enumerate(spec.routers)]
     asns.append((("spec", "managementCluster", "asn"), spec.management_cluster.asn))
     asns += [(_node(i, "asn"), n.asn) for i, n in enumerate(spec.management_cluster.nodes) if n.asn]
     for loc, asn in asns:
         if asn not in _PRIVATE_16 and asn not in _PRIVATE_32:
-            yield Finding(
+            yield PathProblem(
                 loc,
                 f"ASN {asn} is public",
                 "use a private ASN (64512-65534 or 4200000000-4294967294) unless you own this one",
@@ -58,60 +62,64 @@ def _check_asns(site: Site) -> Iterator[Finding]:
             )
 
 
-def _check_names(site: Site) -> Iterator[Finding]:
+def _check_names(site: Site) -> Iterator[PathProblem]:
     spec = site.spec
     for i, name in _duplicates([r.name for r in spec.routers]):
-        yield Finding(_router(i, "name"), f"router name {name!r} is used twice", "names are unique")
+        yield PathProblem(
+            _router(i, "name"), f"router name {name!r} is used twice", "names are unique"
+        )
     for i, name in _duplicates([n.name for n in spec.management_cluster.nodes]):
-        yield Finding(_node(i, "name"), f"node name {name!r} is used twice", "names are unique")
+        yield PathProblem(_node(i, "name"), f"node name {name!r} is used twice", "names are unique")
     for i, name in _duplicates([p.name for p in spec.pools]):
-        yield Finding(("spec", "pools", i, "name"), f"pool {name!r} is defined twice", "")
+        yield PathProblem(("spec", "pools", i, "name"), f"pool {name!r} is defined twice", "")
     keys = [f"{c.namespace}/{c.name}" for c in spec.hosted_clusters]
     for i, key in _duplicates(keys):
-        yield Finding(_hc(i, "name"), f"hosted cluster {key} is defined twice", "")
+        yield PathProblem(_hc(i, "name"), f"hosted cluster {key} is defined twice", "")
     reserved = {"client", "dns", "lan"}
     for i, r in enumerate(spec.routers):
         if r.name in reserved:
-            yield Finding(_router(i, "name"), f"{r.name!r} is reserved for the lab", "rename it")
+            yield PathProblem(
+                _router(i, "name"), f"{r.name!r} is reserved for the lab", "rename it"
+            )
         if r.name in {n.name for n in spec.management_cluster.nodes}:
-            yield Finding(_router(i, "name"), f"{r.name!r} is also a node name", "rename it")
+            yield PathProblem(_router(i, "name"), f"{r.name!r} is also a node name", "rename it")
     for i, n in enumerate(spec.management_cluster.nodes):
         if n.name in reserved:
-            yield Finding(_node(i, "name"), f"{n.name!r} is reserved for the lab", "rename it")
+            yield PathProblem(_node(i, "name"), f"{n.name!r} is reserved for the lab", "rename it")
     for i, c in enumerate(spec.hosted_clusters):
         if len(c.control_plane_namespace) > 63:
-            yield Finding(
+            yield PathProblem(
                 _hc(i, "name"),
                 f"control-plane namespace {c.control_plane_namespace!r} is longer than 63",
                 "shorten the namespace or the name",
             )
 
 
-def _check_addresses(site: Site) -> Iterator[Finding]:
+def _check_addresses(site: Site) -> Iterator[PathProblem]:
     spec = site.spec
     mc = spec.management_cluster
     machine = ipaddress.ip_network(mc.machine_network)
     owners: dict[str, tuple[str | int, ...]] = {}
     for i, r in enumerate(spec.routers):
         if r.address in owners:
-            yield Finding(_router(i, "address"), f"address {r.address} is used twice", "")
+            yield PathProblem(_router(i, "address"), f"address {r.address} is used twice", "")
         owners[r.address] = _router(i, "address")
         if ipaddress.ip_address(r.address) not in machine:
-            yield Finding(
+            yield PathProblem(
                 _router(i, "address"),
                 f"router address {r.address} is outside the machine network {machine}",
                 "the nodes reach the router directly on the machine network; "
                 "a router elsewhere needs eBGP multihop, which hcplb does not render",
             )
     for i, rid in _duplicates([r.router_id for r in spec.routers]):
-        yield Finding(_router(i, "routerId"), f"router-id {rid} is used twice", "")
+        yield PathProblem(_router(i, "routerId"), f"router-id {rid} is used twice", "")
     for i, n in enumerate(mc.nodes):
         if n.address in owners:
-            yield Finding(_node(i, "address"), f"address {n.address} is used twice", "")
+            yield PathProblem(_node(i, "address"), f"address {n.address} is used twice", "")
         owners[n.address] = _node(i, "address")
         addr = ipaddress.ip_address(n.address)
         if addr not in machine:
-            yield Finding(
+            yield PathProblem(
                 _node(i, "address"),
                 f"node address {n.address} is outside the machine network {machine}",
                 "fix the address or the network; a node on another network needs eBGP multihop",
@@ -119,12 +127,12 @@ def _check_addresses(site: Site) -> Iterator[Finding]:
         elif (
             addr in (machine.network_address, machine.broadcast_address) and machine.prefixlen < 31
         ):
-            yield Finding(
+            yield PathProblem(
                 _node(i, "address"), f"{n.address} is not a host address of {machine}", ""
             )
     lab_net = ipaddress.ip_network(spec.lab.client_network)
     if lab_net.overlaps(machine):
-        yield Finding(
+        yield PathProblem(
             ("spec", "lab", "clientNetwork"),
             f"client network {lab_net} overlaps the machine network {machine}",
             "pick a separate network for the lab's client",
@@ -134,16 +142,20 @@ def _check_addresses(site: Site) -> Iterator[Finding]:
         nets = pool_networks(pool.addresses)
         for net in nets:
             if net.overlaps(machine):
-                yield Finding(loc, f"pool {pool.name} ({net}) overlaps the machine network", "")
+                yield PathProblem(loc, f"pool {pool.name} ({net}) overlaps the machine network", "")
             for owner in owners:
                 if ipaddress.ip_address(owner) in net:
-                    yield Finding(loc, f"pool {pool.name} contains {owner}, a router or node", "")
+                    yield PathProblem(
+                        loc, f"pool {pool.name} contains {owner}, a router or node", ""
+                    )
             if net.overlaps(lab_net):
-                yield Finding(loc, f"pool {pool.name} ({net}) overlaps the lab client network", "")
+                yield PathProblem(
+                    loc, f"pool {pool.name} ({net}) overlaps the lab client network", ""
+                )
         for j, other in enumerate(spec.pools[:i]):
             for net in nets:
                 if any(net.overlaps(o) for o in pool_networks(other.addresses)):
-                    yield Finding(
+                    yield PathProblem(
                         loc,
                         f"pool {pool.name} overlaps pool {other.name}",
                         f"pools are disjoint; see spec.pools[{j}]",
@@ -151,7 +163,7 @@ def _check_addresses(site: Site) -> Iterator[Finding]:
                     break
 
 
-def _check_clusters(site: Site) -> Iterator[Finding]:
+def _check_clusters(site: Site) -> Iterator[PathProblem]:
     spec = site.spec
     pools = {p.name: p for p in spec.pools}
     machine = ipaddress.ip_network(spec.management_cluster.machine_network)
@@ -161,19 +173,21 @@ def _check_clusters(site: Site) -> Iterator[Finding]:
         pool = pools.get(c.pool) if c.pool else None
         if c.pool and pool is None:
             known = ", ".join(sorted(pools)) or "none defined"
-            yield Finding(_hc(i, "pool"), f"pool {c.pool!r} is not defined", f"pools: {known}")
+            yield PathProblem(_hc(i, "pool"), f"pool {c.pool!r} is not defined", f"pools: {known}")
         if c.vip:
             vip = ipaddress.ip_address(c.vip)
             if fixed[c.vip] > 1:
-                yield Finding(_hc(i, "vip"), f"VIP {c.vip} is used by more than one cluster", "")
+                yield PathProblem(
+                    _hc(i, "vip"), f"VIP {c.vip} is used by more than one cluster", ""
+                )
             if pool is not None and not any(vip in n for n in pool_networks(pool.addresses)):
-                yield Finding(
+                yield PathProblem(
                     _hc(i, "vip"),
                     f"VIP {c.vip} is not inside pool {pool.name}",
                     f"pool {pool.name} has {', '.join(pool.addresses)}",
                 )
             if vip in machine:
-                yield Finding(
+                yield PathProblem(
                     _hc(i, "vip"),
                     f"VIP {c.vip} is inside the machine network",
                     "a BGP-announced VIP lives outside the node network",
@@ -184,7 +198,7 @@ def _check_clusters(site: Site) -> Iterator[Finding]:
                 and spec.pools
                 and not any(vip in n for p in spec.pools for n in pool_networks(p.addresses))
             ):
-                yield Finding(
+                yield PathProblem(
                     _hc(i, "vip"),
                     f"VIP {c.vip} is in no pool; the router will accept exactly this /32",
                     "name the pool it belongs to",
@@ -194,37 +208,39 @@ def _check_clusters(site: Site) -> Iterator[Finding]:
             demand[pool.name] += 1
         for j, block in enumerate(c.allowed_cidr_blocks):
             if ipaddress.ip_network(block).version != 4:
-                yield Finding(_hc(i, "allowedCIDRBlocks", j), "only IPv4 blocks are supported", "")
+                yield PathProblem(
+                    _hc(i, "allowedCIDRBlocks", j), "only IPv4 blocks are supported", ""
+                )
     for name, wanted in demand.items():
         pool = pools[name]
         free = sum(1 for a in pool_addresses(pool) if str(a) not in fixed)
         if free < wanted:
             index = next(i for i, p in enumerate(spec.pools) if p.name == name)
-            yield Finding(
+            yield PathProblem(
                 ("spec", "pools", index, "addresses"),
                 f"pool {name} has {free} free addresses for {wanted} clusters",
                 "widen the pool or give some clusters a fixed vip",
             )
 
 
-def _check_bgp(site: Site) -> Iterator[Finding]:
+def _check_bgp(site: Site) -> Iterator[PathProblem]:
     bgp = site.spec.bgp
     if bgp.hold_time != 0 and bgp.hold_time < 3:
-        yield Finding(("spec", "bgp", "holdTime"), "hold time must be 0 or at least 3s", "")
+        yield PathProblem(("spec", "bgp", "holdTime"), "hold time must be 0 or at least 3s", "")
     if bgp.hold_time != int(bgp.hold_time) or bgp.keepalive_time != int(bgp.keepalive_time):
-        yield Finding(("spec", "bgp", "holdTime"), "BGP timers are whole seconds", "")
+        yield PathProblem(("spec", "bgp", "holdTime"), "BGP timers are whole seconds", "")
     if bgp.keepalive_time > bgp.hold_time:
-        yield Finding(
+        yield PathProblem(
             ("spec", "bgp", "keepaliveTime"),
             f"keepalive {bgp.keepalive_time:g}s is longer than hold {bgp.hold_time:g}s",
             "keepalive is at most the hold time, usually a third of it",
         )
     if not 1 <= bgp.connect_time <= 65535 or bgp.connect_time != int(bgp.connect_time):
-        yield Finding(
+        yield PathProblem(
             ("spec", "bgp", "connectTime"), "connect time is 1 to 65535 whole seconds", ""
         )
     if bgp.bfd is None:
-        yield Finding(
+        yield PathProblem(
             ("spec", "bgp", "bfd"),
             "BFD is off: a failed node is detected only by the BGP hold timer",
             "keep the default BFD profile unless the router cannot run bfdd",
@@ -233,19 +249,21 @@ def _check_bgp(site: Site) -> Iterator[Finding]:
     if bgp.peering == "dynamic":
         for i, n in enumerate(site.spec.management_cluster.nodes):
             if n.asn is not None and n.asn != site.spec.management_cluster.asn:
-                yield Finding(
+                yield PathProblem(
                     _node(i, "asn"),
                     "per-node ASNs need static peering",
                     "set spec.bgp.peering: static",
                 )
     dns = site.spec.dns
     if dns.tsig_key is not None and dns.primary is None:
-        yield Finding(("spec", "dns", "primary"), "a TSIG key is set but no primary", "add primary")
+        yield PathProblem(
+            ("spec", "dns", "primary"), "a TSIG key is set but no primary", "add primary"
+        )
 
 
-def check_site(site: Site) -> list[Finding]:
+def check_site(site: Site) -> list[PathProblem]:
     """Every cross-field problem of a site, errors and warnings."""
-    findings: list[Finding] = []
+    findings: list[PathProblem] = []
     for check in (_check_names, _check_addresses, _check_clusters, _check_bgp, _check_asns):
         findings.extend(check(site))
     return findings

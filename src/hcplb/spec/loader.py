@@ -14,7 +14,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from hcplb.errors import Problem, SpecError
-from hcplb.spec.checks import Finding, check_site
+from hcplb.spec.checks import PathProblem, check_site
 from hcplb.spec.models import Site
 
 Loc = Sequence[str | int]
@@ -122,7 +122,7 @@ def _position(problem: Problem) -> tuple[int, int]:
     return problem.line, problem.column
 
 
-def _finding_problem(finding: Finding, root: Any, file: str) -> Problem:
+def _located(finding: PathProblem, root: Any, file: str) -> Problem:
     line, col = locate(root, finding.loc)
     return Problem(
         file, line, col, dotted(finding.loc), finding.message, finding.hint, finding.severity
@@ -155,8 +155,8 @@ def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     except ValidationError as exc:
         raise SpecError(sorted(_pydantic_problems(exc, root, file), key=_position)) from None
     findings = check_site(site)
-    errors = [_finding_problem(f, root, file) for f in findings if f.severity == "error"]
-    warnings = tuple(_finding_problem(f, root, file) for f in findings if f.severity != "error")
+    errors = [_located(f, root, file) for f in findings if f.severity == "error"]
+    warnings = tuple(_located(f, root, file) for f in findings if f.severity != "error")
     if errors:
         raise SpecError(sorted(errors + list(warnings), key=_position))
     return LoadedSite(site, file, warnings)

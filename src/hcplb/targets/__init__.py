@@ -5,7 +5,8 @@
     target.put("/etc/frr/frr.conf", text, 0o640)
     target.close()
 
-`LabTarget(lab, host)` runs inside a lab host (`hcplb.lab.Lab.run`).
+`LabTarget(lab, host)` runs inside a lab host (`hcplb.lab.Lab.run`). The Kubernetes API is
+the other edge: `hcplb.targets.kube` (client, resources, lightkube errors as TargetError).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from hcplb.errors import TargetError
-from hcplb.targets.base import DEFAULT_TIMEOUT, Target
+from hcplb.targets.base import Target
 from hcplb.targets.lab import LabTarget
 from hcplb.targets.local import LocalTarget
 
-__all__ = ["DEFAULT_TIMEOUT", "LabTarget", "LocalTarget", "Target", "open_target"]
+__all__ = ["LabTarget", "LocalTarget", "Target", "open_target"]
 
 
 def open_target(spec: str, **ssh_options: Any) -> Target:

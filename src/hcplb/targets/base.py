@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from types import TracebackType
 
 from hcplb.runner import Result
+from hcplb.settings import COMMAND_TIMEOUT
 
-__all__ = ["DEFAULT_TIMEOUT", "Target", "put_script"]
-
-DEFAULT_TIMEOUT = 10.0
+__all__ = ["Target", "put_script"]
 
 
 def put_script(path: str, mode: int) -> list[str]:
@@ -44,7 +43,7 @@ class Target(abc.ABC):
         """Write `content` to `path` there (atomic rename); TargetError on failure."""
         from hcplb.errors import TargetError
 
-        result = self.run(put_script(path, mode), timeout=DEFAULT_TIMEOUT, input=content)
+        result = self.run(put_script(path, mode), timeout=COMMAND_TIMEOUT, input=content)
         if not result.ok:
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise TargetError(

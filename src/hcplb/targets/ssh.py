@@ -21,11 +21,10 @@ import asyncssh
 
 from hcplb.errors import TargetError
 from hcplb.runner import Result
+from hcplb.settings import COMMAND_TIMEOUT
 from hcplb.targets.base import Target
 
 __all__ = ["SshTarget", "parse_ssh_url"]
-
-CONNECT_TIMEOUT = 10.0
 
 
 def parse_ssh_url(url: str) -> tuple[str | None, str, int]:
@@ -51,7 +50,7 @@ class SshTarget(Target):
         port: int = 22,
         known_hosts: str | Path | None = None,
         client_keys: Sequence[str | Path] | None = None,
-        connect_timeout: float = CONNECT_TIMEOUT,
+        connect_timeout: float = COMMAND_TIMEOUT,
         sudo: bool | None = None,
     ) -> None:
         self.host = host

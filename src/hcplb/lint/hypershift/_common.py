@@ -29,7 +29,7 @@ def unsupported(value: Any, allowed: tuple[str, ...]) -> str:
     return f"Unsupported value: {json.dumps(value)}: supported values: {supported}"
 
 
-class Check:
+class Collector:
     """Collects findings for one HostedCluster."""
 
     def __init__(self, hc: Manifest) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hcplb import gotext
-from hcplb.lint.hypershift._common import Check, as_text, submap, unsupported
+from hcplb.lint.hypershift._common import Collector, as_text, submap, unsupported
 from hcplb.lint.k8s import Manifest
 
 _CIDR_V4 = re.compile(r"^((\d{1,3}\.){3}\d{1,3}/\d{1,2})$")
@@ -36,7 +36,7 @@ def networking_of(hc: Manifest) -> dict[str, Any]:
     return net
 
 
-def _cidr_list(c: Check, net: Mapping[str, Any], key: str) -> list[str]:
+def _cidr_list(c: Collector, net: Mapping[str, Any], key: str) -> list[str]:
     items = net.get(key)
     if not isinstance(items, list):
         return []
@@ -57,7 +57,7 @@ def _cidr_list(c: Check, net: Mapping[str, Any], key: str) -> list[str]:
     return cidrs
 
 
-def check_networking(c: Check) -> None:
+def check_networking(c: Collector) -> None:
     net = networking_of(c.hc)
     kind = net.get("networkType")
     if kind not in _NETWORK_TYPES:
@@ -107,7 +107,9 @@ def check_networking(c: Check) -> None:
     _network_operator(c, kind)
 
 
-def _v4_subnet(c: Check, path: tuple[str | int, ...], value: str, regex_format: str | None) -> None:
+def _v4_subnet(
+    c: Collector, path: tuple[str | int, ...], value: str, regex_format: str | None
+) -> None:
     """ipv4.internal*Subnet (regex rules, with their format message) or v4InternalSubnet."""
     if regex_format is not None:
         fmt_ok = bool(_SUBNET_V4.search(value)) and all(
@@ -132,7 +134,7 @@ def _v4_subnet(c: Check, path: tuple[str | int, ...], value: str, regex_format: 
         c.fail(path, "first IP address octet must not be 0", "ovn.subnet")
 
 
-def _v6_subnet(c: Check, path: tuple[str | int, ...], value: str, example: str) -> None:
+def _v6_subnet(c: Collector, path: tuple[str | int, ...], value: str, example: str) -> None:
     net = gotext.parse_cidr(value)
     if net is None or net.version != 6:
         c.fail(path, f"Subnet must be in valid IPv6 CIDR format{example}", "ovn.subnet")
@@ -140,7 +142,7 @@ def _v6_subnet(c: Check, path: tuple[str | int, ...], value: str, example: str) 
         c.fail(path, "subnet must be in the range /0 to /125 inclusive", "ovn.subnet")
 
 
-def _network_operator(c: Check, network_type: Any) -> None:
+def _network_operator(c: Collector, network_type: Any) -> None:
     base = ("spec", "operatorConfiguration", "clusterNetworkOperator")
     cno = c.hc.get(*base)
     if not isinstance(cno, Mapping):

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hcplb.lint.findings import Finding, error
-from hcplb.lint.hypershift._common import Check, as_text, has, submap, unsupported
+from hcplb.lint.hypershift._common import Collector, as_text, has, submap, unsupported
 from hcplb.lint.hypershift.networking import check_networking
 from hcplb.lint.hypershift.update import check_update
 from hcplb.lint.k8s import Manifest
@@ -36,7 +36,7 @@ _STRATEGIES = ("LoadBalancer", "NodePort", "Route", "None", "S3")
 _PLATFORMS = ("AWS", "Azure", "IBMCloud", "KubeVirt", "Agent", "PowerVS", "None")
 
 
-def _services(c: Check) -> None:
+def _services(c: Collector) -> None:
     hc = c.hc
     services = hc.get("spec", "services")
     if services is None:
@@ -74,7 +74,7 @@ def _services(c: Check) -> None:
     _named_certificates(c, services)
 
 
-def _strategy(c: Check, path: tuple[str | int, ...], sps: Mapping[str, Any]) -> None:
+def _strategy(c: Collector, path: tuple[str | int, ...], sps: Mapping[str, Any]) -> None:
     kind = sps.get("type")
     if kind is None:
         c.fail((*path, "type"), "Required value", "services.required")
@@ -145,7 +145,7 @@ def _strategy_type(services: list[Any], name: str) -> list[str]:
     ]
 
 
-def _azure(c: Check, platform: str, services: list[Any]) -> None:
+def _azure(c: Collector, platform: str, services: list[Any]) -> None:
     if platform != "Azure":
         return
     auth = (
@@ -180,7 +180,7 @@ def _azure(c: Check, platform: str, services: list[Any]) -> None:
             )
 
 
-def _named_certificates(c: Check, services: list[Any]) -> None:
+def _named_certificates(c: Collector, services: list[Any]) -> None:
     certs = c.hc.items("spec", "configuration", "apiServer", "servingCerts", "namedCertificates")
     names = {
         str(n)
@@ -202,7 +202,7 @@ def _named_certificates(c: Check, services: list[Any]) -> None:
             )
 
 
-def _dns(c: Check) -> None:
+def _dns(c: Collector) -> None:
     dns = c.hc.get("spec", "dns")
     if not isinstance(dns, Mapping):
         return
@@ -228,7 +228,7 @@ def _dns(c: Check) -> None:
         )
 
 
-def _platform(c: Check) -> None:
+def _platform(c: Collector) -> None:
     kind = c.hc.get("spec", "platform", "type")
     if kind is not None and kind not in _PLATFORMS:
         c.fail(("spec", "platform", "type"), unsupported(kind, _PLATFORMS), "platform.enum")
@@ -236,7 +236,7 @@ def _platform(c: Check) -> None:
 
 def check_crd(hc: Manifest) -> list[Finding]:
     """What the API server's CEL and enum validation rejects in a HostedCluster (create)."""
-    c = Check(hc)
+    c = Collector(hc)
     _services(c)
     check_networking(c)
     _dns(c)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hcplb.lint.findings import Finding
-from hcplb.lint.hypershift._common import Check
+from hcplb.lint.hypershift._common import Collector
 from hcplb.lint.k8s import Manifest
 
 _IMMUTABLE: tuple[tuple[tuple[str, ...], str, bool], ...] = (
@@ -64,7 +64,7 @@ _OVN_RULES: tuple[tuple[tuple[str, ...], str | None, str], ...] = (
 )
 
 
-def _ovn_update(c: Check, old: Manifest, new: Manifest) -> None:
+def _ovn_update(c: Collector, old: Manifest, new: Manifest) -> None:
     cno = _OVN[:-1]
     before_mn, after_mn = old.get(*cno, "disableMultiNetwork"), new.get(*cno, "disableMultiNetwork")
     if before_mn is not None and after_mn is not None and before_mn != after_mn:
@@ -86,7 +86,7 @@ def _ovn_update(c: Check, old: Manifest, new: Manifest) -> None:
 
 def check_update(old: Manifest, new: Manifest) -> list[Finding]:
     """What the API server rejects when `old` is replaced by `new` (oldSelf rules)."""
-    c = Check(new)
+    c = Collector(new)
     platform = new.text("spec", "platform", "type") or ""
     if platform != "IBMCloud" and old.get("spec", "services") != new.get("spec", "services"):
         c.fail(

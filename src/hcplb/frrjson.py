@@ -1,0 +1,355 @@
+"""The one reader of FRR's JSON answers (vtysh `... json`); pure, no I/O.
+
+FRR omits false booleans and zero counters from its JSON, so every field is read with a
+default. A stopped daemon answers text (`bgpd is not running`), and so do some empty
+results (`% No BGP neighbors found`); `parse_answer` tells these apart from JSON.
+`show bfd peers json` is a list, the others are objects. Field names are FRR 8.4's
+(captured answers in tests/data/frr/). Lab, verify, apply and bench all read FRR here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Answer",
+    "BfdPeer",
+    "BgpPath",
+    "BgpSummary",
+    "FibNexthop",
+    "FibRoute",
+    "Neighbor",
+    "PeerSummary",
+    "parse_answer",
+    "parse_bfd_peers",
+    "parse_bgp_neighbors",
+    "parse_bgp_prefix",
+    "parse_bgp_summary",
+    "parse_bgp_table",
+    "parse_ip_route",
+    "split_answers",
+]
+
+_NOT_RUNNING = re.compile(r"^\s*(\w+) is not running\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One command's answer: JSON `data`, or `text` (with `down` naming a stopped daemon)."""
+
+    data: Any = None
+    text: str = ""
+    down: str | None = None
+
+    @property
+    def is_json(self) -> bool:
+        return self.data is not None
+
+
+def parse_answer(text: str) -> Answer:
+    """Classify vtysh output: JSON, a stopped daemon, or other text (an error, `% ...`)."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return Answer(data=json.loads(stripped))
+        except json.JSONDecodeError:
+            pass
+    match = _NOT_RUNNING.search(text)
+    return Answer(text=stripped, down=match.group(1) if match else None)
+
+
+def split_answers(text: str, count: int) -> list[Answer]:
+    """The answers of `vtysh -c A -c B ...` (printed back to back), padded to `count`.
+
+    vtysh stops at the first command whose daemon is not running, so missing answers are
+    filled with that one (or with an empty text answer).
+    """
+    decoder = json.JSONDecoder()
+    answers: list[Answer] = []
+    pos = 0
+    while pos < len(text) and len(answers) < count:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        if text[pos] in "{[":
+            try:
+                data, end = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError:
+                answers.append(parse_answer(text[pos:]))
+                break
+            answers.append(Answer(data=data))
+            pos = end
+            continue
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        answers.append(parse_answer(text[pos:end]))
+        pos = end
+    filler = answers[-1] if answers and not answers[-1].is_json else Answer(text="no answer")
+    return answers + [filler] * (count - len(answers))
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else _int(value)
+
+
+# -- show bgp summary json ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeerSummary:
+    address: str
+    state: str
+    peer_state: str
+    remote_as: int
+    local_as: int
+    prefixes_received: int
+    uptime: str
+    uptime_ms: int
+    description: str = ""
+
+    @property
+    def established(self) -> bool:
+        return self.state == "Established"
+
+    @property
+    def policy_blocked(self) -> bool:
+        """`(Policy)` in the text summary: eBGP without an inbound policy (RFC 8212)."""
+        return self.peer_state == "Policy"
+
+
+@dataclass(frozen=True)
+class BgpSummary:
+    router_id: str
+    local_as: int
+    peers: Mapping[str, PeerSummary] = field(default_factory=dict)
+    configured: bool = True
+    """False when FRR has no `router bgp` at all (empty answer)"""
+
+
+def parse_bgp_summary(data: Any) -> BgpSummary:
+    """`show bgp summary json` (the ipv4Unicast table; `{}` when no BGP instance runs)."""
+    table = data.get("ipv4Unicast") if isinstance(data, dict) else None
+    if not isinstance(table, dict):
+        return BgpSummary("", 0, {}, configured=False)
+    peers = {}
+    for address, p in (table.get("peers") or {}).items():
+        peers[address] = PeerSummary(
+            address=address,
+            state=str(p.get("state", "")),
+            peer_state=str(p.get("peerState", "")),
+            remote_as=_int(p.get("remoteAs")),
+            local_as=_int(p.get("localAs"), _int(table.get("as"))),
+            prefixes_received=_int(p.get("pfxRcd")),
+            uptime=str(p.get("peerUptime", "")),
+            uptime_ms=_int(p.get("peerUptimeMsec")),
+            description=str(p.get("desc", "")),
+        )
+    return BgpSummary(str(table.get("routerId", "")), _int(table.get("as")), peers)
+
+
+# -- show bgp neighbors json -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    address: str
+    state: str
+    remote_as: int
+    local_as: int
+    last_reset: str = ""
+    last_notification: str = ""
+    inbound_policy: bool = False
+    route_map_in: str = ""
+    policy_discards: bool = False
+    """eBGP without an inbound policy: FRR discards every update (RFC 8212). The summary's
+    `peerState` says `Policy` only when nothing else (such as `passive`) takes precedence."""
+    bfd_status: str = ""
+    """`Up` / `Down` when BFD is configured for the neighbor, else empty"""
+    messages_received: int = 0
+    updates_received: int = 0
+    connections: int = 0
+    """sessions established since bgpd started (`connectionsEstablished`)"""
+    accepted_prefixes: int | None = None
+    max_prefix: int | None = None
+    """`maximum-prefix` configured for the neighbor (None: no limit)"""
+
+
+def parse_bgp_neighbors(data: Any) -> dict[str, Neighbor]:
+    """`show bgp neighbors json`: neighbor address -> Neighbor."""
+    result: dict[str, Neighbor] = {}
+    if not isinstance(data, dict):
+        return result
+    for address, n in data.items():
+        if not isinstance(n, dict) or "bgpState" not in n:
+            continue
+        af = (n.get("addressFamilyInfo") or {}).get("ipv4Unicast") or {}
+        bfd = n.get("peerBfdInfo") or {}
+        stats = n.get("messageStats") or {}
+        result[address] = Neighbor(
+            address=address,
+            state=str(n.get("bgpState", "")),
+            remote_as=_int(n.get("remoteAs")),
+            local_as=_int(n.get("localAs")),
+            last_reset=str(n.get("lastResetDueTo", "")),
+            last_notification=str(n.get("lastNotificationReason", "")),
+            inbound_policy=bool(af.get("inboundPathPolicyConfig", False)),
+            route_map_in=str(af.get("routeMapForIncomingAdvertisements", "")),
+            policy_discards="inboundEbgpRequiresPolicy" in af,
+            bfd_status=str(bfd.get("status", "")),
+            messages_received=_int(stats.get("totalRecv")),
+            updates_received=_int(stats.get("updatesRecv")),
+            connections=_int(n.get("connectionsEstablished")),
+            accepted_prefixes=_opt_int(af.get("acceptedPrefixCounter")),
+            max_prefix=_opt_int(af.get("prefixAllowedMax")),
+        )
+    return result
+
+
+# -- show bgp ipv4 unicast <prefix> json -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BgpPath:
+    peer: str
+    nexthop: str
+    valid: bool
+    multipath: bool
+    best: bool
+
+
+def _paths(paths: Any) -> tuple[BgpPath, ...]:
+    result = []
+    for p in paths if isinstance(paths, list) else ():
+        if not isinstance(p, dict):
+            continue
+        hops = p.get("nexthops") or [{}]
+        # one prefix's paths name the peer in `peer`, the whole table's in `peerId`
+        peer = (p.get("peer") or {}).get("peerId", p.get("peerId", ""))
+        best = p.get("bestpath")
+        result.append(
+            BgpPath(
+                peer=str(peer),
+                nexthop=str(hops[0].get("ip", "")),
+                valid=bool(p.get("valid", False)),
+                multipath=bool(p.get("multipath", False)),
+                best=bool(best.get("overall", False) if isinstance(best, dict) else best),
+            )
+        )
+    return tuple(result)
+
+
+def parse_bgp_prefix(data: Any) -> tuple[BgpPath, ...]:
+    """`show bgp ipv4 unicast <vip>/32 json`: its paths (none when the prefix is unknown)."""
+    return _paths(data.get("paths") if isinstance(data, dict) else None)
+
+
+def parse_bgp_table(data: Any) -> dict[str, tuple[BgpPath, ...]]:
+    """`show bgp ipv4 unicast json`: prefix -> its paths (empty when bgpd is down)."""
+    routes = data.get("routes") if isinstance(data, dict) else None
+    if not isinstance(routes, dict):
+        return {}
+    return {prefix: _paths(paths) for prefix, paths in routes.items() if isinstance(paths, list)}
+
+
+# -- show ip route <prefix> json ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FibNexthop:
+    ip: str
+    interface: str
+    fib: bool
+    active: bool
+
+
+@dataclass(frozen=True)
+class FibRoute:
+    prefix: str
+    protocol: str
+    selected: bool
+    installed: bool
+    distance: int
+    nexthops: tuple[FibNexthop, ...]
+
+    @property
+    def fib_nexthops(self) -> tuple[str, ...]:
+        """Addresses of the nexthops installed in the kernel, sorted."""
+        return tuple(sorted(h.ip for h in self.nexthops if h.fib and h.ip))
+
+
+def parse_ip_route(data: Any, prefix: str) -> FibRoute | None:
+    """`show ip route <vip>/32 json`: the selected entry for exactly `prefix` (else the first)."""
+    entries = data.get(prefix) if isinstance(data, dict) else None
+    if not entries:
+        return None
+    chosen = next((e for e in entries if e.get("selected")), entries[0])
+    return FibRoute(
+        prefix=prefix,
+        protocol=str(chosen.get("protocol", "")),
+        selected=bool(chosen.get("selected", False)),
+        installed=bool(chosen.get("installed", False)),
+        distance=_int(chosen.get("distance")),
+        nexthops=tuple(
+            FibNexthop(
+                ip=str(h.get("ip", "")),
+                interface=str(h.get("interfaceName", "")),
+                fib=bool(h.get("fib", False)),
+                active=bool(h.get("active", False)),
+            )
+            for h in chosen.get("nexthops") or ()
+        ),
+    )
+
+
+# -- show bfd peers json -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BfdPeer:
+    peer: str
+    status: str
+    diagnostic: str
+    remote_id: int
+    receive_interval: int
+    transmit_interval: int
+    detect_multiplier: int
+    remote_receive_interval: int
+    remote_transmit_interval: int
+    remote_detect_multiplier: int
+
+    @property
+    def up(self) -> bool:
+        return self.status == "up"
+
+
+def parse_bfd_peers(data: Any) -> dict[str, BfdPeer]:
+    """`show bfd peers json` (a list): peer address -> BfdPeer (single-hop, default VRF)."""
+    result: dict[str, BfdPeer] = {}
+    for p in data if isinstance(data, list) else ():
+        if p.get("vrf", "default") != "default" or "peer" not in p:
+            continue
+        result[str(p["peer"])] = BfdPeer(
+            peer=str(p["peer"]),
+            status=str(p.get("status", "")),
+            diagnostic=str(p.get("diagnostic", "")),
+            remote_id=_int(p.get("remote-id")),
+            receive_interval=_int(p.get("receive-interval")),
+            transmit_interval=_int(p.get("transmit-interval")),
+            detect_multiplier=_int(p.get("detect-multiplier")),
+            remote_receive_interval=_int(p.get("remote-receive-interval")),
+            remote_transmit_interval=_int(p.get("remote-transmit-interval")),
+            remote_detect_multiplier=_int(p.get("remote-detect-multiplier")),
+        )
+    return result
