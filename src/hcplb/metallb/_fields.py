@@ -6,8 +6,9 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hcplb.errors import MetallbError
 from hcplb.metallb.frr import BfdProfile
-from hcplb.metallb.model import MetallbError, Network
+from hcplb.metallb.model import Network
 
 __all__ = [
     "Fields",

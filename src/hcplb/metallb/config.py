@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hcplb.errors import MetallbError
 from hcplb.metallb._fields import (
     Fields,
     object_name,
@@ -22,14 +23,13 @@ from hcplb.metallb.frr import BfdProfile
 from hcplb.metallb.model import (
     BgpAdvertisement,
     MetallbConfig,
-    MetallbError,
     Network,
     Peer,
     Pool,
     ServiceAllocation,
 )
 from hcplb.metallb.peers import check_frr_peers, parse_peer
-from hcplb.metallb.selectors import EVERYTHING, LabelSelector, matches_any, parse_selector
+from hcplb.metallb.selectors import EVERYTHING, LabelSelector, matches_any, parse_selectors
 
 __all__ = ["CONFIG_KINDS", "Parsed", "compatible_local_pref", "parse_config"]
 
@@ -218,13 +218,7 @@ def _service_allocation(
 
 
 def _selectors(f: Fields, key: str) -> tuple[LabelSelector, ...]:
-    selectors = tuple(
-        parse_selector(raw, f.at(f"{key}[{i}]")) for i, raw in enumerate(f.items(key))
-    )
-    for i, s in enumerate(selectors):
-        if s in selectors[:i]:
-            raise MetallbError(f'{f.where}: duplicate definition of {key} "{s}"')
-    return selectors
+    return parse_selectors(f.items(key), key)
 
 
 def _advertisement(

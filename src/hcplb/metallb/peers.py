@@ -8,9 +8,10 @@ import ipaddress
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from hcplb.errors import MetallbError
 from hcplb.metallb._fields import Fields, object_name
-from hcplb.metallb.model import MetallbError, Peer, go_duration
-from hcplb.metallb.selectors import LabelSelector, matches_any, parse_selector
+from hcplb.metallb.model import Peer, go_duration
+from hcplb.metallb.selectors import matches_any, parse_selectors
 
 __all__ = ["PEER_FIELDS", "check_frr_peers", "derive_timers", "parse_peer", "secret_password"]
 
@@ -175,13 +176,7 @@ def _parse_peer(
             raise MetallbError("connect time should be between 1 seconds to 65535")
         if connect != int(connect):
             raise MetallbError("connect time should contain a whole number of seconds")
-    node_selectors: tuple[LabelSelector, ...] = tuple(
-        parse_selector(raw, f.at(f"nodeSelectors[{i}]"))
-        for i, raw in enumerate(f.items("nodeSelectors"))
-    )
-    for i, s in enumerate(node_selectors):
-        if s in node_selectors[:i]:
-            raise MetallbError(f'duplicate definition of nodeSelectors "{s}"')
+    node_selectors = parse_selectors(f.items("nodeSelectors"), "nodeSelectors")
     bfd = f.text("bfdProfile")
     if bfd and bfd not in bfd_profiles:
         raise MetallbError(

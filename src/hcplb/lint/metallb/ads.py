@@ -13,8 +13,8 @@ from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.pools import Pool, read_pools, selected_pools
-from hcplb.lint.metallb.selectors import canonical, go_selector, selector_problem, selects
-from hcplb.lint.metallb.view import MetallbView
+from hcplb.lint.metallb.view import MetallbView, selector_findings
+from hcplb.metallb.selectors import selects
 
 _MAX_COMMUNITIES = 63
 
@@ -37,19 +37,7 @@ def _duplicates(ad: Manifest) -> Iterator[Finding]:
                 f"duplicate definition of {label} {gotext.q(values[dup])}",
             )
     for key in ("ipAddressPoolSelectors", "nodeSelectors", "serviceSelectors"):
-        selectors = ad.items("spec", key)
-        for i, sel in enumerate(selectors):
-            problem = selector_problem(sel)
-            if problem:
-                yield error(
-                    ad.where("spec", key, i), "metallb.selector.invalid", f"{key}: {problem}"
-                )
-            elif any(canonical(sel) == canonical(o) for o in selectors[i + 1 :]):
-                yield error(
-                    ad.where("spec", key, i),
-                    "metallb.adv.dup.selectors",
-                    f"duplicate definition of {key} {go_selector(sel)}",
-                )
+        yield from selector_findings(ad, ("spec", key), key, "metallb.adv.dup.selectors")
 
 
 def _aggregation(ad: Manifest) -> Iterator[Finding]:

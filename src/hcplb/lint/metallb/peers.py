@@ -8,14 +8,8 @@ from hcplb import gotext
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb.selectors import (
-    canonical,
-    go_requirement,
-    go_selector,
-    selector_problem,
-    selects,
-)
-from hcplb.lint.metallb.view import MetallbView
+from hcplb.lint.metallb.view import MetallbView, selector_findings
+from hcplb.metallb.selectors import canonical, selects
 
 _UINT32 = 4294967295
 
@@ -177,45 +171,6 @@ def _connect_time(peer: Manifest) -> Iterator[Finding]:
         )
 
 
-def _selector_dups(obj: Manifest, path: tuple[str, ...], label: str) -> Iterator[Finding]:
-    selectors = obj.items(*path)
-    for i, sel in enumerate(selectors):
-        problem = selector_problem(sel)
-        if problem:
-            yield error(obj.where(*path, i), "metallb.selector.invalid", f"{label}: {problem}")
-            continue
-        exprs = sel.get("matchExpressions") or []
-        for k, expr in enumerate(exprs):
-            values = [str(v) for v in expr.get("values") or []]
-            dup = next((v for n, v in enumerate(values) if v in values[:n]), None)
-            if dup is not None:
-                yield error(
-                    obj.where(*path, i),
-                    "metallb.labelselector.dup.values",
-                    f"duplicate definition of match expression value in label selector {gotext.q(dup)}",
-                )
-            if any(
-                canonical({"matchExpressions": [expr]}) == canonical({"matchExpressions": [e]})
-                for e in exprs[k + 1 :]
-            ):
-                yield error(
-                    obj.where(*path, i),
-                    "metallb.labelselector.dup.expr",
-                    f"duplicate definition of match expressions {go_requirement(expr)}",
-                )
-        if any(canonical(sel) == canonical(other) for other in selectors[i + 1 :]):
-            rule = (
-                "metallb.peer.selector.dup"
-                if obj.kind == "BGPPeer"
-                else "metallb.adv.dup.selectors"
-            )
-            yield error(
-                obj.where(*path, i),
-                rule,
-                f"duplicate definition of {label} {go_selector(sel)}",
-            )
-
-
 def _peer_secret(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
     password = peer.text("spec", "password") or ""
     secret_name = peer.text("spec", "passwordSecret", "name") or ""
@@ -279,7 +234,9 @@ def check_peer(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
     yield from _timers(peer)
     yield from _connect_time(peer)
     yield from _ranges(peer)
-    yield from _selector_dups(peer, ("spec", "nodeSelectors"), "nodeSelectors")
+    yield from selector_findings(
+        peer, ("spec", "nodeSelectors"), "nodeSelectors", "metallb.peer.selector.dup"
+    )
     yield from _peer_secret(view, peer)
     profile = peer.text("spec", "bfdProfile")
     if profile and profile not in {b.name for b in view.in_namespace(view.bfd_profiles)}:

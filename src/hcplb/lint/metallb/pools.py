@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from hcplb import gotext
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb.selectors import canonical, go_selector, selector_problem, selects
-from hcplb.lint.metallb.view import MetallbView
+from hcplb.lint.metallb.view import MetallbView, selector_findings
+from hcplb.metallb.selectors import selects
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -140,17 +140,9 @@ def _allocation(pool: Manifest) -> Iterator[Finding]:
             "duplicate definition in namespaces field",
         )
     for key in ("namespaceSelectors", "serviceSelectors"):
-        path = ("spec", "serviceAllocation", key)
-        selectors = pool.items(*path)
-        for i, sel in enumerate(selectors):
-            if selector_problem(sel) is None and any(
-                canonical(sel) == canonical(o) for o in selectors[i + 1 :]
-            ):
-                yield error(
-                    pool.where(*path, i),
-                    "metallb.labelselector.dup",
-                    f"duplicate definition of {key} {go_selector(sel)}",
-                )
+        yield from selector_findings(
+            pool, ("spec", "serviceAllocation", key), key, "metallb.labelselector.dup"
+        )
 
 
 def selected_pools(ad: Manifest, pools: Sequence[Manifest]) -> list[Manifest]:
