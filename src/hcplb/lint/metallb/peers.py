@@ -10,68 +10,51 @@ from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.view import MetallbView, selector_findings
 from hcplb.metallb.selectors import canonical, selects
-
-_UINT32 = 4294967295
+from hcplb.metallb.validation import (
+    BASIC_AUTH,
+    UINT32,
+    crd_range,
+    duration,
+    secret_type_mismatch,
+    timers,
+)
 
 
 def _duration(peer: Manifest, key: str) -> tuple[float | None, Finding | None]:
-    raw = peer.get("spec", key)
-    if raw is None:
-        return None, None
-    value = gotext.parse_duration(raw) if isinstance(raw, str) else None
-    if value is None:
-        return None, error(
-            peer.where("spec", key),
-            "metallb.duration.invalid",
-            f"time: invalid duration {gotext.q(str(raw))}",
-            "write a Go duration such as 90s, 1m30s or 500ms",
-        )
-    return value, None
+    value, bad = duration(peer.get("spec", key), key)
+    if bad is None:
+        return value, None
+    return None, error(
+        peer.where("spec", key),
+        f"metallb.{bad.rule}",
+        bad.message,
+        "write a Go duration such as 90s, 1m30s or 500ms",
+    )
 
 
 def _timers(peer: Manifest) -> Iterator[Finding]:
-    hold, bad_hold = _duration(peer, "holdTime")
-    keep, bad_keep = _duration(peer, "keepaliveTime")
-    yield from (f for f in (bad_hold, bad_keep) if f is not None)
-    if bad_hold or bad_keep or (hold is None and keep is None):
-        return
-    eff_hold = hold if hold is not None else 3 * (keep or 0.0)
-    eff_keep = keep if keep is not None else eff_hold / 3
-    ht = gotext.q(gotext.format_duration(hold)) if hold is not None else "<nil>"
-    ka = gotext.q(gotext.format_duration(keep)) if keep is not None else "<nil>"
-    rounded = int(eff_hold)
-    if rounded != 0 and rounded < 3:
-        yield error(
-            peer.where("spec", "holdTime" if hold is not None else "keepaliveTime"),
-            "metallb.peer.timers.holdtime",
-            f"invalid BGPPeer timers: invalid hold time {ht}: must be 0 or >=3s",
+    _, _, problems = timers(peer.get("spec", "holdTime"), peer.get("spec", "keepaliveTime"))
+    for v in problems:
+        hint = (
+            "write a Go duration such as 90s, 1m30s or 500ms"
+            if v.rule.startswith("duration")
+            else ""
         )
-    elif eff_keep > eff_hold:
-        yield error(
-            peer.where("spec", "keepaliveTime"),
-            "metallb.peer.timers.keepalive",
-            f"invalid BGPPeer timers: invalid keepaliveTime {ka}, must be lower than holdTime {ht}",
-        )
+        yield error(peer.where("spec", v.field), f"metallb.{v.rule}", v.message, hint)
 
 
 def _ranges(peer: Manifest) -> Iterator[Finding]:
     v1beta1 = peer.version == "v1beta1"
-    bounds = {"myASN": (0, _UINT32), "peerASN": (0, _UINT32), "localASN": (1, _UINT32)}
+    bounds = {"myASN": (0, UINT32), "peerASN": (0, UINT32), "localASN": (1, UINT32)}
     bounds["peerPort"] = (0, 16384) if v1beta1 else (1, 16384)
     for key, (low, high) in bounds.items():
         value = peer.integer("spec", key)
-        if value is None:
-            continue
-        if value < low or value > high:
-            edge = (
-                f"greater than or equal to {low}"
-                if value < low
-                else f"less than or equal to {high}"
-            )
+        problem = None if value is None else crd_range(key, value, low, high)
+        if problem:
             yield error(
                 peer.where("spec", key),
                 "metallb.peer.port.range" if key == "peerPort" else "metallb.peer.asn.range",
-                f"spec.{key}: Invalid value: {value}: spec.{key} in body should be {edge}",
+                problem,
             )
 
 
@@ -199,12 +182,11 @@ def _peer_secret(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
             f"MetalLB retries until Secret {secret_name} exists in {view.namespace or 'its namespace'}",
         )
         return
-    if secret.text("type") != "kubernetes.io/basic-auth":
+    if secret.text("type") != BASIC_AUTH:
         yield error(
             secret.where("type"),
             "metallb.peer.secret.type",
-            f"secret type mismatch on {gotext.q(secret.namespace or '')}/{gotext.q(secret.name)}, "
-            f"type {gotext.q('kubernetes.io/basic-auth')} is expected ",
+            secret_type_mismatch(secret.namespace or "", secret.name),
         )
     if secret.get("data", "password") is None and secret.get("stringData", "password") is None:
         yield error(

@@ -12,35 +12,9 @@ from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.view import MetallbView, selector_findings
 from hcplb.metallb.selectors import selects
+from hcplb.metallb.validation import pool_entry
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_entry(entry: str, pool: str) -> tuple[list[Net], str | None]:
-    """A pool entry's CIDRs (ranges summarized), or MetalLB's error for it."""
-    prefix = f"invalid CIDR {gotext.q(entry)} in pool {gotext.q(pool)}: "
-    if "-" not in entry:
-        net = gotext.parse_cidr(entry)
-        if net is None:
-            return [], prefix + f"invalid CIDR {gotext.q(entry)}"
-        return [net], None
-    first_text, last_text = entry.split("-", 1)
-    first, last = gotext.parse_ip(first_text.strip()), gotext.parse_ip(last_text.strip())
-    where = f"invalid IP range {gotext.q(entry)}: "
-    if first is None:
-        return [], prefix + where + f"invalid start IP {gotext.q(first_text)}"
-    if last is None:
-        return [], prefix + where + f"invalid end IP {gotext.q(last_text)}"
-    if gotext.ip16(first) > gotext.ip16(last):
-        return (
-            [],
-            prefix
-            + where
-            + f"start IP {gotext.q(str(first))} is after the end IP {gotext.q(str(last))}",
-        )
-    if first.version != last.version:
-        return [], None
-    return list(ipaddress.summarize_address_range(first, last)), None
 
 
 @dataclass
@@ -67,7 +41,7 @@ def pool_networks(pool: Manifest) -> list[Net]:
         cached = []
         for entry in pool.items("spec", "addresses"):
             if isinstance(entry, str):
-                cached += parse_entry(entry, pool.name)[0]
+                cached += pool_entry(entry, pool.name)[0]
         _NETWORKS[pool] = cached
     return list(cached)
 
@@ -100,7 +74,7 @@ def read_pools(view: MetallbView) -> tuple[dict[str, Pool], list[Finding]]:
         for i, entry in enumerate(addresses):
             if not isinstance(entry, str):
                 continue
-            nets, problem = parse_entry(entry, manifest.name)
+            nets, problem = pool_entry(entry, manifest.name)
             if problem:
                 rule = "metallb.pool.range.invalid" if "-" in entry else "metallb.pool.cidr.invalid"
                 found.append(error(manifest.where("spec", "addresses", i), rule, problem))
