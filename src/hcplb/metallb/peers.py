@@ -10,10 +10,19 @@ from typing import Any
 
 from hcplb.errors import MetallbError
 from hcplb.metallb._fields import Fields, object_name
-from hcplb.metallb.model import Peer, go_duration
+from hcplb.metallb.model import Peer
 from hcplb.metallb.selectors import matches_any, parse_selectors
+from hcplb.metallb.validation import (
+    BASIC_AUTH,
+    UINT32,
+    crd_range,
+    duration,
+    secret_type_mismatch,
+    secret_without_password,
+    timers,
+)
 
-__all__ = ["PEER_FIELDS", "check_frr_peers", "derive_timers", "parse_peer", "secret_password"]
+__all__ = ["PEER_FIELDS", "check_frr_peers", "parse_peer", "secret_password"]
 
 PEER_FIELDS = frozenset(
     {
@@ -40,37 +49,6 @@ PEER_FIELDS = frozenset(
         "localASN",
     }
 )
-BASIC_AUTH = "kubernetes.io/basic-auth"
-_MAX_ASN = 4294967295
-
-
-def derive_timers(
-    hold_text: str | None, keepalive_text: str | None, where: str
-) -> tuple[float | None, float | None]:
-    """(hold, keepalive) seconds as MetalLB derives them; neither given -> FRR defaults (None)."""
-    if hold_text is None and keepalive_text is None:
-        return None, None
-    hold = go_duration(hold_text, f"{where}.holdTime") if hold_text is not None else None
-    keepalive = (
-        go_duration(keepalive_text, f"{where}.keepaliveTime")
-        if keepalive_text is not None
-        else None
-    )
-    if hold is None:
-        assert keepalive is not None
-        hold = keepalive * 3
-    if keepalive is None:
-        keepalive = hold / 3
-    if int(hold) != 0 and int(hold) < 3:
-        raise MetallbError(
-            f'invalid BGPPeer timers: invalid hold time "{hold_text}": must be 0 or >=3s'
-        )
-    if keepalive > hold:
-        raise MetallbError(
-            f'invalid BGPPeer timers: invalid keepaliveTime "{keepalive_text}", must be lower '
-            f'than holdTime "{hold_text}"'
-        )
-    return hold, keepalive
 
 
 def secret_password(secret: Mapping[str, Any]) -> str | None:
@@ -106,12 +84,12 @@ def _password(f: Fields, obj: Mapping[str, Any], secrets: Mapping[str, Mapping[s
             f'"{meta.get("name", "")}" (MetalLB retries until Secret {ref_name} exists)'
         )
     smeta = secret.get("metadata") or {}
-    where = f'"{smeta.get("namespace", "")}"/"{smeta.get("name", "")}"'
+    namespace, name = str(smeta.get("namespace", "")), str(smeta.get("name", ""))
     if secret.get("type") != BASIC_AUTH:
-        raise MetallbError(f'secret type mismatch on {where}, type "{BASIC_AUTH}" is expected')
+        raise MetallbError(secret_type_mismatch(namespace, name))
     password = secret_password(secret)
     if password is None:
-        raise MetallbError(f"password not specified in the secret {where}")
+        raise MetallbError(secret_without_password(namespace, name))
     return password
 
 
@@ -147,8 +125,8 @@ def _parse_peer(
     unknown = sorted(set(f.raw) - PEER_FIELDS)
     if unknown:
         raise MetallbError(f"spec: unknown field(s) {', '.join(unknown)}")
-    my_asn = f.integer("myASN", lo=0, hi=_MAX_ASN)
-    asn = f.integer("peerASN", lo=0, hi=_MAX_ASN)
+    my_asn = _ranged(f, "myASN", 0, UINT32)
+    asn = _ranged(f, "peerASN", 0, UINT32)
     dynamic = f.text("dynamicASN")
     if my_asn == 0:
         raise MetallbError("missing local ASN")
@@ -165,13 +143,15 @@ def _parse_peer(
         raise MetallbError("peer has no Address or Interface specified")
     if address and interface:
         raise MetallbError("peer has both Address and Interface specified")
-    hold, keepalive = derive_timers(
-        _duration_text(f, "holdTime"), _duration_text(f, "keepaliveTime"), "spec"
-    )
+    hold, keepalive, problems = timers(f.raw.get("holdTime"), f.raw.get("keepaliveTime"))
+    for problem in problems:
+        raise MetallbError(problem.message)
     address = _ip(f, "peerAddress", "invalid BGPPeer address")
     connect = None
     if f.has("connectTime"):
-        connect = go_duration(_duration_text(f, "connectTime"), f.at("connectTime"))
+        connect, bad = duration(f.raw.get("connectTime"), "connectTime")
+        if bad is not None or connect is None:
+            raise MetallbError(bad.message if bad else "connectTime: not a duration")
         if not 1 <= int(connect) <= 65535:
             raise MetallbError("connect time should be between 1 seconds to 65535")
         if connect != int(connect):
@@ -191,7 +171,7 @@ def _parse_peer(
         address=address,
         interface=interface,
         source_address=_ip(f, "sourceAddress", "invalid source IP"),
-        port=f.integer("peerPort", 179, lo=1, hi=16384),
+        port=_ranged(f, "peerPort", 1, 16384, default=179),
         hold_time=hold,
         keepalive_time=keepalive,
         connect_time=connect,
@@ -203,17 +183,17 @@ def _parse_peer(
         ebgp_multihop=f.flag("ebgpMultiHop"),
         vrf=f.text("vrf"),
         dual_stack_address_family=f.flag("dualStackAddressFamily"),
-        local_asn=f.integer("localASN", lo=0, hi=_MAX_ASN),
+        local_asn=_ranged(f, "localASN", 1, UINT32),
     )
 
 
-def _duration_text(f: Fields, key: str) -> str | None:
-    value = f.raw.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise MetallbError(f"{f.at(key)}: {value!r} is not a duration (examples: 90s, 1m30s)")
-    return str(value)
+def _ranged(f: Fields, key: str, low: int, high: int, *, default: int = 0) -> int:
+    """An integer field within the CRD's bounds (the API server's message if not)."""
+    value = f.integer(key, default)
+    problem = crd_range(key, value, low, high) if f.has(key) else None
+    if problem:
+        raise MetallbError(problem)
+    return value
 
 
 def check_frr_peers(peers: tuple[Peer, ...], nodes: Mapping[str, Mapping[str, str]]) -> None:

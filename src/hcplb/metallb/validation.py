@@ -20,15 +20,19 @@ __all__ = [
     "BASIC_AUTH",
     "BFD_RANGES",
     "MAX_COMMUNITIES",
+    "MISSING_NAME",
     "UINT32",
     "Violation",
     "aggregation",
     "bfd_range",
     "community_problem",
     "crd_range",
+    "duplicate_name",
+    "duplicate_object",
     "duration",
     "pool_entry",
     "secret_type_mismatch",
+    "secret_without_password",
     "timers",
 ]
 
@@ -230,7 +234,37 @@ def pool_entry(entry: str, pool: str) -> tuple[list[Net], str | None]:
     return list(ipaddress.summarize_address_range(first, last)), None
 
 
+# MetalLB's messages for an object without a name (other kinds: hcplb's own).
+MISSING_NAME = {"IPAddressPool": "missing pool name", "BFDProfile": "missing bfd profile name"}
+
+
+def duplicate_name(kind: str, name: str) -> str | None:
+    """MetalLB's message for a second object of `kind` named `name` (None: MetalLB has none)."""
+    if kind == "IPAddressPool":
+        return f"duplicate definition of pool {q(name)}"
+    if kind == "BFDProfile":
+        return f"found duplicate bfd profile name {name}"
+    return None
+
+
+def duplicate_object(kind: str, name: str, first: int, second: int) -> str | None:
+    """MetalLB's message for two identical objects (1-based positions among their kind)."""
+    if kind == "BGPAdvertisement":
+        return (
+            f"duplicate definition of bgpadvertisements. advertisement {first} and {second} "
+            "are equal"
+        )
+    if kind == "BGPPeer":
+        return f"peer {name} already exists"
+    return None
+
+
 def secret_type_mismatch(namespace: str, name: str) -> str:
     """MetalLB's message for a password Secret that is not kubernetes.io/basic-auth (its
     trailing space included)."""
     return f"secret type mismatch on {q(namespace)}/{q(name)}, type {q(BASIC_AUTH)} is expected "
+
+
+def secret_without_password(namespace: str, name: str) -> str:
+    """MetalLB's message for a password Secret without a `password` key."""
+    return f"password not specified in the secret {q(namespace)}/{q(name)}"

@@ -16,6 +16,7 @@ from hcplb.metallb.validation import (
     crd_range,
     duration,
     secret_type_mismatch,
+    secret_without_password,
     timers,
 )
 
@@ -192,7 +193,7 @@ def _peer_secret(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
         yield error(
             secret.where(),
             "metallb.peer.secret.key",
-            f"password not specified in the secret {gotext.q(secret.namespace or '')}/{gotext.q(secret.name)}",
+            secret_without_password(secret.namespace or "", secret.name),
         )
 
 
