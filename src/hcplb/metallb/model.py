@@ -14,6 +14,7 @@ from functools import cache, cached_property
 from hcplb.errors import MetallbError
 from hcplb.gotext import parse_duration
 from hcplb.metallb.frr import BfdProfile
+from hcplb.metallb.peer_rules import peer_identifier
 from hcplb.metallb.selectors import LabelSelector
 
 __all__ = [
@@ -111,7 +112,7 @@ class Peer:
     @property
     def identifier(self) -> str:
         """FRR mode's PeerIdentifier: address or interface, plus `-vrf`."""
-        return (self.address or self.interface) + (f"-{self.vrf}" if self.vrf else "")
+        return peer_identifier(self.address, self.interface, self.vrf)
 
 
 @dataclass(frozen=True)

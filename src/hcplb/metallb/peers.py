@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from hcplb.errors import MetallbError
+from hcplb.gotext import parse_ip
 from hcplb.metallb._fields import Fields, object_name
 from hcplb.metallb.model import Peer
+from hcplb.metallb.peer_rules import PeerKey, frr_pair_violation, peer_violations
 from hcplb.metallb.selectors import matches_any, parse_selectors
 from hcplb.metallb.validation import (
     BASIC_AUTH,
-    UINT32,
-    crd_range,
+    DEFAULT_PORT,
     duration,
+    secret_not_found,
     secret_type_mismatch,
     secret_without_password,
     timers,
@@ -70,18 +71,13 @@ def _password(f: Fields, obj: Mapping[str, Any], secrets: Mapping[str, Mapping[s
     ref = f.sub("passwordSecret")
     ref_name = ref.text("name")
     plain = f.text("password")
-    if plain and ref_name:
-        raise MetallbError(
-            "can not have both password and secret ref set in peer config "
-            f'"{meta.get("namespace", "")}"/"{meta.get("name", "")}"'
-        )
     if not ref_name:
         return plain
     secret = secrets.get(ref_name)
     if secret is None:
         raise MetallbError(
-            f'secret ref not found for peer config "{meta.get("namespace", "")}"/'
-            f'"{meta.get("name", "")}" (MetalLB retries until Secret {ref_name} exists)'
+            f"{secret_not_found(str(meta.get('namespace', '')), str(meta.get('name', '')))} "
+            f"(MetalLB retries until Secret {ref_name} exists)"
         )
     smeta = secret.get("metadata") or {}
     namespace, name = str(smeta.get("namespace", "")), str(smeta.get("name", ""))
@@ -93,14 +89,10 @@ def _password(f: Fields, obj: Mapping[str, Any], secrets: Mapping[str, Mapping[s
     return password
 
 
-def _ip(f: Fields, key: str, message: str) -> str:
-    text = f.text(key)
-    if not text:
-        return ""
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise MetallbError(f'{message} "{text}"') from None
+def _ip(f: Fields, key: str) -> str:
+    """An address field as Go's net.IP prints it ('' when unset; checked by peer_rules)."""
+    parsed = parse_ip(f.text(key))
+    return str(parsed) if parsed is not None else ""
 
 
 def parse_peer(
@@ -125,37 +117,16 @@ def _parse_peer(
     unknown = sorted(set(f.raw) - PEER_FIELDS)
     if unknown:
         raise MetallbError(f"spec: unknown field(s) {', '.join(unknown)}")
-    my_asn = _ranged(f, "myASN", 0, UINT32)
-    asn = _ranged(f, "peerASN", 0, UINT32)
-    dynamic = f.text("dynamicASN")
-    if my_asn == 0:
-        raise MetallbError("missing local ASN")
-    if asn == 0 and not dynamic:
-        raise MetallbError("missing peer ASN and dynamicASN")
-    if asn and dynamic:
-        raise MetallbError("both peer ASN and dynamicASN specified")
-    if dynamic not in ("", "internal", "external"):
-        raise MetallbError(f"invalid dynamicASN {dynamic}")
-    if asn == my_asn and f.flag("ebgpMultiHop"):
-        raise MetallbError("invalid ebgp-multihop parameter set for an ibgp peer")
-    address, interface = f.text("peerAddress"), f.text("interface")
-    if not address and not interface:
-        raise MetallbError("peer has no Address or Interface specified")
-    if address and interface:
-        raise MetallbError("peer has both Address and Interface specified")
-    hold, keepalive, problems = timers(f.raw.get("holdTime"), f.raw.get("keepaliveTime"))
-    for problem in problems:
+    meta = obj.get("metadata") or {}
+    for problem in peer_violations(
+        f.raw,
+        namespace=str(meta.get("namespace", "")),
+        name=name,
+        v1beta1=str(obj.get("apiVersion", "")).endswith("/v1beta1"),
+    ):
         raise MetallbError(problem.message)
-    address = _ip(f, "peerAddress", "invalid BGPPeer address")
-    connect = None
-    if f.has("connectTime"):
-        connect, bad = duration(f.raw.get("connectTime"), "connectTime")
-        if bad is not None or connect is None:
-            raise MetallbError(bad.message if bad else "connectTime: not a duration")
-        if not 1 <= int(connect) <= 65535:
-            raise MetallbError("connect time should be between 1 seconds to 65535")
-        if connect != int(connect):
-            raise MetallbError("connect time should contain a whole number of seconds")
+    hold, keepalive, _ = timers(f.raw.get("holdTime"), f.raw.get("keepaliveTime"))
+    connect, _ = duration(f.raw.get("connectTime"), "connectTime")
     node_selectors = parse_selectors(f.items("nodeSelectors"), "nodeSelectors")
     bfd = f.text("bfdProfile")
     if bfd and bfd not in bfd_profiles:
@@ -165,17 +136,17 @@ def _parse_peer(
         )
     return Peer(
         name=name,
-        my_asn=my_asn,
-        asn=asn,
-        dynamic_asn=dynamic,
-        address=address,
-        interface=interface,
-        source_address=_ip(f, "sourceAddress", "invalid source IP"),
-        port=_ranged(f, "peerPort", 1, 16384, default=179),
+        my_asn=f.integer("myASN"),
+        asn=f.integer("peerASN"),
+        dynamic_asn=f.text("dynamicASN"),
+        address=_ip(f, "peerAddress"),
+        interface=f.text("interface"),
+        source_address=_ip(f, "sourceAddress"),
+        port=f.integer("peerPort", DEFAULT_PORT),
         hold_time=hold,
         keepalive_time=keepalive,
         connect_time=connect,
-        router_id=_ip(f, "routerID", "invalid router ID"),
+        router_id=_ip(f, "routerID"),
         node_selectors=node_selectors,
         password=_password(f, obj, secrets),
         bfd_profile=bfd,
@@ -183,17 +154,8 @@ def _parse_peer(
         ebgp_multihop=f.flag("ebgpMultiHop"),
         vrf=f.text("vrf"),
         dual_stack_address_family=f.flag("dualStackAddressFamily"),
-        local_asn=_ranged(f, "localASN", 1, UINT32),
+        local_asn=f.integer("localASN"),
     )
-
-
-def _ranged(f: Fields, key: str, low: int, high: int, *, default: int = 0) -> int:
-    """An integer field within the CRD's bounds (the API server's message if not)."""
-    value = f.integer(key, default)
-    problem = crd_range(key, value, low, high) if f.has(key) else None
-    if problem:
-        raise MetallbError(problem)
-    return value
 
 
 def check_frr_peers(peers: tuple[Peer, ...], nodes: Mapping[str, Mapping[str, str]]) -> None:
@@ -205,19 +167,10 @@ def check_frr_peers(peers: tuple[Peer, ...], nodes: Mapping[str, Mapping[str, st
                 for labels in nodes.values()
             ):
                 continue
-            prefix = f"BGPPeer {p.name}: "
-            if p.router_id != q.router_id:
-                raise MetallbError(
-                    f"{prefix}peer {p.router_id} has RouterID different from {q.router_id}, in FRR "
-                    "mode peers selecting the same node must all have the same RouterID"
-                )
-            if p.identifier == q.identifier:
-                raise MetallbError(
-                    f"{prefix}peer {p.identifier} already exists, FRR mode doesn't support "
-                    "duplicate BGPPeers selecting the same node"
-                )
-            if p.my_asn != q.my_asn and p.vrf == q.vrf:
-                raise MetallbError(
-                    f"{prefix}peer {p.identifier} has myAsn different from {q.identifier}, in FRR "
-                    "mode peers selecting the same node must have the same myAsn within the same VRF"
-                )
+            v = frr_pair_violation(_key(p), _key(q))
+            if v is not None:
+                raise MetallbError(f"BGPPeer {p.name}: {v.message}")
+
+
+def _key(peer: Peer) -> PeerKey:
+    return PeerKey(peer.router_id, peer.identifier, peer.my_asn, peer.vrf)

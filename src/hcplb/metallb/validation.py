@@ -19,6 +19,9 @@ from hcplb.gotext import format_duration, ip16, parse_cidr, parse_duration, pars
 __all__ = [
     "BASIC_AUTH",
     "BFD_RANGES",
+    "DEFAULT_AGGREGATION_V4",
+    "DEFAULT_AGGREGATION_V6",
+    "DEFAULT_PORT",
     "MAX_COMMUNITIES",
     "MISSING_NAME",
     "UINT32",
@@ -31,12 +34,17 @@ __all__ = [
     "duplicate_object",
     "duration",
     "pool_entry",
+    "secret_not_found",
     "secret_type_mismatch",
     "secret_without_password",
     "timers",
 ]
 
 UINT32 = 4294967295
+# MetalLB's defaults for fields a manifest leaves out.
+DEFAULT_PORT = 179
+DEFAULT_AGGREGATION_V4 = 32
+DEFAULT_AGGREGATION_V6 = 128
 BASIC_AUTH = "kubernetes.io/basic-auth"
 MAX_COMMUNITIES = 63
 # BFDProfile fields and their ranges (CRD and bfdIntFromConfig agree).
@@ -257,6 +265,11 @@ def duplicate_object(kind: str, name: str, first: int, second: int) -> str | Non
     if kind == "BGPPeer":
         return f"peer {name} already exists"
     return None
+
+
+def secret_not_found(namespace: str, name: str) -> str:
+    """MetalLB's (transient) message for a peer whose password Secret does not exist yet."""
+    return f"secret ref not found for peer config {q(namespace)}/{q(name)}"
 
 
 def secret_type_mismatch(namespace: str, name: str) -> str:
