@@ -6,6 +6,7 @@ HcplbError                 root; the CLI prints it as one line per problem, no t
 ├── LabError               the rehearsal lab could not be built, found or torn down
 ├── ProbeError             a probe could not run at all (not a failing probe)
 ├── TargetError            a router, DNS server or cluster refused or failed an action
+├── MetallbError           MetalLB would reject the configuration (its own message)
 └── RunnerError            a subprocess failed to start or timed out
 
 Every command exits with one rule: 0 clean, 1 a failure (a failing probe or lint error, or an
@@ -88,6 +89,10 @@ class ProbeError(HcplbError):
 
 class TargetError(HcplbError):
     """A router, DNS server or cluster refused or failed an action."""
+
+
+class MetallbError(HcplbError):
+    """MetalLB would reject this configuration (message as MetalLB words it, plus the object)."""
 
 
 class RunnerError(HcplbError):

@@ -17,8 +17,8 @@ from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, Severity, Where
 from hcplb.lint.frr.model import Neighbor
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb.selectors import selects
 from hcplb.lint.world import RouterView, World
+from hcplb.metallb.selectors import selects
 
 MATCHED = "matched"
 HALF_OPEN = "half-open"

@@ -10,11 +10,12 @@ always dials the router) and bfdd; see SPEAKER_DAEMONS.
 
 from __future__ import annotations
 
+from hcplb.errors import MetallbError
 from hcplb.metallb.allocator import Allocation, allocate
 from hcplb.metallb.config import parse_config
 from hcplb.metallb.corpus import frr_config_from_mapping, load_frr_input
 from hcplb.metallb.frr import Advertisement, BfdProfile, FrrConfig, Session, render_frr
-from hcplb.metallb.model import MetallbConfig, MetallbError
+from hcplb.metallb.model import MetallbConfig
 from hcplb.metallb.objects import EXCLUDE_LABEL, apiserver_service, node_object
 from hcplb.metallb.simulate import Simulation, simulate
 from hcplb.metallb.speaker import SpeakerConfig

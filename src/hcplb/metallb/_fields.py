@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hcplb.errors import MetallbError
 from hcplb.metallb.frr import BfdProfile
-from hcplb.metallb.model import MetallbError, Network
+from hcplb.metallb.model import Network
+from hcplb.metallb.validation import (
+    BFD_RANGES,
+    bfd_range,
+    canonical_community,
+    community_problem,
+    pool_entry,
+)
 
 __all__ = [
     "Fields",
@@ -67,8 +74,9 @@ class Fields:
         if not self.has(key):
             return None
         value = self.integer(key)
-        if not lo <= value <= hi:
-            raise MetallbError(f"{self.at(key)}: invalid value {value}, must be in {lo}-{hi} range")
+        problem = bfd_range(value, lo, hi)
+        if problem:
+            raise MetallbError(f"{self.at(key)}: {problem}")
         return value
 
     def flag(self, key: str, default: bool = False) -> bool:
@@ -107,69 +115,30 @@ class Fields:
 
 def parse_pool_entry(entry: str, pool: str) -> tuple[Network, ...]:
     """An IPAddressPool address entry: a CIDR (host bits allowed) or a range, summarized."""
-    if "-" not in entry:
-        try:
-            return (ipaddress.ip_network(entry.strip(), strict=False),)
-        except ValueError:
-            raise MetallbError(
-                f'invalid CIDR "{entry}" in pool "{pool}": invalid CIDR "{entry}"'
-            ) from None
-    start_text, _, end_text = (p.strip() for p in entry.partition("-"))
-    try:
-        start = ipaddress.ip_address(start_text)
-    except ValueError:
-        raise MetallbError(
-            f'invalid CIDR "{entry}" in pool "{pool}": invalid IP range "{entry}": '
-            f'invalid start IP "{start_text}"'
-        ) from None
-    try:
-        end = ipaddress.ip_address(end_text)
-    except ValueError:
-        raise MetallbError(
-            f'invalid CIDR "{entry}" in pool "{pool}": invalid IP range "{entry}": '
-            f'invalid end IP "{end_text}"'
-        ) from None
-    if start.version != end.version or int(start) > int(end):
-        raise MetallbError(
-            f'invalid CIDR "{entry}" in pool "{pool}": invalid IP range "{entry}": '
-            f'start IP "{start}" is after the end IP "{end}"'
-        )
-    return tuple(ipaddress.summarize_address_range(start, end))
+    nets, problem = pool_entry(entry, pool)
+    if problem:
+        raise MetallbError(problem)
+    return tuple(nets)
 
 
 def parse_community(text: str) -> str:
     """A community in canonical form (`N:N` or `large:N:N:N`), with MetalLB's errors."""
-    parts = text.split(":")
-    if len(parts) == 2:
-        return ":".join(str(_section(p, text, 16)) for p in parts)
-    if len(parts) == 4:
-        if parts[0] != "large":
-            raise MetallbError(
-                "invalid community value: invalid marker for large community, expected community "
-                f'to be of format large:<uint32>:<uint32>:<uint32> but got "{text}" instead'
-            )
-        return "large:" + ":".join(str(_section(p, text, 32)) for p in parts[1:])
-    raise MetallbError(f"invalid community format: {text}")
-
-
-def _section(part: str, text: str, bits: int) -> int:
-    if part.isdigit() and int(part) < 2**bits:
-        return int(part)
-    raise MetallbError(
-        f'invalid community value: invalid section "{part}" of community "{text}", '
-        f'err: "not a {bits}-bit unsigned integer"'
-    )
+    problem, _ = community_problem(text)
+    if problem:
+        raise MetallbError(problem)
+    return canonical_community(text)
 
 
 def parse_bfd_profile(f: Fields, name: str) -> BfdProfile:
     """A BFD profile's fields, with the CRD's ranges (a BFDProfile spec or a corpus entry)."""
+    values = {key: f.opt_int(key, lo=low, hi=high) for key, (low, high) in BFD_RANGES.items()}
     return BfdProfile(
         name=name,
-        receive_interval=f.opt_int("receiveInterval", lo=10, hi=60000),
-        transmit_interval=f.opt_int("transmitInterval", lo=10, hi=60000),
-        detect_multiplier=f.opt_int("detectMultiplier", lo=2, hi=255),
-        echo_interval=f.opt_int("echoInterval", lo=10, hi=60000),
+        receive_interval=values["receiveInterval"],
+        transmit_interval=values["transmitInterval"],
+        detect_multiplier=values["detectMultiplier"],
+        echo_interval=values["echoInterval"],
         echo_mode=f.flag("echoMode"),
         passive_mode=f.flag("passiveMode"),
-        minimum_ttl=f.opt_int("minimumTtl", lo=1, hi=254),
+        minimum_ttl=values["minimumTtl"],
     )

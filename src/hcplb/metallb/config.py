@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hcplb.errors import MetallbError
 from hcplb.metallb._fields import (
     Fields,
     object_name,
@@ -22,14 +23,20 @@ from hcplb.metallb.frr import BfdProfile
 from hcplb.metallb.model import (
     BgpAdvertisement,
     MetallbConfig,
-    MetallbError,
     Network,
     Peer,
     Pool,
     ServiceAllocation,
 )
 from hcplb.metallb.peers import check_frr_peers, parse_peer
-from hcplb.metallb.selectors import EVERYTHING, LabelSelector, matches_any, parse_selector
+from hcplb.metallb.selectors import EVERYTHING, LabelSelector, matches_any, parse_selectors
+from hcplb.metallb.validation import (
+    MISSING_NAME,
+    aggregation,
+    aggregation_vs_entry,
+    duplicate_name,
+    duplicate_object,
+)
 
 __all__ = ["CONFIG_KINDS", "Parsed", "compatible_local_pref", "parse_config"]
 
@@ -76,9 +83,7 @@ def parse_config(
         if kind in CONFIG_KINDS:
             if obj_ns != ns:
                 raise MetallbError(f"{object_name(m)}: resource must be created in {ns} namespace")
-            name = _name(m)
-            if any(_name(o) == name for o in objs[str(kind)]):
-                raise MetallbError(f"{object_name(m)}: defined twice")
+            _admit(m, objs[str(kind)])
             objs[str(kind)].append(m)
         elif kind == "Secret" and obj_ns == ns:
             secrets[(m.get("metadata") or {}).get("name", "")] = m
@@ -115,6 +120,23 @@ def parse_config(
         ),
         notes=tuple(notes),
     )
+
+
+def _admit(obj: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]]) -> None:
+    """A config object may join the others of its kind: it has a name, and no other has it
+    (MetalLB's messages where it has them, hcplb's otherwise)."""
+    kind = str(obj.get("kind"))
+    name = (obj.get("metadata") or {}).get("name")
+    if not isinstance(name, str) or not name:
+        raise MetallbError(f"{object_name(obj)}: {MISSING_NAME.get(kind, 'missing metadata.name')}")
+    for i, other in enumerate(earlier):
+        if (other.get("metadata") or {}).get("name") != name:
+            continue
+        same = dict(other) == dict(obj)
+        message = (duplicate_object(kind, name, i + 1, len(earlier) + 1) if same else None) or (
+            duplicate_name(kind, name)
+        )
+        raise MetallbError(f"{object_name(obj)}: {message or 'defined twice'}")
 
 
 def _name(obj: Mapping[str, Any]) -> str:
@@ -218,13 +240,7 @@ def _service_allocation(
 
 
 def _selectors(f: Fields, key: str) -> tuple[LabelSelector, ...]:
-    selectors = tuple(
-        parse_selector(raw, f.at(f"{key}[{i}]")) for i, raw in enumerate(f.items(key))
-    )
-    for i, s in enumerate(selectors):
-        if s in selectors[:i]:
-            raise MetallbError(f'{f.where}: duplicate definition of {key} "{s}"')
-    return selectors
+    return parse_selectors(f.items(key), key)
 
 
 def _advertisement(
@@ -243,17 +259,14 @@ def _advertisement(
     service_selectors = _selectors(f, "serviceSelectors")
     peers = f.texts("peers", unique="peers")
     raw_communities = f.texts("communities", unique="community")
-    agg = f.integer("aggregationLength", 32, lo=1)
+    agg = f.integer("aggregationLength", 32)
     agg6 = f.integer("aggregationLengthV6", 128)
-    if service_selectors and (agg != 32 or agg6 != 128):
-        which = "aggregationLength" if agg != 32 else "aggregationLengthV6"
-        raise MetallbError(
-            f"{where}: serviceSelectors and {which} are mutually exclusive, both cannot be set in {name}"
-        )
-    if agg > 32:
-        raise MetallbError(f'{where}: invalid aggregation length "{agg}" for IPv4')
-    if agg6 > 128:
-        raise MetallbError(f'{where}: invalid aggregation length "{agg6}" for IPv6')
+    for problem in aggregation(
+        agg if f.has("aggregationLength") else None,
+        agg6 if f.has("aggregationLengthV6") else None,
+        bool(service_selectors),
+    ):
+        raise MetallbError(f"{where}: {problem.message}")
     values: list[str] = []
     for c in raw_communities:
         try:
@@ -290,13 +303,11 @@ def _advertisement(
 
 def _check_aggregation(ad: BgpAdvertisement, pool: Pool, where: str) -> None:
     for entry, nets in pool.entries:
-        limit = ad.aggregation_length if nets[0].version == 4 else ad.aggregation_length_v6
-        lowest = min(n.prefixlen for n in nets)
-        if limit < lowest:
-            raise MetallbError(
-                f"{where}: invalid aggregation length {ad.aggregation_length}: prefix {lowest} in "
-                f"this pool is more specific than the aggregation length for addresses {entry}"
-            )
+        problem = aggregation_vs_entry(
+            ad.aggregation_length, ad.aggregation_length_v6, entry, list(nets)
+        )
+        if problem is not None:
+            raise MetallbError(f"{where}: {problem.message}")
 
 
 def _check_advertisements(ads: tuple[BgpAdvertisement, ...], pools: tuple[Pool, ...]) -> None:
@@ -316,7 +327,7 @@ def _check_advertisements(ads: tuple[BgpAdvertisement, ...], pools: tuple[Pool, 
 def compatible_local_pref(a: BgpAdvertisement, b: BgpAdvertisement, pool: Pool) -> bool:
     if a.local_pref == b.local_pref:
         return True
-    versions = {nets[0].version for _, nets in pool.entries}
+    versions = {nets[0].version for _, nets in pool.entries if nets}
     v4_differs = a.aggregation_length != b.aggregation_length
     v6_differs = a.aggregation_length_v6 != b.aggregation_length_v6
     if (v4_differs and 6 not in versions) or (v6_differs and 4 not in versions):

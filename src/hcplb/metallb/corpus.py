@@ -15,9 +15,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from hcplb.errors import MetallbError
 from hcplb.metallb._fields import Fields, parse_bfd_profile
 from hcplb.metallb.frr import Advertisement, BfdProfile, FrrConfig, Session
-from hcplb.metallb.model import MetallbError, go_duration
+from hcplb.metallb.model import go_duration
 
 __all__ = ["frr_config_from_mapping", "load_frr_input"]
 

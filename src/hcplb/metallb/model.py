@@ -10,19 +10,16 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import TYPE_CHECKING
 
-from hcplb.errors import HcplbError
+from hcplb.errors import MetallbError
 from hcplb.gotext import parse_duration
-
-if TYPE_CHECKING:
-    from hcplb.metallb.frr import BfdProfile
-    from hcplb.metallb.selectors import LabelSelector
+from hcplb.metallb.frr import BfdProfile
+from hcplb.metallb.peer_rules import peer_identifier
+from hcplb.metallb.selectors import LabelSelector
 
 __all__ = [
     "BgpAdvertisement",
     "MetallbConfig",
-    "MetallbError",
     "Network",
     "Peer",
     "Pool",
@@ -32,10 +29,6 @@ __all__ = [
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class MetallbError(HcplbError):
-    """MetalLB would reject this configuration (message as MetalLB words it, plus the object)."""
 
 
 def go_duration(value: object, where: str) -> float:
@@ -119,7 +112,7 @@ class Peer:
     @property
     def identifier(self) -> str:
         """FRR mode's PeerIdentifier: address or interface, plus `-vrf`."""
-        return (self.address or self.interface) + (f"-{self.vrf}" if self.vrf else "")
+        return peer_identifier(self.address, self.interface, self.vrf)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hcplb.metallb.model import MetallbError
+from hcplb.errors import MetallbError
 
 __all__ = [
     "EXCLUDE_LABEL",

@@ -1,16 +1,38 @@
-"""Kubernetes label selectors (`matchLabels` + `matchExpressions`) as MetalLB evaluates them."""
+"""Kubernetes label selectors as MetalLB reads, checks and evaluates them (lint and simulator).
+
+Raw selectors (the manifest's mappings) are checked without raising: `selector_problem` is why
+`LabelSelectorAsSelector` refuses one, `selector_duplicates` is MetalLB's
+`validateLabelSelectorDuplicate` with its messages. `parse_selector` turns a good one into a
+`LabelSelector`; `selects` evaluates raw ones (a malformed selector matches nothing).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from hcplb.metallb.model import MetallbError
+from hcplb.errors import MetallbError
+from hcplb.gotext import q
 
-__all__ = ["EVERYTHING", "LabelSelector", "Requirement", "matches_any", "parse_selector"]
+__all__ = [
+    "EVERYTHING",
+    "LabelSelector",
+    "Requirement",
+    "canonical",
+    "go_requirement",
+    "go_selector",
+    "matches_any",
+    "parse_selector",
+    "parse_selectors",
+    "selector_duplicates",
+    "selector_problem",
+    "selects",
+]
 
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+DuplicateKind = Literal["value", "expression", "selector"]
 
 
 @dataclass(frozen=True)
@@ -43,69 +65,166 @@ class LabelSelector:
             r.matches(labels) for r in self.requirements
         )
 
-    def __str__(self) -> str:
-        parts = [f"{k}={v}" for k, v in self.match_labels]
-        for r in self.requirements:
-            if r.operator in ("In", "NotIn"):
-                parts.append(f"{r.key} {r.operator.lower()} ({','.join(r.values)})")
-            else:
-                parts.append(r.key if r.operator == "Exists" else f"!{r.key}")
-        return ",".join(parts) or "<everything>"
-
 
 EVERYTHING = LabelSelector()
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def selector_problem(sel: Any) -> str | None:
+    """Why LabelSelectorAsSelector would reject this selector, or None."""
+    if not isinstance(sel, Mapping):
+        return "a label selector is a mapping"
+    labels = sel.get("matchLabels") or {}
+    if not isinstance(labels, Mapping) or not all(isinstance(v, str) for v in labels.values()):
+        return "matchLabels must map label keys to strings"
+    exprs = sel.get("matchExpressions") or []
+    if not isinstance(exprs, list):
+        return "matchExpressions is a list"
+    for expr in exprs:
+        if not isinstance(expr, Mapping):
+            return "a match expression is a mapping"
+        if not isinstance(expr.get("values") or [], list):
+            return "values is a list of strings"
+        op, values = expr.get("operator"), expr.get("values") or []
+        if op not in _OPERATORS:
+            return f"{q(str(op))} is not a valid label selector operator"
+        if op in ("In", "NotIn") and not values:
+            return "values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty"
+        if op in ("Exists", "DoesNotExist") and values:
+            return "values: Invalid value: for 'exists', 'doesnotexist' operators, values set must be empty"
+    return None
+
+
+def selector_duplicates(
+    selectors: Sequence[Any], label: str
+) -> Iterator[tuple[int, DuplicateKind, str]]:
+    """MetalLB's duplicate checks on a selector list, in its order: (index, kind, message).
+
+    `label` names the list in the message (`nodeSelectors`, `serviceSelectors`, ...). Values
+    are compared sorted, as MetalLB sorts them first. Malformed selectors are skipped
+    (`selector_problem` reports them).
+    """
+    for i, sel in enumerate(selectors):
+        if selector_problem(sel) is not None:
+            continue
+        exprs = sel.get("matchExpressions") or []
+        for k, expr in enumerate(exprs):
+            values = [str(v) for v in expr.get("values") or []]
+            dup = next((v for n, v in enumerate(values) if v in values[:n]), None)
+            if dup is not None:
+                yield (
+                    i,
+                    "value",
+                    f"duplicate definition of match expression value in label selector {q(dup)}",
+                )
+            if any(_expression(expr) == _expression(e) for e in exprs[k + 1 :]):
+                yield (
+                    i,
+                    "expression",
+                    f"duplicate definition of match expressions {go_requirement(expr)}",
+                )
+        if any(canonical(sel) == canonical(other) for other in selectors[i + 1 :]):
+            yield i, "selector", f"duplicate definition of {label} {go_selector(sel)}"
+
+
 def parse_selector(raw: Any, where: str) -> LabelSelector:
-    """A LabelSelector from its manifest form; MetallbError naming `where` if malformed."""
+    """A LabelSelector from its manifest form; MetallbError `where: problem` if malformed."""
     if raw is None:
         return EVERYTHING
-    if not isinstance(raw, Mapping):
-        raise MetallbError(f"{where}: a label selector is a mapping, got {type(raw).__name__}")
-    unknown = set(raw) - {"matchLabels", "matchExpressions"}
-    if unknown:
-        raise MetallbError(f"{where}: unknown label selector field(s) {sorted(unknown)}")
+    problem = selector_problem(raw)
+    if problem is not None:
+        raise MetallbError(f"{where}: {problem}")
     labels = raw.get("matchLabels") or {}
-    if not isinstance(labels, Mapping):
-        raise MetallbError(f"{where}.matchLabels: expected a mapping of label to value")
-    exprs = raw.get("matchExpressions") or []
-    if not isinstance(exprs, Sequence) or isinstance(exprs, str):
-        raise MetallbError(f"{where}.matchExpressions: expected a list")
-    requirements: list[Requirement] = []
-    for i, expr in enumerate(exprs):
-        requirements.append(_requirement(expr, f"{where}.matchExpressions[{i}]"))
-    seen = set()
-    for req in requirements:
-        if len(set(req.values)) != len(req.values):
-            raise MetallbError(
-                f"{where}: duplicate definition of match expression value in label selector "
-                f'"{req.key}"'
-            )
-        if req in seen:
-            raise MetallbError(f'{where}: duplicate definition of match expressions "{req.key}"')
-        seen.add(req)
-    return LabelSelector(
-        tuple(sorted((str(k), "" if v is None else str(v)) for k, v in labels.items())),
-        tuple(requirements),
-    )
-
-
-def _requirement(expr: Any, where: str) -> Requirement:
-    if not isinstance(expr, Mapping) or "key" not in expr or "operator" not in expr:
-        raise MetallbError(f"{where}: needs 'key' and 'operator'")
-    operator = str(expr["operator"])
-    if operator not in _OPERATORS:
-        raise MetallbError(
-            f"{where}: {operator!r} is not a valid label selector operator ({', '.join(_OPERATORS)})"
+    requirements = tuple(
+        Requirement(
+            str(e.get("key", "")),
+            str(e["operator"]),
+            tuple(sorted(str(v) for v in e.get("values") or ())),
         )
-    values = tuple(sorted(str(v) for v in expr.get("values") or ()))
-    if operator in ("In", "NotIn") and not values:
-        raise MetallbError(f"{where}: operator {operator} needs at least one value")
-    if operator in ("Exists", "DoesNotExist") and values:
-        raise MetallbError(f"{where}: operator {operator} takes no values")
-    return Requirement(str(expr["key"]), operator, values)
+        for e in raw.get("matchExpressions") or []
+    )
+    return LabelSelector(tuple(sorted((str(k), v) for k, v in labels.items())), requirements)
+
+
+def parse_selectors(raws: Sequence[Any], label: str) -> tuple[LabelSelector, ...]:
+    """A selector list as MetalLB's config parser takes it: its first duplicate, then the first
+    malformed selector, raise MetallbError (`label` names the list, e.g. `nodeSelectors`)."""
+    for _, _, message in selector_duplicates(raws, label):
+        raise MetallbError(message)
+    return tuple(parse_selector(raw, label) for raw in raws)
 
 
 def matches_any(selectors: Sequence[LabelSelector], labels: Mapping[str, str]) -> bool:
     """MetalLB's rule for selector lists: empty list = all, else any selector matching."""
     return not selectors or any(s.matches(labels) for s in selectors)
+
+
+def matches(sel: Any, labels: Mapping[str, str]) -> bool:
+    """Whether one raw selector matches; a malformed selector matches nothing."""
+    if selector_problem(sel) is not None:
+        return False
+    for key, value in (sel.get("matchLabels") or {}).items():
+        if labels.get(str(key)) != value:
+            return False
+    for expr in _list(sel.get("matchExpressions")):
+        key, op = str(expr.get("key")), expr.get("operator")
+        values = [str(v) for v in expr.get("values") or []]
+        present = key in labels
+        if (
+            (op == "In" and not (present and labels[key] in values))
+            or (op == "NotIn" and present and labels[key] in values)
+            or (op == "Exists" and not present)
+            or (op == "DoesNotExist" and present)
+        ):
+            return False
+    return True
+
+
+def selects(selectors: Sequence[Any], labels: Mapping[str, str]) -> bool:
+    """A list of raw selectors: empty selects everything, else any one must match."""
+    return not selectors or any(matches(s, labels) for s in selectors)
+
+
+def _expression(expr: Any) -> str:
+    return canonical({"matchExpressions": [expr]})
+
+
+def canonical(sel: Any) -> str:
+    """A comparable form (values sorted, as MetalLB sorts them before comparing)."""
+    if not isinstance(sel, Mapping):
+        return repr(sel)
+    labels = sel.get("matchLabels") or {}
+    labels = sorted(labels.items()) if isinstance(labels, Mapping) else labels
+    exprs = []
+    for expr in _list(sel.get("matchExpressions")):
+        if isinstance(expr, Mapping):
+            values = sorted(str(v) for v in _list(expr.get("values")))
+            exprs.append((expr.get("key"), expr.get("operator"), values))
+        else:
+            exprs.append(expr)
+    return repr((labels, exprs))
+
+
+def go_requirement(expr: Any) -> str:
+    """Go's %q of a LabelSelectorRequirement value: `{"key" "In" ["a" "b"]}` (values sorted)."""
+    if not isinstance(expr, Mapping):
+        return str(expr)
+    values = " ".join(q(str(v)) for v in sorted(str(v) for v in _list(expr.get("values"))))
+    return f"{{{q(str(expr.get('key', '')))} {q(str(expr.get('operator', '')))} [{values}]}}"
+
+
+def go_selector(sel: Any) -> str:
+    """Go's %q of a metav1.LabelSelector value: `{map["k":"v"] [{"key" "In" ["a"]}]}`."""
+    if not isinstance(sel, Mapping):
+        return q(str(sel))
+    labels = sel.get("matchLabels") or {}
+    pairs = (
+        " ".join(f"{q(str(k))}:{q(str(v))}" for k, v in sorted(labels.items()))
+        if isinstance(labels, Mapping)
+        else ""
+    )
+    exprs = " ".join(go_requirement(e) for e in _list(sel.get("matchExpressions")))
+    return f"{{map[{pairs}] [{exprs}]}}"

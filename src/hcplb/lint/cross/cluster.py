@@ -13,8 +13,8 @@ from hcplb.lint.facts import VipFact
 from hcplb.lint.findings import Finding, Severity, Where, error, warning
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.pools import Net, covering, pool_networks, selected_pools
-from hcplb.lint.metallb.selectors import selects
 from hcplb.lint.world import World, records_for
+from hcplb.metallb.selectors import selects
 
 
 def _pool_index(world: World) -> dict[Net, Manifest]:

@@ -13,8 +13,8 @@ from hcplb.lint.frr.model import Neighbor, Net, PrefixEntry
 from hcplb.lint.frr.policy import INBOUND, OUTBOUND, has_policy, inbound_verdict, policy_lines
 from hcplb.lint.hostfiles import Firewall
 from hcplb.lint.metallb.pools import pool_networks, selected_pools
-from hcplb.lint.metallb.selectors import selects
 from hcplb.lint.world import RouterView, World
+from hcplb.metallb.selectors import selects
 
 # Documentation addresses (TEST-NET-3, 2001:db8::/32) stand for "anyone who is not a node".
 _OUTSIDE = {4: "203.0.113.77", 6: "2001:db8::77"}

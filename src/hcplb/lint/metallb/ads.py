@@ -13,11 +13,14 @@ from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.pools import Pool, read_pools, selected_pools
-from hcplb.lint.metallb.selectors import canonical, go_selector, selector_problem, selects
-from hcplb.lint.metallb.view import MetallbView
-
-_MAX_COMMUNITIES = 63
-
+from hcplb.lint.metallb.view import MetallbView, selector_findings
+from hcplb.metallb.selectors import selects
+from hcplb.metallb.validation import (
+    MAX_COMMUNITIES,
+    aggregation,
+    aggregation_vs_entry,
+    community_problem,
+)
 
 _DUP_RULES = {
     "ipAddressPools": ("metallb.adv.dup.pools", "ipAddressPools"),
@@ -37,76 +40,13 @@ def _duplicates(ad: Manifest) -> Iterator[Finding]:
                 f"duplicate definition of {label} {gotext.q(values[dup])}",
             )
     for key in ("ipAddressPoolSelectors", "nodeSelectors", "serviceSelectors"):
-        selectors = ad.items("spec", key)
-        for i, sel in enumerate(selectors):
-            problem = selector_problem(sel)
-            if problem:
-                yield error(
-                    ad.where("spec", key, i), "metallb.selector.invalid", f"{key}: {problem}"
-                )
-            elif any(canonical(sel) == canonical(o) for o in selectors[i + 1 :]):
-                yield error(
-                    ad.where("spec", key, i),
-                    "metallb.adv.dup.selectors",
-                    f"duplicate definition of {key} {go_selector(sel)}",
-                )
+        yield from selector_findings(ad, ("spec", key), key, "metallb.adv.dup.selectors")
 
 
 def _aggregation(ad: Manifest) -> Iterator[Finding]:
     v4, v6 = ad.integer("spec", "aggregationLength"), ad.integer("spec", "aggregationLengthV6")
-    if ad.items("spec", "serviceSelectors") and (
-        (v4 is not None and v4 != 32) or (v6 is not None and v6 != 128)
-    ):
-        yield error(
-            ad.where("spec", "serviceSelectors"),
-            "metallb.adv.svcsel.vs.agg",
-            "serviceSelectors and aggregationLength are mutually exclusive, can only be used together "
-            "with default aggregationLength (32) and aggregationLengthV6 (128)",
-        )
-    if v4 is not None and v4 < 1:
-        yield error(
-            ad.where("spec", "aggregationLength"),
-            "metallb.adv.agg.v4.min",
-            f"spec.aggregationLength: Invalid value: {v4}: spec.aggregationLength in body should be "
-            "greater than or equal to 1",
-        )
-    if v4 is not None and v4 > 32:
-        yield error(
-            ad.where("spec", "aggregationLength"),
-            "metallb.adv.agg.v4.max",
-            f"invalid aggregation length {gotext.q_int(v4)} for IPv4",
-        )
-    if v6 is not None and v6 > 128:
-        yield error(
-            ad.where("spec", "aggregationLengthV6"),
-            "metallb.adv.agg.v6.max",
-            f"invalid aggregation length {gotext.q_int(v6)} for IPv6",
-        )
-
-
-def _community(value: str) -> tuple[str | None, bool]:
-    """(problem, transient) for one community string (MetalLB's community.New)."""
-    parts = value.split(":")
-    if len(parts) in (2, 4):
-        if len(parts) == 4 and parts[0] != "large":
-            return (
-                "invalid community value: invalid marker for large community, expected community to "
-                f"be of format large:<uint32>:<uint32>:<uint32> but got {gotext.q(value)} instead"
-            ), False
-        bits = 16 if len(parts) == 2 else 32
-        for part in parts if len(parts) == 2 else parts[1:]:
-            if not part.isdigit() or not part.isascii():
-                err = f"strconv.ParseUint: parsing {gotext.q(part)}: invalid syntax"
-            elif int(part) >= 2**bits:
-                err = f"strconv.ParseUint: parsing {gotext.q(part)}: value out of range"
-            else:
-                continue
-            return (
-                f"invalid community value: invalid section {gotext.q(part)} of community "
-                f"{gotext.q(value)}, err: {gotext.q(err)}"
-            ), False
-        return None, False
-    return f"invalid community format: {value}", True
+    for v in aggregation(v4, v6, bool(ad.items("spec", "serviceSelectors"))):
+        yield error(ad.where("spec", v.field), f"metallb.{v.rule}", v.message)
 
 
 def _communities(view: MetallbView, ads: Sequence[Manifest]) -> Iterator[Finding]:
@@ -116,7 +56,7 @@ def _communities(view: MetallbView, ads: Sequence[Manifest]) -> Iterator[Finding
             if not isinstance(item, dict):
                 continue
             name, value = str(item.get("name", "")), str(item.get("value", ""))
-            problem, _ = _community(value)
+            problem, _ = community_problem(value)
             if problem:
                 yield error(
                     cr.where("spec", "communities", i),
@@ -135,7 +75,7 @@ def _communities(view: MetallbView, ads: Sequence[Manifest]) -> Iterator[Finding
         for i, value in enumerate(values):
             if value in aliases:
                 continue
-            problem, transient = _community(value)
+            problem, transient = community_problem(value)
             if problem and transient:
                 yield warning(
                     ad.where("spec", "communities", i),
@@ -155,11 +95,11 @@ def _communities(view: MetallbView, ads: Sequence[Manifest]) -> Iterator[Finding
                     rule,
                     f"invalid community {gotext.q(value)} in BGP advertisement: {problem}",
                 )
-        if len(set(values)) > _MAX_COMMUNITIES:
+        if len(set(values)) > MAX_COMMUNITIES:
             yield error(
                 ad.where("spec", "communities"),
                 "metallb.adv.community.max",
-                f"max supported communities is {_MAX_COMMUNITIES}, got {len(set(values))}",
+                f"max supported communities is {MAX_COMMUNITIES}, got {len(set(values))}",
             )
 
 
@@ -204,19 +144,9 @@ def _per_pool(ad: Manifest, pool: Pool, nodes: Sequence[NodeFact]) -> Iterator[F
     v4 = ad.integer("spec", "aggregationLength") or 32
     v6 = ad.integer("spec", "aggregationLengthV6") or 128
     for entry, nets in pool.entries:
-        if not nets:
-            continue
-        limit = v4 if nets[0].version == 4 else v6
-        lowest = min(n.prefixlen for n in nets)
-        if limit < lowest:
-            yield error(
-                ad.where(
-                    "spec", "aggregationLength" if nets[0].version == 4 else "aggregationLengthV6"
-                ),
-                "metallb.adv.agg.vs.pool",
-                f"invalid aggregation length {v4}: prefix {lowest} in this pool is more specific than "
-                f"the aggregation length for addresses {entry}",
-            )
+        v = aggregation_vs_entry(v4, v6, entry, nets)
+        if v is not None:
+            yield error(ad.where("spec", v.field), f"metallb.{v.rule}", v.message)
     if ad.items("spec", "serviceSelectors"):
         for old in pool.ads:
             if old.items("spec", "serviceSelectors") and (

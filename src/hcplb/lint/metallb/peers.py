@@ -8,138 +8,39 @@ from hcplb import gotext
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb.selectors import (
-    canonical,
-    go_requirement,
-    go_selector,
-    selector_problem,
-    selects,
+from hcplb.lint.metallb.view import MetallbView, selector_findings
+from hcplb.metallb.peer_rules import (
+    PeerKey,
+    frr_pair_violation,
+    peer_identifier,
+    peer_violations,
 )
-from hcplb.lint.metallb.view import MetallbView
+from hcplb.metallb.selectors import canonical, selects
+from hcplb.metallb.validation import (
+    BASIC_AUTH,
+    secret_not_found,
+    secret_type_mismatch,
+    secret_without_password,
+)
 
-_UINT32 = 4294967295
-
-
-def _duration(peer: Manifest, key: str) -> tuple[float | None, Finding | None]:
-    raw = peer.get("spec", key)
-    if raw is None:
-        return None, None
-    value = gotext.parse_duration(raw) if isinstance(raw, str) else None
-    if value is None:
-        return None, error(
-            peer.where("spec", key),
-            "metallb.duration.invalid",
-            f"time: invalid duration {gotext.q(str(raw))}",
-            "write a Go duration such as 90s, 1m30s or 500ms",
-        )
-    return value, None
+# hcplb's hints for MetalLB's rules (MetalLB's messages say what, not how to fix it)
+_HINTS = {
+    "duration.invalid": "write a Go duration such as 90s, 1m30s or 500ms",
+    "peer.addr.invalid": "an IP address, not a hostname or a CIDR",
+}
 
 
-def _timers(peer: Manifest) -> Iterator[Finding]:
-    hold, bad_hold = _duration(peer, "holdTime")
-    keep, bad_keep = _duration(peer, "keepaliveTime")
-    yield from (f for f in (bad_hold, bad_keep) if f is not None)
-    if bad_hold or bad_keep or (hold is None and keep is None):
-        return
-    eff_hold = hold if hold is not None else 3 * (keep or 0.0)
-    eff_keep = keep if keep is not None else eff_hold / 3
-    ht = gotext.q(gotext.format_duration(hold)) if hold is not None else "<nil>"
-    ka = gotext.q(gotext.format_duration(keep)) if keep is not None else "<nil>"
-    rounded = int(eff_hold)
-    if rounded != 0 and rounded < 3:
-        yield error(
-            peer.where("spec", "holdTime" if hold is not None else "keepaliveTime"),
-            "metallb.peer.timers.holdtime",
-            f"invalid BGPPeer timers: invalid hold time {ht}: must be 0 or >=3s",
-        )
-    elif eff_keep > eff_hold:
-        yield error(
-            peer.where("spec", "keepaliveTime"),
-            "metallb.peer.timers.keepalive",
-            f"invalid BGPPeer timers: invalid keepaliveTime {ka}, must be lower than holdTime {ht}",
-        )
-
-
-def _ranges(peer: Manifest) -> Iterator[Finding]:
-    v1beta1 = peer.version == "v1beta1"
-    bounds = {"myASN": (0, _UINT32), "peerASN": (0, _UINT32), "localASN": (1, _UINT32)}
-    bounds["peerPort"] = (0, 16384) if v1beta1 else (1, 16384)
-    for key, (low, high) in bounds.items():
-        value = peer.integer("spec", key)
-        if value is None:
-            continue
-        if value < low or value > high:
-            edge = (
-                f"greater than or equal to {low}"
-                if value < low
-                else f"less than or equal to {high}"
-            )
-            yield error(
-                peer.where("spec", key),
-                "metallb.peer.port.range" if key == "peerPort" else "metallb.peer.asn.range",
-                f"spec.{key}: Invalid value: {value}: spec.{key} in body should be {edge}",
-            )
-
-
-def _peer_asns(peer: Manifest) -> Iterator[Finding]:
-    my, asn = peer.integer("spec", "myASN") or 0, peer.integer("spec", "peerASN") or 0
-    dynamic = peer.text("spec", "dynamicASN") or ""
-    if my == 0:
-        yield error(peer.where("spec", "myASN"), "metallb.peer.myasn.required", "missing local ASN")
-    if asn == 0 and not dynamic:
-        yield error(
-            peer.where("spec"), "metallb.peer.asn.missing", "missing peer ASN and dynamicASN"
-        )
-    if asn != 0 and dynamic:
-        yield error(
-            peer.where("spec", "dynamicASN"),
-            "metallb.peer.asn.both",
-            "both peer ASN and dynamicASN specified",
-        )
-    if dynamic and dynamic not in ("internal", "external"):
-        yield error(
-            peer.where("spec", "dynamicASN"),
-            "metallb.peer.dynamicasn.enum",
-            f"invalid dynamicASN {dynamic}",
-        )
-    if asn == my and peer.flag("spec", "ebgpMultiHop"):
-        yield error(
-            peer.where("spec", "ebgpMultiHop"),
-            "metallb.peer.ibgp.multihop",
-            "invalid ebgp-multihop parameter set for an ibgp peer",
-        )
-
-
-def _peer_addresses(peer: Manifest) -> Iterator[Finding]:
-    address, iface = peer.text("spec", "peerAddress") or "", peer.text("spec", "interface") or ""
-    if not address and not iface:
-        yield error(
-            peer.where("spec"),
-            "metallb.peer.addr.none",
-            "peer has no Address or Interface specified",
-        )
-    if address and iface:
-        yield error(
-            peer.where("spec", "interface"),
-            "metallb.peer.addr.both",
-            "peer has both Address and Interface specified",
-        )
-    if address and gotext.parse_ip(address) is None:
-        yield error(
-            peer.where("spec", "peerAddress"),
-            "metallb.peer.addr.invalid",
-            f"invalid BGPPeer address {gotext.q(address)}",
-            "an IP address, not a hostname or a CIDR",
-        )
+def _own_fields(peer: Manifest) -> Iterator[Finding]:
+    """MetalLB's rules on the peer's own fields (one home: hcplb.metallb.peer_rules)."""
+    spec = peer.mapping("spec")
+    for v in peer_violations(
+        spec, namespace=peer.namespace or "", name=peer.name, v1beta1=peer.version == "v1beta1"
+    ):
+        where = peer.where("spec", *v.field.split(".")) if v.field else peer.where("spec")
+        yield error(where, f"metallb.{v.rule}", v.message, _HINTS.get(v.rule, ""))
     router_id = peer.text("spec", "routerID") or ""
     parsed = gotext.parse_ip(router_id) if router_id else None
-    if router_id and parsed is None:
-        yield error(
-            peer.where("spec", "routerID"),
-            "metallb.peer.routerid.invalid",
-            f"invalid router ID {gotext.q(router_id)}",
-        )
-    elif parsed is not None and parsed.version == 6:
+    if parsed is not None and parsed.version == 6:
         yield error(
             peer.where("spec", "routerID"),
             "metallb.peer.routerid.ipv6",
@@ -147,85 +48,11 @@ def _peer_addresses(peer: Manifest) -> Iterator[Finding]:
             "(a BGP identifier is 32 bits)",
             "use an IPv4 address as router ID, also on IPv6-only nodes",
         )
-    source = peer.text("spec", "sourceAddress") or ""
-    if source and gotext.parse_ip(source) is None:
-        yield error(
-            peer.where("spec", "sourceAddress"),
-            "metallb.peer.srcaddr.invalid",
-            f"invalid source IP {gotext.q(source)}",
-        )
-
-
-def _connect_time(peer: Manifest) -> Iterator[Finding]:
-    if peer.version == "v1beta1" or peer.get("spec", "connectTime") is None:
-        return
-    value, bad = _duration(peer, "connectTime")
-    if bad is not None or value is None:
-        yield from ([bad] if bad else [])
-        return
-    if not 1 <= int(value) <= 65535:
-        yield error(
-            peer.where("spec", "connectTime"),
-            "metallb.peer.connecttime.range",
-            "connect time should be between 1 seconds to 65535",
-        )
-    if round(value * 1000) % 1000 != 0:
-        yield error(
-            peer.where("spec", "connectTime"),
-            "metallb.peer.connecttime.whole",
-            "connect time should contain a whole number of seconds",
-        )
-
-
-def _selector_dups(obj: Manifest, path: tuple[str, ...], label: str) -> Iterator[Finding]:
-    selectors = obj.items(*path)
-    for i, sel in enumerate(selectors):
-        problem = selector_problem(sel)
-        if problem:
-            yield error(obj.where(*path, i), "metallb.selector.invalid", f"{label}: {problem}")
-            continue
-        exprs = sel.get("matchExpressions") or []
-        for k, expr in enumerate(exprs):
-            values = [str(v) for v in expr.get("values") or []]
-            dup = next((v for n, v in enumerate(values) if v in values[:n]), None)
-            if dup is not None:
-                yield error(
-                    obj.where(*path, i),
-                    "metallb.labelselector.dup.values",
-                    f"duplicate definition of match expression value in label selector {gotext.q(dup)}",
-                )
-            if any(
-                canonical({"matchExpressions": [expr]}) == canonical({"matchExpressions": [e]})
-                for e in exprs[k + 1 :]
-            ):
-                yield error(
-                    obj.where(*path, i),
-                    "metallb.labelselector.dup.expr",
-                    f"duplicate definition of match expressions {go_requirement(expr)}",
-                )
-        if any(canonical(sel) == canonical(other) for other in selectors[i + 1 :]):
-            rule = (
-                "metallb.peer.selector.dup"
-                if obj.kind == "BGPPeer"
-                else "metallb.adv.dup.selectors"
-            )
-            yield error(
-                obj.where(*path, i),
-                rule,
-                f"duplicate definition of {label} {go_selector(sel)}",
-            )
 
 
 def _peer_secret(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
     password = peer.text("spec", "password") or ""
     secret_name = peer.text("spec", "passwordSecret", "name") or ""
-    ns = peer.namespace or ""
-    if password and secret_name:
-        yield error(
-            peer.where("spec", "password"),
-            "metallb.peer.password.exclusive",
-            f"can not have both password and secret ref set in peer config {gotext.q(ns)}/{gotext.q(peer.name)}",
-        )
     if password:
         yield warning(
             peer.where("spec", "password"),
@@ -240,22 +67,21 @@ def _peer_secret(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
         yield warning(
             peer.where("spec", "passwordSecret"),
             "metallb.peer.secret.missing",
-            f"secret ref not found for peer config {gotext.q(ns)}/{gotext.q(peer.name)}",
+            secret_not_found(peer.namespace or "", peer.name),
             f"MetalLB retries until Secret {secret_name} exists in {view.namespace or 'its namespace'}",
         )
         return
-    if secret.text("type") != "kubernetes.io/basic-auth":
+    if secret.text("type") != BASIC_AUTH:
         yield error(
             secret.where("type"),
             "metallb.peer.secret.type",
-            f"secret type mismatch on {gotext.q(secret.namespace or '')}/{gotext.q(secret.name)}, "
-            f"type {gotext.q('kubernetes.io/basic-auth')} is expected ",
+            secret_type_mismatch(secret.namespace or "", secret.name),
         )
     if secret.get("data", "password") is None and secret.get("stringData", "password") is None:
         yield error(
             secret.where(),
             "metallb.peer.secret.key",
-            f"password not specified in the secret {gotext.q(secret.namespace or '')}/{gotext.q(secret.name)}",
+            secret_without_password(secret.namespace or "", secret.name),
         )
 
 
@@ -274,12 +100,10 @@ def check_peer(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
             "disable mp is deprecated and has no effect since it's the default behavior now",
             "remove it: with disableMP the webhook skips the namespace and configuration checks",
         )
-    yield from _peer_asns(peer)
-    yield from _peer_addresses(peer)
-    yield from _timers(peer)
-    yield from _connect_time(peer)
-    yield from _ranges(peer)
-    yield from _selector_dups(peer, ("spec", "nodeSelectors"), "nodeSelectors")
+    yield from _own_fields(peer)
+    yield from selector_findings(
+        peer, ("spec", "nodeSelectors"), "nodeSelectors", "metallb.peer.selector.dup"
+    )
     yield from _peer_secret(view, peer)
     profile = peer.text("spec", "bfdProfile")
     if profile and profile not in {b.name for b in view.in_namespace(view.bfd_profiles)}:
@@ -291,10 +115,17 @@ def check_peer(view: MetallbView, peer: Manifest) -> Iterator[Finding]:
         )
 
 
-def _identifier(peer: Manifest) -> str:
-    ident = peer.text("spec", "peerAddress") or peer.text("spec", "interface") or ""
-    vrf = peer.text("spec", "vrf") or ""
-    return f"{ident}-{vrf}" if vrf else ident
+def _key(peer: Manifest) -> PeerKey:
+    return PeerKey(
+        router_id=peer.text("spec", "routerID") or "",
+        identifier=peer_identifier(
+            peer.text("spec", "peerAddress") or "",
+            peer.text("spec", "interface") or "",
+            peer.text("spec", "vrf") or "",
+        ),
+        my_asn=peer.integer("spec", "myASN") or 0,
+        vrf=peer.text("spec", "vrf") or "",
+    )
 
 
 def _share_node(p: Manifest, q: Manifest, nodes: Sequence[NodeFact]) -> bool:
@@ -318,30 +149,9 @@ def check_frr_pairs(view: MetallbView, nodes: Sequence[NodeFact]) -> Iterator[Fi
         for q in peers[:i]:
             if not _share_node(p, q, nodes):
                 continue
-            p_rid, q_rid = p.text("spec", "routerID") or "", q.text("spec", "routerID") or ""
-            if p_rid != q_rid:
-                yield error(
-                    p.where("spec", "routerID"),
-                    "metallb.frr.peers.routerid",
-                    f"peer {p_rid} has RouterID different from {q_rid}, in FRR mode peers selecting "
-                    "the same node must all have the same RouterID",
-                )
-            elif _identifier(p) == _identifier(q):
-                yield error(
-                    p.where("spec", "peerAddress"),
-                    "metallb.frr.peers.duplicate",
-                    f"peer {_identifier(p)} already exists, FRR mode doesn't support duplicate "
-                    "BGPPeers selecting the same node",
-                )
-            elif (p.integer("spec", "myASN") != q.integer("spec", "myASN")) and (
-                (p.text("spec", "vrf") or "") == (q.text("spec", "vrf") or "")
-            ):
-                yield error(
-                    p.where("spec", "myASN"),
-                    "metallb.frr.peers.myasn",
-                    f"peer {_identifier(p)} has myAsn different from {_identifier(q)}, in FRR mode "
-                    "peers selecting the same node must have the same myAsn within the same VRF",
-                )
+            v = frr_pair_violation(_key(p), _key(q))
+            if v is not None:
+                yield error(p.where("spec", v.field), f"metallb.{v.rule}", v.message)
 
 
 _NATIVE_PEER = (

@@ -10,37 +10,11 @@ from dataclasses import dataclass, field
 from hcplb import gotext
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
-from hcplb.lint.metallb.selectors import canonical, go_selector, selector_problem, selects
-from hcplb.lint.metallb.view import MetallbView
+from hcplb.lint.metallb.view import MetallbView, selector_findings
+from hcplb.metallb.selectors import selects
+from hcplb.metallb.validation import pool_entry
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_entry(entry: str, pool: str) -> tuple[list[Net], str | None]:
-    """A pool entry's CIDRs (ranges summarized), or MetalLB's error for it."""
-    prefix = f"invalid CIDR {gotext.q(entry)} in pool {gotext.q(pool)}: "
-    if "-" not in entry:
-        net = gotext.parse_cidr(entry)
-        if net is None:
-            return [], prefix + f"invalid CIDR {gotext.q(entry)}"
-        return [net], None
-    first_text, last_text = entry.split("-", 1)
-    first, last = gotext.parse_ip(first_text.strip()), gotext.parse_ip(last_text.strip())
-    where = f"invalid IP range {gotext.q(entry)}: "
-    if first is None:
-        return [], prefix + where + f"invalid start IP {gotext.q(first_text)}"
-    if last is None:
-        return [], prefix + where + f"invalid end IP {gotext.q(last_text)}"
-    if gotext.ip16(first) > gotext.ip16(last):
-        return (
-            [],
-            prefix
-            + where
-            + f"start IP {gotext.q(str(first))} is after the end IP {gotext.q(str(last))}",
-        )
-    if first.version != last.version:
-        return [], None
-    return list(ipaddress.summarize_address_range(first, last)), None
 
 
 @dataclass
@@ -67,7 +41,7 @@ def pool_networks(pool: Manifest) -> list[Net]:
         cached = []
         for entry in pool.items("spec", "addresses"):
             if isinstance(entry, str):
-                cached += parse_entry(entry, pool.name)[0]
+                cached += pool_entry(entry, pool.name)[0]
         _NETWORKS[pool] = cached
     return list(cached)
 
@@ -100,7 +74,7 @@ def read_pools(view: MetallbView) -> tuple[dict[str, Pool], list[Finding]]:
         for i, entry in enumerate(addresses):
             if not isinstance(entry, str):
                 continue
-            nets, problem = parse_entry(entry, manifest.name)
+            nets, problem = pool_entry(entry, manifest.name)
             if problem:
                 rule = "metallb.pool.range.invalid" if "-" in entry else "metallb.pool.cidr.invalid"
                 found.append(error(manifest.where("spec", "addresses", i), rule, problem))
@@ -140,17 +114,9 @@ def _allocation(pool: Manifest) -> Iterator[Finding]:
             "duplicate definition in namespaces field",
         )
     for key in ("namespaceSelectors", "serviceSelectors"):
-        path = ("spec", "serviceAllocation", key)
-        selectors = pool.items(*path)
-        for i, sel in enumerate(selectors):
-            if selector_problem(sel) is None and any(
-                canonical(sel) == canonical(o) for o in selectors[i + 1 :]
-            ):
-                yield error(
-                    pool.where(*path, i),
-                    "metallb.labelselector.dup",
-                    f"duplicate definition of {key} {go_selector(sel)}",
-                )
+        yield from selector_findings(
+            pool, ("spec", "serviceAllocation", key), key, "metallb.labelselector.dup"
+        )
 
 
 def selected_pools(ad: Manifest, pools: Sequence[Manifest]) -> list[Manifest]:

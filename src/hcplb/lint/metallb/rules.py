@@ -16,16 +16,9 @@ from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.ads import check_pools
 from hcplb.lint.metallb.peers import check_frr_pairs, check_native, check_peer
 from hcplb.lint.metallb.view import BACKENDS, MetallbView
+from hcplb.metallb.validation import BFD_RANGES, bfd_range
 
-_BFD_RANGES = {
-    "detectMultiplier": (2, 255),
-    "receiveInterval": (10, 60000),
-    "transmitInterval": (10, 60000),
-    "echoInterval": (10, 60000),
-    "minimumTtl": (1, 254),
-}
 _LOG_LEVELS = ("all", "debug", "info", "warn", "error", "none")
-_UINT32 = 4294967295
 
 
 def check_metallb(
@@ -182,11 +175,8 @@ def _bfd_profiles(view: MetallbView) -> Iterator[Finding]:
                 f"found duplicate bfd profile name {bfd.name}",
             )
         names.add(bfd.name)
-        for key, (low, high) in _BFD_RANGES.items():
+        for key, (low, high) in BFD_RANGES.items():
             value = bfd.integer("spec", key)
-            if value is not None and not low <= value <= high:
-                yield error(
-                    bfd.where("spec", key),
-                    "metallb.bfd.range",
-                    f"invalid value {value}, must be in {low}-{high} range",
-                )
+            problem = None if value is None else bfd_range(value, low, high)
+            if problem:
+                yield error(bfd.where("spec", key), "metallb.bfd.range", problem)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from hcplb.lint.findings import Finding, error
 from hcplb.lint.k8s import Manifest
+from hcplb.metallb.selectors import selector_duplicates, selector_problem
 
 GROUP = "metallb.io"
 CONFIG_KINDS = (
@@ -100,3 +102,23 @@ def metallb_view(manifests: Iterable[Manifest], site_namespace: str | None = Non
         namespace=namespace,
         namespace_source=source,
     )
+
+
+_DUPLICATE_RULES = {
+    "value": "metallb.labelselector.dup.values",
+    "expression": "metallb.labelselector.dup.expr",
+}
+
+
+def selector_findings(
+    obj: Manifest, path: tuple[str, ...], label: str, duplicate_rule: str
+) -> Iterator[Finding]:
+    """A selector list's malformed selectors and MetalLB's duplicate checks, as findings;
+    `duplicate_rule` is the rule id of a selector given twice in the list."""
+    selectors = obj.items(*path)
+    for i, sel in enumerate(selectors):
+        problem = selector_problem(sel)
+        if problem:
+            yield error(obj.where(*path, i), "metallb.selector.invalid", f"{label}: {problem}")
+    for i, kind, message in selector_duplicates(selectors, label):
+        yield error(obj.where(*path, i), _DUPLICATE_RULES.get(kind, duplicate_rule), message)
