@@ -33,10 +33,11 @@ from hcplb.runner import Result
 from hcplb.secrets import redact_config
 from hcplb.spec import load_site
 from hcplb.targets import Target
+from tests.conftest import UPSTREAM
 
 SITES = Path(__file__).resolve().parent / "sites"
 SITE = SITES / "secrets-dns.yaml"
-FIXTURE = Path("/work/shared/reference/hypershift/cli-render-fixtures/agent-minimal.yaml")
+FIXTURE = UPSTREAM / "hypershift" / "cli-render-fixtures" / "agent-minimal.yaml"
 
 # Not real secrets: recognisable canaries (the TSIG one is base64 of a recognisable text).
 PASSWORD = "Canary-bgp-Q7x!#"
