@@ -43,13 +43,19 @@ class DataError(Exception):
     """A data folder of the tests is missing or incomplete (a collection error, not a skip)."""
 
 
-def data_files(folder: Path, pattern: str, count: int) -> list[Path]:
-    """The files of `folder` matching `pattern`, sorted; exactly `count` of them or DataError."""
+def data_files(
+    folder: Path, pattern: str, count: int | None = None, *, at_least: int = 1
+) -> list[Path]:
+    """The files of `folder` matching `pattern`, sorted: exactly `count` of them (upstream data,
+    which changes only on refresh) or at least `at_least` (folders the team adds to), or
+    DataError."""
     found = sorted(folder.glob(pattern))
-    if len(found) != count:
+    if len(found) != count if count is not None else len(found) < at_least:
         where = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
         state = "missing" if not folder.is_dir() else f"{len(found)} files match {pattern}"
-        raise DataError(f"{where}: {state}, expected {count} (see tests/upstream/README.md)")
+        want = f"expected {count}" if count is not None else f"expected at least {at_least}"
+        hint = " (see tests/upstream/README.md)" if folder.is_relative_to(UPSTREAM) else ""
+        raise DataError(f"{where}: {state}, {want}{hint}")
     return found
 
 
