@@ -36,6 +36,7 @@ SETUP_TOOLS = {
     "sshd": "openssh-server",
     "ssh-keygen": "openssh-client",
     "kubectl": "kubernetes-client",
+    "git": "git",
 }
 
 
