@@ -1,10 +1,21 @@
-"""Shared fixtures: the seed site, paths to the reference material, lab gating."""
+"""Shared fixtures: the seed site, the upstream data in tests/upstream/, tool and lab gating.
+
+No test reads outside the repository: upstream projects' files the tests compare against are in
+tests/upstream/ (see its README.md), the CRDs in src/hcplb/data/crds/.
+
+Under CI=true nothing that `make setup` installs may be missing: a test that needs such a tool,
+root, or the lab's prerequisites fails instead of skipping (`need_tool`, `need_root`,
+`missing`). A data folder that is missing or has the wrong number of files is a collection
+error (`data_files`), so a test never shrinks to fewer cases.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -12,8 +23,61 @@ from hcplb.spec import LoadedSite, load_site
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-REFERENCE = ROOT.parent / "shared" / "reference"
 GOLDEN = Path(__file__).resolve().parent / "golden"
+UPSTREAM = Path(__file__).resolve().parent / "upstream"
+CRDS = ROOT / "src" / "hcplb" / "data" / "crds"
+CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+# Each tool a test needs, and the Debian package of APT_PACKAGES (Makefile) that brings it.
+SETUP_TOOLS = {
+    "vtysh": "frr",
+    "named": "bind9",
+    "named-checkzone": "bind9",  # bind9-utils, a dependency of bind9
+    "sshd": "openssh-server",
+    "ssh-keygen": "openssh-client",
+    "kubectl": "kubernetes-client",
+    "git": "git",
+}
+
+
+class DataError(Exception):
+    """A data folder of the tests is missing or incomplete (a collection error, not a skip)."""
+
+
+def data_files(
+    folder: Path, pattern: str, count: int | None = None, *, at_least: int = 1
+) -> list[Path]:
+    """The files of `folder` matching `pattern`, sorted: exactly `count` of them (upstream data,
+    which changes only on refresh) or at least `at_least` (folders the team adds to), or
+    DataError."""
+    found = sorted(folder.glob(pattern))
+    if len(found) != count if count is not None else len(found) < at_least:
+        where = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
+        state = "missing" if not folder.is_dir() else f"{len(found)} files match {pattern}"
+        want = f"expected {count}" if count is not None else f"expected at least {at_least}"
+        hint = " (see tests/upstream/README.md)" if folder.is_relative_to(UPSTREAM) else ""
+        raise DataError(f"{where}: {state}, {want}{hint}")
+    return found
+
+
+def missing(reason: str) -> NoReturn:
+    """Skip for `reason`; under CI=true fail, as CI must have what `make setup` installs."""
+    if CI:
+        pytest.fail(f"{reason} (CI=true: make setup must provide it)", pytrace=False)
+    pytest.skip(reason)
+
+
+def need_tool(tool: str) -> str:
+    """The path of a tool `make setup` installs (see SETUP_TOOLS), or `missing`."""
+    path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/usr/bin")
+    if path is None:
+        missing(f"{tool} not installed (Debian {SETUP_TOOLS[tool]}; run make setup)")
+    return path
+
+
+def need_root(why: str) -> None:
+    if os.geteuid() != 0:
+        missing(f"{why} needs root")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,17 +90,11 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(scope="session")
-def reference() -> Path:
-    if not REFERENCE.is_dir():
-        pytest.fail(f"reference material not found at {REFERENCE}")
-    return REFERENCE
-
-
-@pytest.fixture(scope="session")
 def seed() -> LoadedSite:
     return load_site(EXAMPLES / "seed.yaml")
 
 
+@functools.cache
 def lab_ready() -> str | None:
     """Why lab tests cannot run here, or None."""
     if os.geteuid() != 0:
@@ -51,14 +109,14 @@ def lab_ready() -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = lab_ready()
-    if reason is None:
-        return
-    # In CI a missing lab prerequisite is a failure, not a skip.
-    marker = (
-        pytest.mark.xfail(reason=reason, run=False, strict=True)
-        if os.environ.get("CI")
-        else pytest.mark.skip(reason=reason)
-    )
+    if reason is None or CI:
+        return  # under CI, pytest_runtest_setup fails them instead
     for item in items:
         if "lab" in item.keywords:
-            item.add_marker(marker)
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    reason = lab_ready()
+    if CI and reason is not None and "lab" in item.keywords:
+        pytest.fail(f"lab test cannot run under CI=true: {reason}", pytrace=False)

@@ -27,12 +27,16 @@ from hcplb.apply.dns import (
 from hcplb.errors import TargetError
 from hcplb.plan import SitePlan, plan_site
 from hcplb.spec import load_site_text
+from tests.conftest import need_tool
 
 SECRET = base64.b64encode(b"hcplb-test-tsig-secret-0123456789").decode()
 OTHER_SECRET = base64.b64encode(b"some-other-secret-0123456789abcd").decode()
 NAMED = "/usr/sbin/named"
 
-pytestmark = pytest.mark.skipif(not Path(NAMED).exists(), reason="BIND (named) not installed")
+
+@pytest.fixture(autouse=True)
+def _bind_installed() -> None:
+    need_tool("named")
 
 
 def _free_port() -> int:

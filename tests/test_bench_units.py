@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from hcplb.render.failover import expected_detection_s, failover_section
 from hcplb.runner import run
 from hcplb.spec import load_site
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import EXAMPLES, ROOT, need_tool
 
 
 def plan_of(path: Path) -> SitePlan:
@@ -134,8 +133,8 @@ def test_flood_fills_the_pool_before_going_outside() -> None:
     assert flood.forbidden == ("10.0.2.2/32",)
 
 
-@pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR not installed")
 def test_compromised_config_is_valid_frr(tmp_path: Path) -> None:
+    vtysh = need_tool("vtysh")
     plan = plan_of(EXAMPLES / "fleet.yaml")
     text = compromised_config(
         plan, "mgmt-0", [("192.168.125.1", 64512), ("192.168.125.2", 64512)],
@@ -145,7 +144,7 @@ def test_compromised_config_is_valid_frr(tmp_path: Path) -> None:
     assert "route-map" not in text and "prefix-list" not in text  # its own filter is gone
     conf = tmp_path / "frr.conf"
     conf.write_text(text)
-    result = run(["vtysh", "-C", "-f", str(conf)], timeout=30)
+    result = run([vtysh, "-C", "-f", str(conf)], timeout=30)
     assert result.ok, result.stdout + result.stderr
 
 

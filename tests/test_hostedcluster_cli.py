@@ -10,10 +10,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from hcplb.cli import app
-from tests.conftest import EXAMPLES, GOLDEN, REFERENCE
+from tests.conftest import EXAMPLES, GOLDEN, UPSTREAM
 from tests.test_hostedcluster_patch import example_site_text
 
-FIXTURE = REFERENCE / "hypershift" / "cli-render-fixtures" / "agent-minimal.yaml"
+FIXTURE = UPSTREAM / "hypershift" / "cli-render-fixtures" / "agent-minimal.yaml"
 
 
 def site_file(tmp_path: Path) -> Path:

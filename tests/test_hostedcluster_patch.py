@@ -26,11 +26,11 @@ from hcplb.hypershift.patch import (
 from hcplb.plan import plan_site
 from hcplb.schemas import validate_manifest
 from hcplb.spec import load_site_text
-from tests.conftest import EXAMPLES, GOLDEN, REFERENCE
+from tests.conftest import EXAMPLES, GOLDEN, UPSTREAM, data_files
 
-FIXTURES = REFERENCE / "hypershift" / "cli-render-fixtures"
+FIXTURES = UPSTREAM / "hypershift" / "cli-render-fixtures"
 GOLDEN_DIR = GOLDEN / "hostedcluster-patch"
-CASES = [*sorted(p.name for p in FIXTURES.glob("*.yaml")), "commented.input.yaml"]
+CASES = [*(p.name for p in data_files(FIXTURES, "*.yaml", 3)), "commented.input.yaml"]
 # comments that sit on lines the patch removes (a NodePort address that no longer exists)
 DROPPED_COMMENTS = {"# a node address; goes away with the NodePort"}
 

@@ -11,9 +11,9 @@ from ruamel.yaml import YAML
 from hcplb.lint.hypershift.rules import check_controller, check_crd, check_publishing, check_update
 from hcplb.lint.k8s import Manifest, read_manifests
 
-from .conftest import REFERENCE
+from .conftest import UPSTREAM, data_files
 
-SUITES = REFERENCE / "hypershift" / "crds" / "tests"
+SUITES = UPSTREAM / "hypershift" / "crd-tests"
 SUITE_NAMES = ("services", "networking", "dns")
 
 
@@ -33,7 +33,8 @@ def _cases(phase: str) -> list[Any]:
     under onUpdate in the suite, are create cases)."""
     cases = []
     for name in SUITE_NAMES:
-        tests = _load_suite(SUITES / f"stable.hostedclusters.{name}.testsuite.yaml")
+        (path,) = data_files(SUITES, f"stable.hostedclusters.{name}.testsuite.yaml", 1)
+        tests = _load_suite(path)
         for block, items in tests.items():
             for case in items:
                 update = block == "onUpdate" and "updated" in case

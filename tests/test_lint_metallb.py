@@ -17,7 +17,7 @@ from hcplb.lint import LintReport, Severity
 from hcplb.lint.engine import lint_inputs
 from hcplb.lint.sources import read_texts
 
-from .conftest import REFERENCE
+from .conftest import UPSTREAM
 
 NS = "metallb-system"
 MLB = {
@@ -391,7 +391,7 @@ NOT_STATIC = {
 
 
 def _reference_rules() -> list[str]:
-    rules = YAML(typ="safe").load((REFERENCE / "metallb" / "validation-rules.yaml").read_text())[
+    rules = YAML(typ="safe").load((UPSTREAM / "metallb" / "validation-rules.yaml").read_text())[
         "rules"
     ]
     return [r["id"] for r in rules]

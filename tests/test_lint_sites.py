@@ -15,11 +15,13 @@ from hcplb.plan import plan_site
 from hcplb.render import Secrets, render_site, resolve_site_secrets, write_rendered
 from hcplb.spec import load_site, load_site_text
 
-from .conftest import EXAMPLES, GOLDEN, ROOT
+from .conftest import EXAMPLES, GOLDEN, ROOT, data_files
 from .render_cases import set_secret_env
 
 GUIDE = Path("tests/fixtures/guide")
-SITES = sorted(EXAMPLES.glob("*.yaml")) + sorted((ROOT / "tests" / "sites").glob("*.yaml"))
+SITES = data_files(EXAMPLES, "*.yaml", at_least=2) + data_files(
+    ROOT / "tests" / "sites", "*.yaml", at_least=8
+)
 # Sites that turn BFD off on purpose: their lint warns about it, and only about it.
 NO_BFD = {"no-bfd.yaml"}
 

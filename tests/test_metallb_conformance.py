@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
-import shutil
 from pathlib import Path
 
 import pytest
 
 from hcplb.metallb import FrrConfig, load_frr_input, render_frr
 from hcplb.runner import run
-from tests.conftest import REFERENCE
+from tests.conftest import UPSTREAM, data_files, need_tool
 
-CORPUS = REFERENCE / "metallb" / "golden" / "frr"
-CASES = sorted(CORPUS.glob("*.input.yaml"))
+CORPUS = UPSTREAM / "metallb" / "golden" / "frr"
+CASES = data_files(CORPUS, "*.input.yaml", 10)
 
 
 def normalized(text: str) -> list[str]:
@@ -25,26 +23,17 @@ def normalized(text: str) -> list[str]:
 
 def vtysh_accepts(text: str, tmp_path: Path) -> None:
     """Real FRR parses the config (`vtysh -C -f`, no daemon needed); fail with its complaint."""
-    if shutil.which("vtysh") is None:
-        if os.environ.get("CI"):
-            pytest.fail("vtysh not installed (run make setup)")
-        pytest.skip("vtysh not installed (run make setup)")
+    vtysh = need_tool("vtysh")
     path = tmp_path / "frr.conf"
     path.write_text(text)
-    result = run(["vtysh", "-C", "-f", str(path)], timeout=30)
+    result = run([vtysh, "-C", "-f", str(path)], timeout=30)
     assert result.ok, (
         f"vtysh -C rejected the config (rc {result.rc}):\n{result.stdout}{result.stderr}"
     )
 
 
-@pytest.mark.parametrize(
-    "case",
-    CASES or [pytest.param(None, id="no-cases-found")],
-    ids=lambda p: p.name.removesuffix(".input.yaml") if isinstance(p, Path) else str(p),
-)
-def test_golden_case(case: Path | None, tmp_path: Path) -> None:
-    if case is None:
-        pytest.fail(f"no *.input.yaml found in {CORPUS}")
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name.removesuffix(".input.yaml"))
+def test_golden_case(case: Path, tmp_path: Path) -> None:
     golden = case.with_name(case.name.removesuffix(".input.yaml") + ".golden").read_text()
     rendered = render_frr(load_frr_input(case))
     assert normalized(rendered) == normalized(golden)

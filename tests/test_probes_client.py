@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import socket
 import ssl
 import threading
@@ -32,6 +31,7 @@ from hcplb.probes.client import dns_query, run_tasks, spread, tls_attempts, tls_
 from hcplb.probes.dns import evaluate_dns
 from hcplb.probes.expect import SiteExpect
 from hcplb.probes.model import Status
+from tests.conftest import missing, need_root
 
 LOOP = "127.0.0.1"
 API = "api.hosted.hypershift.lab"
@@ -345,8 +345,7 @@ def _responder(address: str, records: dict[str, str], stop: threading.Event) -> 
 
 @pytest.fixture(scope="module")
 def resolvers() -> Iterator[Resolvers]:
-    if os.geteuid() != 0:
-        pytest.skip("binding port 53 needs root")
+    need_root("binding port 53")
     good, stale, silent = "127.0.53.1", "127.0.53.2", "127.0.53.3"
     stop = threading.Event()
     api_int = "api-int.hosted.hypershift.lab"
@@ -359,7 +358,7 @@ def resolvers() -> Iterator[Resolvers]:
         quiet.bind((silent, 53))  # bound and never read: questions vanish
     except OSError as exc:
         stop.set()
-        pytest.skip(f"cannot bind port 53 on loopback: {exc}")
+        missing(f"cannot bind port 53 on loopback: {exc}")
     try:
         yield Resolvers(good, stale, silent)
     finally:

@@ -4,13 +4,12 @@ installed (404 on the CRD), an API server that does not answer, and each broken 
 from __future__ import annotations
 
 import copy
-import time
 from typing import Any
 
 import pytest
 
 from hcplb.plan import plan_site
-from hcplb.probes.cluster import expected_ids, probe_cluster
+from hcplb.probes.cluster import probe_cluster
 from hcplb.probes.expect import SiteExpect, expect_site
 from hcplb.probes.model import Probe, Status
 from hcplb.render.secrets import Secrets
@@ -140,6 +139,21 @@ def healthy(expect: SiteExpect) -> KubeFake:
     return fake
 
 
+# What probe_cluster reports for the seed site, in order (without the frr-k8s sessions).
+SEED_IDS = [
+    "cluster/metallb/installed",
+    "cluster/metallb/cr",
+    "cluster/metallb/speakers",
+    "cluster/bfdprofile/hcplb-bfd",
+    "cluster/ipaddresspool/hosted-hosted-api",
+    "cluster/bgppeer/frr",
+    "cluster/bgpadvertisement/hcplb-api",
+    "cluster/service/hosted-hosted",
+    "cluster/hostedcluster/hosted/hosted/apiserver",
+    "cluster/hostedcluster/hosted/hosted/endpoint",
+]
+
+
 def statuses(probes: list[Probe]) -> dict[str, str]:
     return {p.id: p.status.value for p in probes}
 
@@ -150,8 +164,7 @@ def test_healthy_cluster_passes_with_exact_requests(expect: SiteExpect) -> None:
         probes = probe_cluster(client, expect)
     assert {p.id: p.status for p in probes if p.status is not Status.pass_} == {}
     assert [p.id for p in probes] == [
-        *expected_ids(expect)[:8],
-        *expected_ids(expect)[8:],
+        *SEED_IDS,
         "cluster/bgpsession/master-0/frr",
         "cluster/bgpsession/master-1/frr",
         "cluster/bgpsession/master-2/frr",
@@ -215,12 +228,10 @@ def test_metallb_not_installed(expect: SiteExpect) -> None:
 
 def test_api_server_does_not_answer(expect: SiteExpect) -> None:
     fake = KubeFake(strict=True).add("GET", CRD, timeout=True)
-    started = time.monotonic()
     with fake.client() as client:
         probes = probe_cluster(client, expect)
-    assert time.monotonic() - started < 1
     assert fake.calls() == [f"GET {CRD}"]  # one timeout, not one per object
-    assert [p.id for p in probes] == list(expected_ids(expect))
+    assert [p.id for p in probes] == SEED_IDS
     assert {p.status for p in probes} == {Status.fail}
     assert probes[0].message == "the API server did not answer in time"
     assert probes[0].hint.startswith("the Kubernetes API did not answer")

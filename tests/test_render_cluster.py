@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from hcplb.render.cluster import (
     render_cluster_files,
 )
 from hcplb.runner import run
-from tests.conftest import GOLDEN
+from tests.conftest import GOLDEN, need_tool
 from tests.render_cases import (
     CASES,
     TEST_PASSWORD,
@@ -78,9 +77,7 @@ def test_files_hold_exactly_the_manifests_in_kustomization_order(case: str, prof
     ("case", "profile"), [("seed", "hcplb"), ("secrets-dns", "hcplb"), ("seed", "guide")]
 )
 def test_kubectl_kustomize_builds_the_directory(tmp_path: Path, case: str, profile: str) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl not installed")
+    kubectl = need_tool("kubectl")
     out = tmp_path / "out"
     write_rendered(render_case(case, profile), out)
     result = run([kubectl, "kustomize", str(out / "cluster")], timeout=60)

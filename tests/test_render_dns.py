@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -29,7 +28,7 @@ from hcplb.render.dns import (
 )
 from hcplb.render.secrets import Secrets
 from hcplb.runner import run
-from tests.conftest import GOLDEN
+from tests.conftest import GOLDEN, need_tool
 from tests.render_cases import (
     CASES,
     TEST_TSIG,
@@ -108,9 +107,7 @@ def test_tsig_secret_that_is_not_base64_is_refused_without_showing_it() -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_named_checkzone_loads_every_zone(tmp_path: Path, case: str) -> None:
-    checkzone = shutil.which("named-checkzone")
-    if checkzone is None:
-        pytest.skip("named-checkzone not installed")
+    checkzone = need_tool("named-checkzone")
     plan, _ = load_case(case)
     for zone in dns_zones(plan):
         path = tmp_path / f"{zone}.db"
@@ -148,8 +145,7 @@ def _with_vip(plan: SitePlan, name: str, vip: str) -> SitePlan:
 @pytest.fixture
 def named(tmp_path: Path) -> Iterator[tuple[int, SitePlan, Secrets, Path]]:
     """named serving the secrets-dns zones with `hosted` at an old VIP, updatable with the key."""
-    if not Path(NAMED).exists():
-        pytest.skip("BIND (named) not installed")
+    need_tool("named")
     plan, secrets = load_case("secrets-dns")
     before = _with_vip(plan, "hosted", "10.0.2.77")
     port = _free_port()

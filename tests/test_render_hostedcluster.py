@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from hcplb.render.hostedcluster import (
 )
 from hcplb.schemas import validate_manifest
 from hcplb.spec import load_site
-from tests.conftest import EXAMPLES, GOLDEN
+from tests.conftest import EXAMPLES, GOLDEN, UPSTREAM
 from tests.render_cases import CASES, check_golden, load_case, render_case, set_secret_env, under
 
 
@@ -103,8 +102,8 @@ def test_same_name_in_two_namespaces_gets_two_files() -> None:
 RELEASE = "quay.io/openshift-release-dev/ocp-release:4.17.0-x86_64"
 
 
-def _hcp_render(reference: Path, name: str) -> dict[str, Any]:
-    path = reference / "hypershift" / "cli-render-fixtures" / name
+def _hcp_render(name: str) -> dict[str, Any]:
+    path = UPSTREAM / "hypershift" / "cli-render-fixtures" / name
     docs = YAML(typ="safe").load_all(path.read_text())
     return next(d for d in docs if d and d.get("kind") == "HostedCluster")
 
@@ -112,12 +111,10 @@ def _hcp_render(reference: Path, name: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "fixture", ["agent-minimal.yaml", "kubevirt-minimal.yaml", "none-minimal.yaml"]
 )
-def test_merged_into_hcp_output_the_whole_hostedcluster_is_valid(
-    reference: Path, fixture: str
-) -> None:
+def test_merged_into_hcp_output_the_whole_hostedcluster_is_valid(fixture: str) -> None:
     """What `hcp create cluster --render` gives, with our fields merged in, passes the full CRD."""
     plan, _ = load_case("secrets-dns")
-    original = _hcp_render(reference, fixture)
+    original = _hcp_render(fixture)
     original.pop("status", None)
     original["spec"]["release"]["image"] = RELEASE  # the fixtures leave it empty
     # the fixtures' NodePort services carry a placeholder address the CRD refuses

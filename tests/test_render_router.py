@@ -17,7 +17,7 @@ from hcplb.render.router import render_router_files
 from hcplb.render.secrets import Secrets, resolve_site_secrets
 from hcplb.runner import run
 from hcplb.spec import load_site
-from tests.conftest import EXAMPLES, GOLDEN
+from tests.conftest import EXAMPLES, GOLDEN, missing
 
 SITES = Path(__file__).resolve().parent / "sites"
 CASES = {
@@ -291,7 +291,7 @@ def _firewalld_parser() -> str | None:
 def test_firewalld_rich_rules_parse(render: Render, case: str) -> None:
     reason = _firewalld_parser()
     if reason is not None:
-        pytest.skip(reason)
+        missing(reason)
     scripts = [f.content for f in render(case, "hcplb") if f.path.endswith("firewalld.sh")]
     rules = re.findall(r"--add-rich-rule='([^']*)'", "".join(scripts))
     assert rules

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,9 @@ from ruamel.yaml import YAML
 
 from hcplb import schemas
 from hcplb.schemas import validate_manifest
+from tests.conftest import UPSTREAM, data_files
 from tests.render_cases import CASES, render_case, set_secret_env
+from tests.upstream_sources import git_blob, read_sources
 
 PACKAGED = Path(schemas.__file__).parent / "data" / "crds"
 
@@ -145,11 +146,11 @@ def test_cel_regex_rules_are_evaluated() -> None:
     ]
 
 
-def _suite_cases(reference: Path) -> list[tuple[str, dict[str, Any], str | None]]:
+def _suite_cases() -> list[tuple[str, dict[str, Any], str | None]]:
     yaml = YAML(typ="safe")
     yaml.allow_duplicate_keys = True  # the upstream suites repeat `onUpdate: []`
     cases = []
-    for path in sorted((reference / "hypershift" / "crds" / "tests").glob("*.yaml")):
+    for path in data_files(UPSTREAM / "hypershift" / "crd-tests", "*.yaml", 4):
         suite = yaml.load(path.read_text())
         for case in suite["tests"].get("onCreate") or []:
             obj = yaml.load(case["initial"])
@@ -158,9 +159,9 @@ def _suite_cases(reference: Path) -> list[tuple[str, dict[str, Any], str | None]
     return cases
 
 
-def test_hypershift_crd_suites_no_false_positives(reference: Path) -> None:
+def test_hypershift_crd_suites_no_false_positives() -> None:
     """Objects the real API server accepts pass; those it rejects for a rule we evaluate fail alike."""
-    cases = _suite_cases(reference)
+    cases = _suite_cases()
     assert len(cases) > 50
     caught = 0
     for name, obj, expected in cases:
@@ -173,14 +174,11 @@ def test_hypershift_crd_suites_no_false_positives(reference: Path) -> None:
     assert caught >= 10
 
 
-def test_packaged_crds_are_verbatim_copies(reference: Path) -> None:
-    for path in sorted(PACKAGED.glob("*.yaml")):
-        upstream = (
-            reference / "hypershift" / "crds" / path.name
-            if path.name.startswith("hostedclusters")
-            else reference / "metallb" / "crds" / path.name
-        )
-        assert filecmp.cmp(path, upstream, shallow=False), path.name
+def test_packaged_crds_are_verbatim_copies() -> None:
+    """Each CRD still hashes to the upstream blob SOURCES.md records (tests/test_upstream.py)."""
+    sources = {s.file: s for s in read_sources(PACKAGED / "SOURCES.md")}
+    for path in data_files(PACKAGED, "*.yaml", at_least=8):
+        assert git_blob(path.read_bytes()) == sources[path.name].blob, path.name
 
 
 @pytest.mark.parametrize("key", sorted(schemas._CRD_FILES))

@@ -10,9 +10,9 @@ from hcplb.errors import SpecError
 from hcplb.plan import plan_site
 from hcplb.spec import LoadedSite, load_site_text
 
-from .conftest import EXAMPLES, GOLDEN
+from .conftest import EXAMPLES, GOLDEN, data_files
 
-ERROR_CASES = sorted((Path(__file__).parent / "errors").glob("*.yaml"))
+ERROR_CASES = data_files(Path(__file__).parent / "errors", "*.yaml", at_least=5)
 
 
 def test_seed_loads_without_warnings(seed: LoadedSite) -> None:
@@ -36,7 +36,7 @@ def test_error_text_matches_golden(case: Path, update_golden: bool) -> None:
 
 
 def test_every_example_loads() -> None:
-    for path in EXAMPLES.glob("*.yaml"):
+    for path in data_files(EXAMPLES, "*.yaml", at_least=2):
         load_site_text(path.read_text(), str(path))
     assert GOLDEN.parent.is_dir()
 
