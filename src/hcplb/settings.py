@@ -38,8 +38,6 @@ LAB_SETUP_TIMEOUT = 20.0
 """one `ip -batch` or host-preparation command while a lab is built"""
 FRR_START_TIMEOUT = 15.0
 """FRR daemons' vty sockets to appear after start"""
-API_HANDSHAKE_TIMEOUT = 10.0
-"""the lab's API stand-in: a client's TLS handshake"""
 CONVERGE_TIMEOUT = 60.0
 """a lab to converge (`lab up --timeout`), a healed node to be back, a router to confirm"""
 HOST_TIMEOUT = 30.0

@@ -20,7 +20,8 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from hcplb.settings import API_HANDSHAKE_TIMEOUT
+# Standard library only (this file runs as a script in lab hosts), so not from hcplb.settings.
+HANDSHAKE_TIMEOUT = 10.0
 
 VERSION = {
     "major": "1",
@@ -40,7 +41,7 @@ class Handler(BaseHTTPRequestHandler):
     server: Listener
 
     def setup(self) -> None:
-        self.request.settimeout(API_HANDSHAKE_TIMEOUT)
+        self.request.settimeout(HANDSHAKE_TIMEOUT)
         self.request.do_handshake()
         super().setup()
 
