@@ -17,6 +17,7 @@ from hcplb.lab import Lab
 from hcplb.lab.netns import ip_batch
 from hcplb.lab.topology import BRIDGES, netns_name
 from hcplb.runner import run
+from hcplb.settings import LAB_SETUP_TIMEOUT
 
 __all__ = ["Intruder", "add_intruder", "remove_intruder"]
 
@@ -78,6 +79,6 @@ def try_to_peer(
 
 def remove_intruder(lab: Lab, intruder: Intruder) -> None:
     """Unplug the intruder (its namespace goes, and its veth with it)."""
-    result = run(["ip", "netns", "del", intruder.netns], timeout=20)
+    result = run(["ip", "netns", "del", intruder.netns], timeout=LAB_SETUP_TIMEOUT)
     if not result.ok and "No such file" not in result.stderr:
         raise LabError(f"cannot remove {intruder.netns}: {result.stderr.strip()}")

@@ -33,7 +33,7 @@ from hcplb.lab import Lab, converge, down, up
 from hcplb.lab import faults as F
 from hcplb.lab import watch as W
 from hcplb.render import resolve_site_secrets
-from hcplb.settings import CONVERGE_TIMEOUT
+from hcplb.settings import COMMAND_TIMEOUT, CONVERGE_TIMEOUT
 
 __all__ = ["ATTACK_IDS", "Outcome", "SecurityReport", "check_fresh", "run_attack", "run_security"]
 
@@ -135,7 +135,9 @@ def _md5_try(lab: Lab, node: str, password: str | None, label: str) -> tuple[boo
     F.load_node_config(
         lab, node, compromised_config(lab.plan, node, _routers(lab, node), legit, password=password)
     )
-    lab.run(node, ["vtysh", "-c", "clear bgp *"], timeout=10)  # dial again with these credentials
+    lab.run(
+        node, ["vtysh", "-c", "clear bgp *"], timeout=COMMAND_TIMEOUT
+    )  # dial again with these credentials
     started = time.monotonic()
     while True:
         now = {r: E.neighbor(lab, r, peer) for r in routers}
@@ -195,7 +197,9 @@ def _restore(lab: Lab, node: str) -> None:
     F.restore_config(lab, node)
     for router in _sessions(lab, node):
         if E.neighbor(lab, router, peer).state != "Established":
-            lab.run(router, ["vtysh", "-c", f"clear bgp ipv4 unicast {peer}"], timeout=10)
+            lab.run(
+                router, ["vtysh", "-c", f"clear bgp ipv4 unicast {peer}"], timeout=COMMAND_TIMEOUT
+            )
     check_fresh(lab)
 
 

@@ -18,7 +18,7 @@ from hcplb.lab.topology import CLIENT
 from hcplb.lab.up import ChecksCallback, Progress, up
 from hcplb.plan import ClusterPlan
 from hcplb.render import resolve_site_secrets
-from hcplb.settings import CONVERGE_TIMEOUT
+from hcplb.settings import CONVERGE_TIMEOUT, LAB_PROBE_TIMEOUT
 
 SEED = "data/seed.yaml"
 
@@ -91,7 +91,7 @@ def guide_checks(lab: Lab) -> tuple[Shown, ...]:
         )
     shown = []
     for host, argv, good in steps:
-        result = lab.run(host, argv, timeout=15)
+        result = lab.run(host, argv, timeout=LAB_PROBE_TIMEOUT)
         text = (result.stdout + result.stderr).rstrip()
         shown.append(Shown(host, tuple(argv), text, result.ok and good(result.stdout)))
     # The guide checks the Service after the client's checks and before the router's.

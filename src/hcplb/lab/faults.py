@@ -35,7 +35,14 @@ from hcplb.metallb import EXCLUDE_LABEL
 from hcplb.render import resolve_site_secrets
 from hcplb.runner import run
 from hcplb.secrets import redact_config
-from hcplb.settings import CONVERGE_TIMEOUT, FRR_CONF, FRR_RELOAD
+from hcplb.settings import (
+    COMMAND_TIMEOUT,
+    CONVERGE_TIMEOUT,
+    FRR_CONF,
+    FRR_RELOAD,
+    FRR_START_TIMEOUT,
+    RELOAD_TIMEOUT,
+)
 
 __all__ = [
     "FRR_ROLES",
@@ -150,7 +157,7 @@ def load_node_config(lab: Lab, node: str, text: str) -> None:
     etc.write_text(text)
     etc.chmod(0o640)
     shutil.chown(etc, "frr", "frr")
-    result = lab.run(node, [FRR_RELOAD, "--reload", FRR_CONF], timeout=60)
+    result = lab.run(node, [FRR_RELOAD, "--reload", FRR_CONF], timeout=RELOAD_TIMEOUT)
     if not result.ok:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]
         raise LabError(f"{node}: frr-reload.py failed: {redact_config(' '.join(last), ())}")
@@ -189,7 +196,9 @@ def _node(lab: Lab, node: str) -> None:
 
 def _port(lab: Lab, node: str, state: str) -> None:
     switch, port = lab.switch_port(node)
-    result = run(["ip", "-n", lab.host(switch).netns, "link", "set", port, state], timeout=10)
+    result = run(
+        ["ip", "-n", lab.host(switch).netns, "link", "set", port, state], timeout=COMMAND_TIMEOUT
+    )
     if not result.ok:
         raise LabError(f"{node}: cannot set switch port {port} {state}: {result.stderr.strip()}")
 
@@ -271,7 +280,7 @@ def _undo(lab: Lab, fault: Fault) -> str:
         socket = lab.host_dir(node) / "run/frr/bgpd.vty"
         socket.unlink(missing_ok=True)  # the killed bgpd left its socket behind
         lab.spawn(node, "bgpd", fault.argv)
-        frr.wait_sockets({socket.parent: [socket.name]}, timeout=15)
+        frr.wait_sockets({socket.parent: [socket.name]}, timeout=FRR_START_TIMEOUT)
         # bgpd starts without config, as at boot: load its part of frr.conf (frrinit.sh's way)
         boot = lab.run(node, ["vtysh", "-b", "-d", "bgpd"], timeout=30)
         if not boot.ok:

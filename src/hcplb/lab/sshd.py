@@ -24,6 +24,7 @@ import asyncssh
 from hcplb.errors import LabError
 from hcplb.lab.core import Lab
 from hcplb.lab.procs import exit_note
+from hcplb.settings import COMMAND_TIMEOUT
 
 SSHD = "/usr/sbin/sshd"
 PORT = 22
@@ -126,7 +127,7 @@ def start_sshd(lab: Lab, router: str, *, timeout: float = 10.0) -> LabSsh:
     pid = None
     if not _listening(lab, router):
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
-        check = lab.run(router, [SSHD, "-t", "-f", str(config)], timeout=10)
+        check = lab.run(router, [SSHD, "-t", "-f", str(config)], timeout=COMMAND_TIMEOUT)
         if not check.ok:
             raise LabError(f"sshd rejects its lab config: {check.stderr.strip()}")
         pid = lab.spawn(router, ROLE, [SSHD, "-D", "-e", "-f", str(config)])

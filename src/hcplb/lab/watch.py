@@ -18,7 +18,7 @@ from hcplb.frrjson import parse_answer, parse_bfd_peers
 from hcplb.lab.core import Lab
 from hcplb.lab.netns import routes as parse_routes
 from hcplb.runner import run
-from hcplb.settings import CONVERGE_TIMEOUT
+from hcplb.settings import COMMAND_TIMEOUT, CONVERGE_TIMEOUT
 
 __all__ = [
     "POLL_S",
@@ -112,7 +112,7 @@ def bfd_down(lab: Lab) -> list[str]:
         return []
     missing = []
     for router, peers in lab.expect.sessions.items():
-        result = lab.run(router, ["vtysh", "-c", "show bfd peers json"], timeout=10)
+        result = lab.run(router, ["vtysh", "-c", "show bfd peers json"], timeout=COMMAND_TIMEOUT)
         status = parse_bfd_peers(parse_answer(result.stdout).data)
         missing += [
             f"{router}: {peer}" for peer in peers if peer not in status or not status[peer].up
@@ -145,7 +145,7 @@ def open_connections(lab: Lab, node: str, port: int = 6443) -> int:
     """TCP connections to the node's API port that are not finished (TIME-WAIT excluded)."""
     states = [arg for s in _LIVE_STATES for arg in ("state", s)]
     argv = ["ss", "-N", lab.host(node).netns, "-Htn", *states, "sport", "=", f":{port}"]
-    result = run(argv, timeout=10)
+    result = run(argv, timeout=COMMAND_TIMEOUT)
     return len([line for line in result.stdout.splitlines() if line.strip()])
 
 
