@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from hcplb.apply.frrstate import expected_state
 from hcplb.converged import converged_site, route_problem, session_problem
 from hcplb.errors import LabError
-from hcplb.frrjson import PeerSummary, parse_answer, parse_bgp_summary
+from hcplb.frrjson import PeerSummary, parse_answer, parse_bgp_neighbors, parse_bgp_summary
 from hcplb.lab.cluster import expectations, simulate_site
 from hcplb.metallb import EXCLUDE_LABEL
 from hcplb.plan import plan_site
@@ -84,6 +85,11 @@ def test_session_rule_on_captured_frr() -> None:
     policy = peers("policy")
     assert all("Policy" in (session_problem(p) or "") for p in policy.values())
     assert session_problem(None) == "not configured"
+    # `(Policy)` hidden in the summary (a passive neighbor): the neighbor's detail still says it
+    hidden = replace(policy["192.168.125.20"], peer_state="OK")
+    neighbors = parse_bgp_neighbors(parse_answer((DATA / "policy.neighbors.json").read_text()).data)
+    assert session_problem(hidden) is None
+    assert "Policy" in (session_problem(hidden, neighbors["192.168.125.20"]) or "")
 
 
 def test_route_rule_needs_every_nexthop_and_tolerates_extras() -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hcplb.errors import HcplbError
-from hcplb.frrjson import PeerSummary
+from hcplb.frrjson import Neighbor, PeerSummary
 from hcplb.metallb import Simulation, apiserver_service, node_object, simulate
 from hcplb.plan import ClusterPlan, SitePlan
 from hcplb.render.cluster import cluster_manifests
@@ -38,6 +38,7 @@ __all__ = [
     "Peer",
     "RouterState",
     "converged_site",
+    "discards_updates",
     "route_problem",
     "service_key",
     "session_problem",
@@ -148,13 +149,24 @@ def service_key(cluster: ClusterPlan) -> str:
     return f"{cluster.control_plane_namespace}/kube-apiserver"
 
 
-def session_problem(peer: PeerSummary | None) -> str | None:
+def discards_updates(peer: PeerSummary | None, neighbor: Neighbor | None = None) -> bool:
+    """The session is up but FRR discards the node's updates (eBGP without a policy, RFC 8212).
+
+    The summary's `(Policy)` hides behind other states (such as `passive`); the neighbor's
+    detail, when read, still says it.
+    """
+    if peer is None or not peer.established:
+        return False
+    return peer.policy_blocked or (neighbor is not None and neighbor.policy_discards)
+
+
+def session_problem(peer: PeerSummary | None, neighbor: Neighbor | None = None) -> str | None:
     """Why a router's session to a node is not converged, or None when it is."""
     if peer is None:
         return "not configured"
     if not peer.established:
         return peer.state or "?"
-    if peer.policy_blocked:
+    if discards_updates(peer, neighbor):
         return "Established (Policy): eBGP without an inbound/outbound policy"
     return None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hcplb.converged import Peer
+from hcplb.converged import Peer, discards_updates
 from hcplb.frrjson import (
     Answer,
     BfdPeer,
@@ -139,10 +139,7 @@ def view_of(obs: RouterObservation, target: str) -> RouterView:
 def policy_blocked(view: RouterView, address: str) -> bool:
     """The session is up but FRR discards the node's updates for want of an inbound policy."""
     peer = view.summary.peers.get(address) if view.summary is not None else None
-    neighbor = view.neighbors.get(address)
-    if peer is None or not peer.established:
-        return False
-    return peer.policy_blocked or (neighbor is not None and neighbor.policy_discards)
+    return discards_updates(peer, view.neighbors.get(address))
 
 
 def session_probe(base: str, expect: RouterExpect, node: Peer, view: RouterView) -> Probe:
