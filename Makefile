@@ -39,6 +39,7 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/pytest -q tests/test_layers.py   # the import-layer contract (docs/architecture.md)
 
 demo: setup
 	$(BIN)/hcplb demo
