@@ -19,7 +19,7 @@ apply's commit-confirmed change waits for it (`hcplb.apply.frrstate`); `session_
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from hcplb.metallb import Simulation, apiserver_service, node_object, simulate
 from hcplb.plan import ClusterPlan, SitePlan
 from hcplb.render.cluster import cluster_manifests
 from hcplb.render.secrets import Secrets
+from hcplb.spec.models import Router
 
 __all__ = [
     "API_PORT",
@@ -252,6 +253,82 @@ def _covering(vip: str, prefixes: Collection[str]) -> str:
     return f"{vip}/32"
 
 
+@dataclass(frozen=True)
+class _Speakers:
+    """What MetalLB's speakers do, per router: who announces which prefix, who peers."""
+
+    announcers: dict[tuple[str, str], list[str]]
+    """(router name, prefix) -> announcing node names"""
+    sessions: dict[str, set[str]] | None
+    """router name -> nodes with a session to it (None: unknown, every peering counts)"""
+    notes: tuple[str, ...]
+
+
+def _speakers(plan: SitePlan, sim: Simulation | None, reason: str) -> _Speakers:
+    if sim is None or reason:
+        every = {
+            (r.name, f"{c.vip}/32"): [n.name for n in plan.nodes]
+            for r in plan.routers
+            for c in plan.clusters
+        }
+        return _Speakers(
+            every, None, ("assuming every node peering with a router announces every VIP",)
+        )
+    by_address = {r.address: r.name for r in plan.routers}
+    announcers: dict[tuple[str, str], list[str]] = {}
+    sessions: dict[str, set[str]] = {r.name: set() for r in plan.routers}
+    for node, speaker in sorted(sim.speakers.items()):
+        for session in speaker.sessions:
+            router = by_address.get(session.peer_address or "")
+            if router is None:
+                continue
+            sessions[router].add(node)
+            for prefix in speaker.prefixes_to(session.peer_address or ""):
+                announcers.setdefault((router, prefix), []).append(node)
+    return _Speakers(announcers, sessions, sim.notes)
+
+
+def _router_state(
+    plan: SitePlan, router: Router, speakers: _Speakers, peers: Mapping[str, Peer]
+) -> RouterState:
+    prefixes = {p for (r, p) in speakers.announcers if r == router.name}
+    vips = []
+    for c in plan.clusters:
+        prefix = _covering(c.vip, prefixes)
+        names = sorted(set(speakers.announcers.get((router.name, prefix), [])))
+        cluster = f"{c.cluster.namespace}/{c.cluster.name}"
+        vips.append(
+            Announcement(c.vip, prefix, cluster, tuple(peers[n] for n in names if n in peers))
+        )
+    peerings = plan.peerings_of(router)
+    if speakers.sessions is not None:
+        peerings = tuple(p for p in peerings if p.node.name in speakers.sessions[router.name])
+    return RouterState(
+        name=router.name,
+        asn=router.asn,
+        address=router.address,
+        sessions=tuple(peers[p.node.name] for p in peerings),
+        vips=tuple(vips),
+    )
+
+
+def _hosted_api(plan: SitePlan, c: ClusterPlan, routers: Sequence[RouterState]) -> HostedApi:
+    announcers = {
+        n.name: n for r in routers for a in r.vips if a.vip == c.vip for n in a.announcers
+    }
+    return HostedApi(
+        key=f"{c.cluster.namespace}/{c.cluster.name}",
+        name=c.cluster.name,
+        namespace=c.cluster.namespace,
+        control_plane_namespace=c.control_plane_namespace,
+        vip=c.vip,
+        api_name=c.api_name,
+        api_int_name=c.api_int_name,
+        announcers=tuple(announcers[n] for n in sorted(announcers)),
+        addressed_by_ip=plan.site.spec.dns.zone is None,
+    )
+
+
 def converged_site(
     plan: SitePlan,
     secrets: Secrets,
@@ -263,83 +340,29 @@ def converged_site(
 
     `extra_labels` adds labels to some nodes (node -> labels), e.g. the exclude label of a drain.
     """
+    # 1. MetalLB over the manifests this profile renders (with MetalLB installed)
     manifests = cluster_manifests(plan, secrets, profile)
     sim, reason = _simulate(plan, manifests, extra_labels or {})
     problems = _problems(plan, sim, reason)
+    speakers = _speakers(plan, sim, reason)
+    # 2. per router: sessions, and each hosted cluster's VIP prefix with its announcers
     peers = {p.node.name: Peer(p.node.name, p.node.address, p.node_asn) for p in plan.peerings}
-    # (router, prefix) -> announcing nodes; router -> nodes with a session to it
-    table: dict[tuple[str, str], list[str]] = {}
-    sessions: dict[str, set[str]] | None = None
-    if sim is None or reason:
-        notes: tuple[str, ...] = ("assuming every node peering with a router announces every VIP",)
-        for r in plan.routers:
-            for c in plan.clusters:
-                table[(r.name, f"{c.vip}/32")] = [n.name for n in plan.nodes]
-    else:
-        notes = sim.notes
-        by_address = {r.address: r.name for r in plan.routers}
-        sessions = {r.name: set() for r in plan.routers}
-        for node, speaker in sorted(sim.speakers.items()):
-            for session in speaker.sessions:
-                to = by_address.get(session.peer_address or "")
-                if to is None:
-                    continue
-                sessions[to].add(node)
-                for prefix in speaker.prefixes_to(session.peer_address or ""):
-                    table.setdefault((to, prefix), []).append(node)
-    routers = []
-    for router in plan.routers:
-        prefixes = {p for (r, p) in table if r == router.name}
-        announcements = []
-        for c in plan.clusters:
-            prefix = _covering(c.vip, prefixes)
-            names = sorted(set(table.get((router.name, prefix), [])))
-            announcements.append(
-                Announcement(
-                    c.vip,
-                    prefix,
-                    f"{c.cluster.namespace}/{c.cluster.name}",
-                    tuple(peers[n] for n in names if n in peers),
-                )
-            )
-        peerings = plan.peerings_of(router)
-        if sessions is not None:
-            peerings = tuple(p for p in peerings if p.node.name in sessions[router.name])
-        routers.append(
-            RouterState(
-                name=router.name,
-                asn=router.asn,
-                address=router.address,
-                sessions=tuple(peers[p.node.name] for p in peerings),
-                vips=tuple(announcements),
-            )
-        )
-    apis = []
-    for c in plan.clusters:
-        announcers = {
-            n.name: n for r in routers for a in r.vips if a.vip == c.vip for n in a.announcers
-        }
-        if not announcers and not problems:
-            problems.append(f"no node would announce {c.vip} ({service_key(c)}) to any router")
-        apis.append(
-            HostedApi(
-                key=f"{c.cluster.namespace}/{c.cluster.name}",
-                name=c.cluster.name,
-                namespace=c.cluster.namespace,
-                control_plane_namespace=c.control_plane_namespace,
-                vip=c.vip,
-                api_name=c.api_name,
-                api_int_name=c.api_int_name,
-                announcers=tuple(announcers[n] for n in sorted(announcers)),
-                addressed_by_ip=plan.site.spec.dns.zone is None,
-            )
-        )
+    routers = tuple(_router_state(plan, r, speakers, peers) for r in plan.routers)
+    # 3. per hosted cluster: DNS names, API URL, and every node that announces its VIP
+    apis = tuple(_hosted_api(plan, c, routers) for c in plan.clusters)
+    if not problems:  # MetalLB publishes every VIP, yet a VIP may reach no router
+        problems = [
+            f"no node would announce {a.vip} ({a.control_plane_namespace}/kube-apiserver) "
+            "to any router"
+            for a in apis
+            if not a.announcers
+        ]
     return Converged(
         site=plan.site.name,
-        routers=tuple(routers),
-        apis=tuple(apis),
+        routers=routers,
+        apis=apis,
         manifests=tuple(manifests),
         simulation=sim,
-        notes=notes,
+        notes=speakers.notes,
         problems=tuple(problems),
     )
