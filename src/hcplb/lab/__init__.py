@@ -19,7 +19,8 @@ Public API
   netns, interfaces, gateways, loopbacks), `lab.host(name)`, `lab.plan` (SitePlan),
   `lab.state` (LabState, the journal), `lab.state_dir`, `lab.site_file`, `lab.render_dir`
   (what `hcplb render` wrote for this site), `lab.ca_file`, `lab.tsig_file` (BIND key
-  syntax, for `nsupdate -k`), `lab.expect` (Expectations: sessions, routes, names, URLs),
+  syntax, for `nsupdate -k`), `lab.expect` (Expectations: `hcplb.converged`'s state as the
+  journal keeps it: sessions, routes, names, URLs),
   `lab.host_dir(host)` (the host's private /etc/frr, /run/frr, log/, ... live under it).
 - Running: `lab.run(host, argv, *, timeout, input=None) -> runner.Result`; `lab.argv(host,
   argv) -> list[str]` (the wrapped command line, e.g. for exec); `lab.spawn(host, role, argv)
@@ -31,6 +32,8 @@ Public API
   (`ip link set PORT down` on the switch unplugs the host).
 - Convergence: `hcplb.lab.converge.probe(lab, lab.expect)` / `wait(...)` -> Conditions (one
   per router and kind, and the client's DNS and HTTPS).
+- Verify: `hcplb.lab.verification.prepare_lab(name)` -> verify's expectations and targets
+  inside the lab's hosts (`hcplb verify --lab`).
 
 How a command runs as a host: `ip netns exec <netns> unshare --mount --uts --propagation
 private -- <lab>/hosts/<host>/enter CMD...`; `enter` bind-mounts the host's private
