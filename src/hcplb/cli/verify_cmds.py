@@ -167,16 +167,14 @@ def _watch(prepared: Prepared, title: str, timeout: float, interval: float, json
     stop = threading.Event()
     tracker = Tracker()
     since = time.time()
-    if not json_out:
-        err_console.print(
-            f"{title}: watching every {interval:g} s, printing changes (Ctrl-C ends)",
-            markup=False,
-            highlight=False,
-        )
+    err_console.print(
+        f"{title}: watching every {interval:g} s, printing changes (Ctrl-C ends)",
+        markup=False,
+        highlight=False,
+    )
 
     def baseline(check: Check, probes: list[Probe]) -> None:
-        if json_out:
-            return
+        # on stderr in both modes: stdout carries only changes
         bad = sum(p.status is Status.fail for p in probes)
         err_console.print(
             f"{_stamp(time.time(), since)} {check.name}: {len(probes)} probes, {bad} failing",
@@ -212,8 +210,7 @@ def _watch(prepared: Prepared, title: str, timeout: float, interval: float, json
         pass
     finally:
         stop.set()
-    if not json_out:
-        err_console.print("stopped", markup=False, highlight=False)
+    err_console.print("stopped", markup=False, highlight=False)
     return tracker.exit_code()
 
 
