@@ -112,12 +112,14 @@ def test_watch_reports_fail_and_heal_within_2s(lab: Lab) -> None:
         change = _next_change(out, SESSION, "fail", time.monotonic() + 30)
         assert change["was"] == "pass"
         assert 0 <= change["at"] - failed.at <= 2.0, change
+        print(f"watch: session down reported {change['at'] - failed.at:.2f} s after lab fail")
         started = time.time()
         faults.heal(lab, NODE, timeout=90)
         healed = time.time()
         change = _next_change(out, SESSION, "pass", time.monotonic() + 30)
         assert change["was"] == "fail"
         assert started <= change["at"] <= healed + 2.0, (change, started, healed)
+        print(f"watch: session up reported {change['at'] - healed:+.2f} s from lab heal's return")
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(timeout=30) in (0, 1, 3)
         tail = "".join(iter_queue(err))
