@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,8 +26,8 @@ from hcplb.lab import Lab, down, faults, up
 from hcplb.probes.model import Status
 from hcplb.probes.sources import prepare_lab
 from hcplb.probes.suite import verify
-from hcplb.runner import run
 
+from . import browser
 from .conftest import EXAMPLES
 
 pytestmark = pytest.mark.lab
@@ -36,18 +35,6 @@ pytestmark = pytest.mark.lab
 NODE, ROUTER = "master-0", "frr"
 SESSION = f"router/{ROUTER}/session/{NODE}"
 RED, GREEN = "rgb(198, 40, 40)", "rgb(46, 125, 50)"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-dev-shm-usage",
-)
 
 
 @pytest.fixture(scope="module")
@@ -170,19 +157,9 @@ class _Dom(HTMLParser):
             self.rows[self._row] += data + " "
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium not installed (make setup installs it)")
-        pytest.skip("chromium not installed (make setup installs it)")
-    return found
-
-
 def test_html_report_of_a_failed_node_in_chromium(
     lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chromium = _chromium()
     prepared = prepare_lab(lab.name, timeout=1.5)
     try:
         faults.fail(lab, NODE, "down")
@@ -200,21 +177,11 @@ def test_html_report_of_a_failed_node_in_chromium(
         )
         assert result.exit_code == 1, result.output
         profile = tmp_path / "chromium-profile"
-        url = page.resolve().as_uri()
-        dom = run(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
-            timeout=90,
-        )
-        assert dom.ok, dom.stderr[-2000:]
-        shot = tmp_path / "report.png"
-        run(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1300,1500",
-             f"--screenshot={shot}", url],
-            timeout=90,
-        )  # fmt: skip
+        dom = browser.dump_dom(page, profile)
+        shot = browser.screenshot(page, profile, tmp_path / "report.png")
         print(f"screenshot for a human: {shot}")
         parsed = _Dom()
-        parsed.feed(dom.stdout)
+        parsed.feed(dom)
         assert int(parsed.body.get("data-ready", "0")) > 0, "the page's script did not run"
         failed = parsed.by_id[f"session.{ROUTER}.{NODE}"]
         assert "status-fail" in failed["class"] and failed["data-drawn-stroke"] == RED
