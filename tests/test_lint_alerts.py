@@ -39,6 +39,9 @@ def test_a_users_rules_missing_alerts_and_a_misspelt_metric() -> None:
     # no BFD anywhere in these inputs: no BFD alert asked for
     assert "HcplbBFDSessionDown" not in texts
     assert ("alerts.annotations", 11) in found
+    exact = found[("alerts.peer.port", 19)]
+    assert 'MetalLB labels the peer ADDRESS:PORT ("192.168.125.1:179")' in exact.message
+    assert exact.hint.startswith('match it with peer=~"192\\.168\\.125\\.1(:[0-9]+)?"')
 
 
 def test_schema_errors_in_a_rule_are_located() -> None:

@@ -66,6 +66,8 @@ EXPORTED_METRICS = frozenset(
 """what MetalLB's and frr-k8s's speakers and controller export (their collectors' sources)"""
 
 _METRIC = re.compile(r"\b((?:metallb|frrk8s|frr_k8s)_[a-zA-Z0-9_]+)")
+# MetalLB's FRR-mode BGP collector labels `peer` as ADDRESS:PORT (frr-k8s's as ADDRESS)
+_EXACT_PEER = re.compile(r'\bmetallb_bgp_\w+\s*\{[^}]*\bpeer\s*=\s*"([0-9.]+)"')
 _HINT = f"hcplb render writes one ({PROMETHEUS_RULE_FILE}); its runbook explains each alert"
 
 
@@ -91,8 +93,11 @@ def check_prometheus_rules(manifests: Sequence[Manifest], *, bfd_in_use: bool) -
             if not isinstance(expr, str):
                 continue
             metrics = set(_METRIC.findall(expr))
+            exact = list(_exact_peers(m, path, expr))
+            found += exact
             if "alert" in rule:  # a recording rule alone pages nobody
-                read |= metrics
+                # a metallb_bgp_ selector that can never match watches nothing
+                read |= {x for x in metrics if not (exact and x.startswith("metallb_bgp_"))}
                 found += _metric_names(m, path, metrics)
                 found += _annotations(m, path, rule)
     first = rule_objects[0]
@@ -123,6 +128,18 @@ def _metric_names(m: Manifest, path: tuple[str | int, ...], metrics: set[str]) -
             "alerts.metric.unknown",
             f"MetalLB and frr-k8s export no metric {metric}: this alert can never fire",
             hint,
+        )
+
+
+def _exact_peers(m: Manifest, path: tuple[str | int, ...], expr: str) -> Iterator[Finding]:
+    for address in dict.fromkeys(_EXACT_PEER.findall(expr)):
+        yield warning(
+            m.where(*path, "expr"),
+            "alerts.peer.port",
+            f'peer="{address}" never matches a MetalLB BGP metric: MetalLB labels the peer '
+            f'ADDRESS:PORT ("{address}:179")',
+            f'match it with peer=~"{re.escape(address)}(:[0-9]+)?" (also matches frr-k8s\'s '
+            "ADDRESS labels)",
         )
 
 
