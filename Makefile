@@ -2,15 +2,18 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := frr frr-pythontools bind9 bind9-dnsutils iproute2 iptables nftables openssh-server openssh-client curl shellcheck procps python3-firewall
+APT_PACKAGES := frr frr-pythontools bind9 bind9-dnsutils iproute2 iptables nftables openssh-server openssh-client curl shellcheck procps python3-firewall graphviz chromium prometheus
 # COMMAND:package, installed only when COMMAND is missing. Debian 12's kubernetes-client (kubectl
 # 1.20, `kubectl kustomize` enough for our cluster/) conflicts with a kubectl some machines have.
 APT_COMMANDS := kubectl:kubernetes-client git:git
 STAMP := $(VENV)/.hcplb-installed
+# Mermaid's browser bundle, for the test that draws the runbook's Mermaid block in Chromium
+MERMAID_VERSION := 12.3.0
+MERMAID_JS := $(VENV)/share/hcplb/mermaid-$(MERMAID_VERSION).min.js
 
 .PHONY: setup system-packages venv test test-fast lint demo bench clean upstream-refresh
 
-setup: system-packages venv
+setup: system-packages venv $(MERMAID_JS)
 
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -28,6 +31,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,plot]'
 	touch $(STAMP)
+
+$(MERMAID_JS): | venv
+	@command -v npm >/dev/null || { echo "npm is needed to fetch mermaid (apt-get install npm)" >&2; exit 1; }
+	mkdir -p $(dir $@)
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent mermaid@$(MERMAID_VERSION) >/dev/null \
+	  && tar xzf mermaid-$(MERMAID_VERSION).tgz package/dist/mermaid.min.js \
+	  && mv package/dist/mermaid.min.js $(abspath $@) && cd / && rm -rf $$tmp
 
 test: setup
 	$(BIN)/pytest -q

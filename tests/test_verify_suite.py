@@ -4,7 +4,11 @@ the JSON shape, the table, --watch."""
 
 from __future__ import annotations
 
+import _thread
+import html
 import json
+import re
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +24,7 @@ from hcplb.probes.expect import SiteExpect, expect_site
 from hcplb.probes.model import Probe, Report, Status
 from hcplb.probes.sources import Prepared, parse_router_options
 from hcplb.probes.suite import VerifyTargets, verify
+from hcplb.probes.watch import Tracker
 from hcplb.render.secrets import Secrets
 from hcplb.runner import Result
 from hcplb.spec import LoadedSite, load_site
@@ -223,7 +228,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, expect: SiteExpect) -> dict[str, Any]:
 
     def fake_prepare(site: Path, **kw: Any) -> Prepared:
         state["kw"] = kw
-        return Prepared(expect, targets(_Switch(state)), ("s3cret",), ("a note",))
+        plan = plan_site(load_site(CAPTURED_SITE).site)
+        return Prepared(expect, targets(_Switch(state)), ("s3cret",), ("a note",), plan=plan)
 
     monkeypatch.setattr(verify_cmds, "prepare_live", fake_prepare)
     return state
@@ -258,28 +264,89 @@ def test_cli_json_failure(cli: dict[str, Any]) -> None:
     assert "router/frr/session/master-0" in failing
 
 
-def test_cli_watch_shows_changes(cli: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    rounds = iter([CapturedRouter("speaker-stopped"), CapturedRouter()])
+def _wait_calls(state: dict[str, Any], count: int) -> None:
+    deadline = time.monotonic() + 20
+    while state.get("calls", 0) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
 
-    def next_round(_: float) -> None:
-        try:
-            cli["router"] = next(rounds)
-        except StopIteration:
-            raise KeyboardInterrupt from None
 
-    monkeypatch.setattr(verify_cmds.time, "sleep", next_round)
+def test_cli_watch_prints_only_changes_as_json_lines(cli: dict[str, Any]) -> None:
+    """A session drops and comes back: one JSON line each, stamped; Ctrl-C ends with exit 0."""
     cli["router"] = CapturedRouter()
-    result = CliRunner().invoke(app, ["verify", SEED, "--watch", "0.01", "-O", "json"])
+
+    finished = threading.Event()
+
+    def drive() -> None:
+        for calls, router in ((10, "speaker-stopped"), (30, "established"), (50, None)):
+            _wait_calls(cli, calls)
+            if finished.is_set():
+                return
+            if router is None:
+                _thread.interrupt_main()  # Ctrl-C
+                return
+            cli["router"] = CapturedRouter(router)
+
+    driver = threading.Thread(target=drive, daemon=True)
+    driver.start()
+    try:
+        result = CliRunner().invoke(
+            app, ["verify", SEED, "--watch", "--interval", "50ms", "-O", "json"]
+        )
+    finally:
+        finished.set()
+    driver.join(5)
     lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
-    assert len(lines) == 3
-    assert lines[0]["changes"] == []
-    assert {"id": "router/frr/session/master-2", "was": "pass", "now": "fail"} in lines[1][
-        "changes"
+    session = [c for c in lines if c["id"] == "router/frr/session/master-2"]
+    assert [(c["was"], c["now"]) for c in session] == [("pass", "fail"), ("fail", "pass")]
+    assert session[0]["at"] <= session[1]["at"]
+    assert session[0]["hint"] and session[0]["time"].endswith("Z")
+    assert all(c["was"] != c["now"] for c in lines)  # only changes
+    assert result.exit_code == 0, result.output  # the last state passed
+
+
+def test_cli_watch_table_and_interval_errors(cli: dict[str, Any]) -> None:
+    result = CliRunner().invoke(app, ["verify", SEED, "--watch", "--interval", "often"])
+    assert result.exit_code == 1
+    assert "--interval 'often': not a duration" in result.output
+    result = CliRunner().invoke(app, ["verify", SEED, "--watch", "-O", "html", "--report", "x"])
+    assert "--watch prints changes as they come" in result.output
+    result = CliRunner().invoke(app, ["verify", SEED, "-O", "html"])
+    assert result.exit_code == 1
+    assert "--output html writes a page: give --report FILE" in result.output
+
+
+def test_tracker_baseline_changes_and_exit_code() -> None:
+    tracker = Tracker()
+    ok = Probe("router/r/session/n", "router", Status.pass_)
+    bad = Probe("router/r/session/n", "router", Status.fail, hint="h")
+    other = Probe("dns/x", "dns", Status.warn)
+    assert tracker.update("router r", [ok], 1.0) == []
+    assert tracker.update("dns", [other], 1.0)[0].was is None  # an unhealthy baseline is shown
+    changes = tracker.update("router r", [bad], 2.0)
+    assert [(c.id, c.was, c.now, c.at) for c in changes] == [
+        ("router/r/session/n", "pass", "fail", 2.0)
     ]
-    assert {"id": "router/frr/session/master-2", "was": "fail", "now": "pass"} in lines[2][
-        "changes"
-    ]
-    assert result.exit_code == 0  # the last round passed
+    assert tracker.exit_code() == 1
+    assert [(c.was, c.now) for c in tracker.update("router r", [], 3.0)] == [("fail", "absent")]
+    assert tracker.exit_code() == 3
+
+
+def test_cli_html_report(cli: dict[str, Any], tmp_path: Path) -> None:
+    cli["router"] = CapturedRouter("speaker-stopped")
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["verify", SEED, "-O", "html", "--report", str(page)])
+    assert result.exit_code == 1, result.output
+    text = html.unescape(page.read_text())  # Graphviz writes '-' in ids as &#45;
+    assert 'id="session.frr.master-2" class="edge status-fail"' in text
+    assert 'id="session.frr.master-0" class="edge status-pass"' in text
+    assert '<tr class="status-fail" id="probe-router/frr/session/master-2">' in text
+    assert "FAILED:" in result.output
+    # self-contained: nothing to fetch (only the SVG namespace URIs name a host)
+    assert not re.findall(r'(?:src|href)="(?!data:|#)', text)
+    assert set(re.findall(r"https?://[^\s\"']+", text)) <= {
+        "http://www.w3.org/2000/svg",
+        "http://www.w3.org/1999/xlink",
+    }
 
 
 class _Switch(Target):
@@ -291,6 +358,7 @@ class _Switch(Target):
         self.state = state
 
     def run(self, argv: Sequence[str], *, timeout: float, input: str | None = None) -> Result:
+        self.state["calls"] = self.state.get("calls", 0) + 1
         return self.state["router"].run(argv, timeout=timeout, input=input)
 
 

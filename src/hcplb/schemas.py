@@ -86,6 +86,60 @@ _SECRET: dict[str, Any] = {
 }
 
 
+# monitoring.coreos.com/v1 PrometheusRule: the structure the Prometheus operator's CRD declares
+# (spec.groups[].rules[]), written out here rather than shipping the operator's CRD.
+_DURATION = (
+    r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+)
+_RULE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "alert": {"type": "string"},
+        "record": {"type": "string"},
+        "expr": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+        "for": {"type": "string", "pattern": _DURATION},
+        "keep_firing_for": {"type": "string", "minLength": 1, "pattern": _DURATION},
+        "labels": _STRING_MAP,
+        "annotations": _STRING_MAP,
+    },
+    "required": ["expr"],
+    "additionalProperties": False,
+}
+_PROMETHEUS_RULE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {**_METADATA, "required": ["name"]},
+        "spec": {
+            "type": "object",
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "interval": {"type": "string", "pattern": _DURATION},
+                            "query_offset": {"type": "string", "pattern": _DURATION},
+                            "limit": {"type": "integer"},
+                            "labels": _STRING_MAP,
+                            "partial_response_strategy": {"type": "string"},
+                            "rules": {"type": "array", "items": _RULE},
+                        },
+                        "required": ["name"],
+                        "additionalProperties": False,
+                    },
+                }
+            },
+            "additionalProperties": False,
+        },
+    },
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
+}
+
+
 def validate_manifests(objs: Iterable[Mapping[str, Any]], *, partial: bool = False) -> list[str]:
     """The errors of every manifest, in order."""
     errors: list[str] = []
@@ -121,11 +175,15 @@ def schema_for(api_version: str, kind: str, *, partial: bool = False) -> dict[st
 def _schema(api_version: str, kind: str, partial: bool) -> dict[str, Any]:
     if api_version == "v1" and kind == "Secret":
         return _strip_required(_SECRET) if partial else _SECRET
+    if api_version == "monitoring.coreos.com/v1" and kind == "PrometheusRule":
+        return _strip_required(_PROMETHEUS_RULE) if partial else _PROMETHEUS_RULE
     group, _, version = api_version.rpartition("/")
     filename = _CRD_FILES.get((group, kind))
     if filename is None:
         known = ", ".join(sorted(f"{g}/{k}" for g, k in _CRD_FILES))
-        raise LookupError(f"no schema for {api_version} {kind} (hcplb knows v1/Secret, {known})")
+        raise LookupError(
+            f"no schema for {api_version} {kind} (hcplb knows v1/Secret, monitoring.coreos.com/PrometheusRule, {known})"
+        )
     crd = _load_crd(filename)
     versions = {v["name"]: v for v in crd["spec"]["versions"] if v.get("served", True)}
     if version not in versions:

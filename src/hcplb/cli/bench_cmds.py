@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -18,6 +19,9 @@ from hcplb.cli._output import (
 )
 from hcplb.cli.lab_cmds import lab_app
 from hcplb.settings import CONVERGE_TIMEOUT
+
+if TYPE_CHECKING:
+    from hcplb.bench.failover import FailoverReport
 
 bench_app = typer.Typer(
     help="Benchmarks in a lab: failover under load and attacks on the router, per profile.",
@@ -157,6 +161,9 @@ def bench_failover(
         None, "--node", help="the node to fail (default: the one serving the client most)"
     ),
     plot: Path = typer.Option(None, "--plot", help="write a PNG of outcomes over time"),
+    report_file: Path = typer.Option(
+        None, "--report", help="write one HTML page: figures, plot, the site's picture"
+    ),
     output: OutputFormat = OutputOption,
 ) -> None:
     """A node fails under load: withdrawal time, failed requests, recovery; min/median/max."""
@@ -167,6 +174,8 @@ def bench_failover(
         rate=rate, node=node, plot=plot, progress=_say,
     )  # fmt: skip
     data = report.as_json()
+    if report_file is not None:
+        _failover_page(report, site, report_file, plot)
     if output is OutputFormat.json:
         print_json(data)
         return
@@ -199,6 +208,27 @@ def bench_failover(
         )
     if plot is not None:
         console.print(f"plot: {plot}", highlight=False)
+
+
+def _failover_page(report: FailoverReport, site: Path, path: Path, plot: Path | None) -> None:
+    """The HTML page of a failover benchmark (the plot is drawn again if not kept)."""
+    import tempfile
+
+    from hcplb.bench.failover import plot_runs
+    from hcplb.plan import plan_site
+    from hcplb.report.bench import failover_html
+    from hcplb.report.page import write_page
+    from hcplb.spec import load_site
+
+    if plot is not None:
+        png = plot.read_bytes()
+    else:
+        with tempfile.TemporaryDirectory(prefix="hcplb-plot-") as tmp:
+            png = plot_runs(report, Path(tmp) / "plot.png").read_bytes()
+    plan = plan_site(load_site(site).site)
+    title = f"{site.name}: failover ({report.mode}), {report.profile} profile"
+    write_page(path, failover_html(report.as_json(), title=title, plot_png=png, plan=plan))
+    _say(f"report: {path}")
 
 
 @bench_app.command("security")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -13,18 +15,25 @@ from rich.table import Table
 from rich.text import Text
 
 from hcplb.cli._output import (
-    OutputFormat,
-    OutputOption,
     console,
     err_console,
     handles_errors,
     print_json,
 )
 from hcplb.errors import ProbeError
+from hcplb.gotext import parse_duration
 from hcplb.probes.model import SYSTEMS, Probe, Report, Status
 from hcplb.probes.sources import Prepared, prepare_live
 from hcplb.probes.suite import Check, checks_of, verify
+from hcplb.probes.watch import Change, Tracker, watch
 from hcplb.settings import PROBE_TIMEOUT
+
+
+class VerifyOutput(StrEnum):
+    table = "table"
+    json = "json"
+    html = "html"
+
 
 _MARK = {
     Status.pass_: Text("✓ pass", style="green"),
@@ -66,24 +75,24 @@ def _summary(report: Report) -> str:
     return f"{verdict}: {', '.join(parts)} in {report.duration_s:.2f} s"
 
 
-def _changes(before: Report | None, after: Report) -> list[dict[str, str]]:
-    if before is None:
-        return []
-    old = {p.id: p.status for p in before.probes}
-    new = {p.id: p.status for p in after.probes}
-    changed = []
-    for id in list(old) + [i for i in new if i not in old]:
-        if old.get(id) != new.get(id):
-            was = old[id].value if id in old else "absent"
-            now = new[id].value if id in new else "absent"
-            changed.append({"id": id, "was": was, "now": now})
-    return changed
-
-
-def _run_once(prepared: Prepared, timeout: float, output: OutputFormat) -> Report:
+def _run_once(
+    prepared: Prepared, timeout: float, output: VerifyOutput, timings: dict[str, float]
+) -> Report:
+    """One run; `timings` gets the seconds each check took."""
     checks = checks_of(prepared.expect, prepared.targets, timeout=timeout)
-    if output is not OutputFormat.table or not err_console.is_terminal:
-        return verify(prepared.expect, prepared.targets, timeout=timeout, secrets=prepared.secrets)
+    started = time.monotonic()
+
+    def timed(check: Check, probes: list[Probe]) -> None:
+        timings[check.name] = time.monotonic() - started
+
+    if output is not VerifyOutput.table or not err_console.is_terminal:
+        return verify(
+            prepared.expect,
+            prepared.targets,
+            timeout=timeout,
+            secrets=prepared.secrets,
+            on_done=timed,
+        )
     with Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -96,6 +105,7 @@ def _run_once(prepared: Prepared, timeout: float, output: OutputFormat) -> Repor
         task = progress.add_task("probing " + ", ".join(c.name for c in checks), total=len(checks))
 
         def done(check: Check, probes: list[Probe]) -> None:
+            timed(check, probes)
             bad = sum(p.status is Status.fail for p in probes)
             what = f"{check.name}: {len(probes)} probes" + (f", {bad} failed" if bad else "")
             progress.update(task, advance=1, description=what)
@@ -109,32 +119,99 @@ def _run_once(prepared: Prepared, timeout: float, output: OutputFormat) -> Repor
         )
 
 
-def _show(
-    report: Report,
-    prepared: Prepared,
-    title: str,
-    output: OutputFormat,
-    changes: list[dict[str, str]] | None,
-) -> None:
-    if output is OutputFormat.json:
-        data = report.to_json()
-        if changes is not None:
-            data["changes"] = changes
-            sys.stdout.write(json.dumps(data) + "\n")
-            sys.stdout.flush()
-        else:
-            print_json(data)
+def _show(report: Report, prepared: Prepared, title: str, output: VerifyOutput) -> None:
+    if output is VerifyOutput.json:
+        print_json(report.to_json())
         return
-    console.print(_table(report, title))
+    if output is VerifyOutput.table:
+        console.print(_table(report, title))
     for note in prepared.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False)
-    if changes:
-        console.print(
-            "changes: " + "; ".join(f"{c['id']} {c['was']} → {c['now']}" for c in changes)
-        )
-    elif changes is not None:
-        console.print("changes: none")
     console.print(_summary(report))
+
+
+def _write_report(
+    path: Path, prepared: Prepared, report: Report, title: str, timings: dict[str, float]
+) -> None:
+    from hcplb.report.page import write_page
+    from hcplb.report.verify import verify_html
+
+    if prepared.plan is None:
+        raise ProbeError("no site to draw: give the site spec (or --lab NAME)")
+    page = verify_html(prepared.plan, report, title=title, timings=timings)
+    write_page(path, page)
+    err_console.print(f"report: {path}", markup=False, highlight=False)
+
+
+def _interval(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds is None:
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = None
+    if seconds is None or not 0.05 <= seconds <= 86400:
+        raise ProbeError(
+            f"--interval {text!r}: not a duration between 50ms and 24h (hint: --interval 10s)"
+        )
+    return seconds
+
+
+def _stamp(at: float, since: float) -> str:
+    clock = time.strftime("%H:%M:%S", time.localtime(at)) + f".{int(at % 1 * 1000):03d}"
+    return f"{clock} (+{at - since:.1f} s)"
+
+
+def _watch(prepared: Prepared, title: str, timeout: float, interval: float, json_out: bool) -> int:
+    """Print one line per change until Ctrl-C; the exit code of the latest state."""
+    stop = threading.Event()
+    tracker = Tracker()
+    since = time.time()
+    err_console.print(
+        f"{title}: watching every {interval:g} s, printing changes (Ctrl-C ends)",
+        markup=False,
+        highlight=False,
+    )
+
+    def baseline(check: Check, probes: list[Probe]) -> None:
+        # on stderr in both modes: stdout carries only changes
+        bad = sum(p.status is Status.fail for p in probes)
+        err_console.print(
+            f"{_stamp(time.time(), since)} {check.name}: {len(probes)} probes, {bad} failing",
+            markup=False,
+            highlight=False,
+        )
+
+    def changed(change: Change) -> None:
+        if json_out:
+            sys.stdout.write(json.dumps(change.to_json()) + "\n")
+            sys.stdout.flush()
+            return
+        was = change.was if change.was is not None else "start"
+        line = f"{_stamp(change.at, since)} {change.id} {was} → {change.now}"
+        p = change.probe
+        if p is not None and p.status is not Status.pass_:
+            line += f": {p.message or p.observed}" + (f" (hint: {p.hint})" if p.hint else "")
+        console.print(line, markup=False, highlight=False)
+
+    try:
+        watch(
+            prepared.expect,
+            prepared.targets,
+            interval=interval,
+            timeout=timeout,
+            on_change=changed,
+            on_baseline=baseline,
+            stop=stop,
+            secrets=prepared.secrets,
+            tracker=tracker,
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+    err_console.print("stopped", markup=False, highlight=False)
+    return tracker.exit_code()
 
 
 @handles_errors
@@ -153,13 +230,26 @@ def verify_cmd(
         [], "--ssh-key", help="SSH private key (repeatable; default: ssh-agent and ~/.ssh)"
     ),
     timeout: float = typer.Option(PROBE_TIMEOUT, "--timeout", help="seconds per probe"),
-    watch: float | None = typer.Option(None, "--watch", help="repeat every SECONDS, show changes"),
-    output: OutputFormat = OutputOption,
+    watch_: bool = typer.Option(
+        False, "--watch", help="re-run the probes until Ctrl-C, printing only changes"
+    ),
+    interval: str = typer.Option("10s", "--interval", help="with --watch: how often (10s, 500ms)"),
+    report_file: Path | None = typer.Option(
+        None, "--report", help="with --output html: the page to write"
+    ),
+    output: VerifyOutput = typer.Option(
+        VerifyOutput.table, "--output", "-O", help="table, json, or html (with --report FILE)"
+    ),
 ) -> None:
     """Check routers, DNS, the API VIPs and the cluster; say what is wrong and why.
 
     Exit code 0 when every probe passes (skips allowed), 1 on any failure, 3 on warnings only.
     """
+    if output is VerifyOutput.html and report_file is None:
+        raise ProbeError("--output html writes a page: give --report FILE")
+    if watch_ and output is VerifyOutput.html:
+        raise ProbeError("--watch prints changes as they come: use --output table or json")
+    every = _interval(interval) if watch_ else 0.0
     if lab is None and site is None:
         raise ProbeError("give a site spec, or --lab NAME (hint: hcplb verify examples/seed.yaml)")
     if lab is not None and (router or resolver or ca_file):
@@ -188,26 +278,14 @@ def verify_cmd(
         )
         title = f"verify {prepared.expect.name}"
     try:
-        if watch is None:
-            report = _run_once(prepared, timeout, output)
-            _show(report, prepared, title, output, None)
-            raise typer.Exit(report.exit_code)
-        previous: Report | None = None
-        try:
-            while True:
-                started = time.monotonic()
-                report = _run_once(prepared, timeout, output)
-                _show(
-                    report,
-                    prepared,
-                    f"{title} at {time.strftime('%H:%M:%S')}",
-                    output,
-                    _changes(previous, report),
-                )
-                previous = report
-                time.sleep(max(0.0, watch - (time.monotonic() - started)))
-        except KeyboardInterrupt:
-            raise typer.Exit(previous.exit_code if previous else 130) from None
+        if watch_:
+            raise typer.Exit(_watch(prepared, title, timeout, every, output is VerifyOutput.json))
+        timings: dict[str, float] = {}
+        report = _run_once(prepared, timeout, output, timings)
+        _show(report, prepared, title, output)
+        if report_file is not None:
+            _write_report(report_file, prepared, report, title, timings)
+        raise typer.Exit(report.exit_code)
     finally:
         prepared.close()
 

@@ -58,4 +58,6 @@ def prepare_lab(
         spread=True,
         attempts=LAB_ATTEMPTS,
     )
-    return Prepared(expect, targets, tuple(secrets.values()), tuple(notes + list(expect.notes)))
+    return Prepared(
+        expect, targets, tuple(secrets.values()), tuple(notes + list(expect.notes)), plan=plan
+    )

@@ -19,6 +19,7 @@ from hcplb.lint.findings import Finding, LintReport, Severity, Where, error, inf
 from hcplb.lint.hypershift.rules import check_controller, check_crd, check_publishing
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.rules import check_metallb
+from hcplb.lint.prometheus.rules import check_prometheus_rules
 from hcplb.lint.sessions import Session, session_findings, session_table
 from hcplb.lint.sources import Inputs, read_paths, read_texts
 from hcplb.lint.world import World, build_world
@@ -29,7 +30,7 @@ from hcplb.spec import load_site
 
 __all__ = ["lint_inputs", "lint_paths", "lint_site"]
 
-_SCHEMA_GROUPS = ("metallb.io", "hypershift.openshift.io")
+_SCHEMA_GROUPS = ("metallb.io", "hypershift.openshift.io", "monitoring.coreos.com")
 _PATH = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -135,6 +136,10 @@ def lint_inputs(
     )
     findings += _guarded("HostedCluster", lambda: _hostedclusters(world))
     findings += _guarded("cross-system", lambda: check_cross(world))
+    findings += _guarded(
+        "alerts",
+        lambda: check_prometheus_rules(inputs.manifests, bfd_in_use=world.bfd_in_use()),
+    )
     sessions, session_problems = _sessions(world)
     findings += session_problems
     findings += _guarded("schema", lambda: _schema_findings(inputs.manifests))

@@ -77,7 +77,7 @@ class _Collector:
 
 def _kind_of(name: str, text: str) -> str | None:
     lower = name.lower()
-    if lower.endswith((".md", ".key", ".pem", ".crt")):
+    if lower.endswith((".md", ".key", ".pem", ".crt", ".svg", ".html", ".png")):
         return None
     if lower.endswith(_YAML):
         return (

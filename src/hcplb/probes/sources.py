@@ -41,6 +41,8 @@ class Prepared:
     secrets: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     owned: list[Target] = field(default_factory=list)
+    plan: SitePlan | None = None
+    """the site probed (reports draw its topology)"""
 
     def close(self) -> None:
         for target in self.owned:
@@ -139,4 +141,4 @@ def prepare_live(
         kube=kube_factory(kubeconfig, context, timeout),
     )
     notes = ([note] if note else []) + list(expect.notes)
-    return Prepared(expect, targets, tuple(secrets.values()), tuple(notes), owned)
+    return Prepared(expect, targets, tuple(secrets.values()), tuple(notes), owned, plan=plan)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hcplb.plan import ClusterPlan, SitePlan
+from hcplb.render.alerts import ALERTS, PROMETHEUS_RULE_FILE
 from hcplb.render.dns import NSUPDATE_FILE, TSIG_KEY_FILE, dns_zones
 from hcplb.render.failover import failover_section
 from hcplb.render.files import RenderedFile
 from hcplb.render.hostedcluster import hostedcluster_paths
 from hcplb.render.router import router_dir
+from hcplb.render.topology import TOPOLOGY_FILE, topology_mermaid
 
 __all__ = ["render_runbook"]
 
@@ -29,12 +31,14 @@ def render_runbook(plan: SitePlan, files: tuple[RenderedFile, ...]) -> RenderedF
     sections = [
         _intro(plan),
         _site_table(plan),
+        _picture(plan, paths),
         _prerequisites(plan),
         _router_step(plan, files),
         _metallb_step(plan, files),
         _dns_step(plan, paths),
         _hostedcluster_step(plan),
         _verify_step(plan),
+        _alerts_step(plan, paths),
         failover_section(plan),
         _secrets_note(files),
     ]
@@ -102,6 +106,22 @@ def _site_table(plan: SitePlan) -> str:
     )
 
 
+def _picture(plan: SitePlan, paths: set[str]) -> str:
+    svg = (
+        f"![the site: routers, nodes, BGP sessions, VIPs]({TOPOLOGY_FILE})\n\n"
+        if TOPOLOGY_FILE in paths
+        else ""
+    )
+    return (
+        "## The site at a glance\n\n"
+        + svg
+        + "The same picture as a Mermaid diagram (Git hosting draws it):\n\n"
+        + "```mermaid\n"
+        + topology_mermaid(plan)
+        + "```"
+    )
+
+
 def _prerequisites(plan: SitePlan) -> str:
     ns = plan.site.spec.management_cluster.metallb_namespace
     return "## 0. Prerequisites\n\n" + _bullets(
@@ -139,7 +159,11 @@ def _router_step(plan: SitePlan, files: tuple[RenderedFile, ...]) -> str:
 
 def _metallb_step(plan: SitePlan, files: tuple[RenderedFile, ...]) -> str:
     ns = plan.site.spec.management_cluster.metallb_namespace
-    listing = _bullets(f"`{f.path}`: {f.kind}" for f in files if f.path.startswith("cluster/"))
+    listing = _bullets(
+        f"`{f.path}`: {f.kind}"
+        for f in files
+        if f.path.startswith("cluster/") and f.path != PROMETHEUS_RULE_FILE
+    )
     return (
         "## 2. MetalLB (guide: MetalLB BGP Setup)\n\n"
         "The `MetalLB` CR first (the guide forgets it: nothing runs without it), then the rest:\n\n"
@@ -231,6 +255,34 @@ def _verify_step(plan: SitePlan) -> str:
         + _code(*client_checks)
         + ("" if len(plan.clusters) <= _CHECKS_FOR_EACH else _likewise(plan, first))
     )
+
+
+def _alerts_step(plan: SitePlan, paths: set[str]) -> str:
+    if PROMETHEUS_RULE_FILE not in paths:
+        return ""
+    ns = plan.site.spec.management_cluster.metallb_namespace
+    parts = [
+        "## 6. Alerts (after day one)\n\n"
+        "Nothing else tells you that a session dropped or a VIP stopped being announced. "
+        f"`{PROMETHEUS_RULE_FILE}`\nholds a PrometheusRule for OpenShift monitoring on the metrics "
+        "the MetalLB and frr-k8s speakers export\n(names from their sources: metallb/metallb "
+        "`internal/bgp/native`, `frr-tools/metrics/collector`,\n`speaker/main.go`; metallb/frr-k8s "
+        "`frr-tools/metrics/collector`):\n\n"
+        + _code(
+            f"oc apply -f {PROMETHEUS_RULE_FILE}",
+            f"oc -n {ns} get prometheusrule hcplb-bgp-alerts",
+        )
+        + "\n\n`hcplb lint` checks a rules file of your own for the same alerts. Each alert links "
+        "to its section here (`runbook_url`)."
+    ]
+    for alert in ALERTS:
+        if alert.name == "HcplbBFDSessionDown" and plan.bfd is None:
+            continue
+        metrics = ", ".join(f"`{m}`" for m in alert.metrics)
+        parts.append(
+            f"### {alert.name}\n\nFires when {alert.what}. Reads {metrics}.\n\nFix: {alert.fix}"
+        )
+    return "\n\n".join(parts)
 
 
 def _secrets_note(files: tuple[RenderedFile, ...]) -> str:

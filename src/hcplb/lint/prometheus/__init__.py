@@ -1,0 +1,1 @@
+"""Lint's Prometheus rules: a user's PrometheusRule files against the alerts hcplb renders."""

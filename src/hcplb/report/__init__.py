@@ -1,0 +1,1 @@
+"""Self-contained HTML reports (verify, bench failover)."""
