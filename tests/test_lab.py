@@ -239,6 +239,36 @@ def test_guide_profile_lab_converges(labs_dir: Path) -> None:
             down(name)
 
 
+def test_seed_nodes_run_what_frrk8s_renders(seed_lab: Lab) -> None:
+    """The default backend: each node runs frr-k8s's frr.conf for MetalLB's FRRConfiguration
+    (frr-k8s drops BGP's default port and names its incoming list after the node's family)."""
+    conf = seed_lab.run("master-0", ["vtysh", "-c", "show running-config"], timeout=10).stdout
+    assert "ipv6 prefix-list 192.168.125.1-inpl-ipv4 seq 2 deny any" in conf
+    assert "neighbor 192.168.125.1 port" not in conf
+    assert "network 10.0.2.20/32" in conf
+
+
+def test_frr_backend_lab_converges(labs_dir: Path, tmp_path: Path) -> None:
+    """bgpBackend frr: MetalLB's own FRR mode, the path older OpenShift releases run."""
+    text = (EXAMPLES / "seed.yaml").read_text()
+    site = tmp_path / "seed-frr.yaml"
+    site.write_text(
+        text.replace("  managementCluster:\n", "  managementCluster:\n    bgpBackend: frr\n")
+    )
+    name = lab_name("frrmode")
+    try:
+        lab = up(site, name, timeout=90)
+        conf = lab.run("master-0", ["vtysh", "-c", "show running-config"], timeout=10).stdout
+        assert "route-map 192.168.125.1-in deny 20" in conf
+        assert "inpl-ipv4" not in conf
+        peers = bgp_peers(lab, "frr")
+        assert {p["state"] for p in peers.values()} == {"Established"}
+        assert status(name).converged
+    finally:
+        if (labs_dir / name).exists():
+            down(name)
+
+
 # -- the fleet site: two routers, five nodes, three hosted clusters ---------------------------
 
 FLEET_NODES = {f"192.168.125.{20 + i}" for i in range(5)}

@@ -25,6 +25,8 @@ def test_demo_shows_the_guides_checks_and_leaves_nothing() -> None:
         ("client", "dig api.hosted.hypershift.lab +short"),
         ("client", "curl -sS https://api.hosted.hypershift.lab:6443/version"),
         ("cluster (simulated)", "oc -n hosted-hosted get svc kube-apiserver"),
+        ("cluster (simulated)", "oc -n openshift-frr-k8s get frrconfigurations"),
+        ("master-0 (frr-k8s pod)", "vtysh -c 'show bgp summary'"),
         ("frr", "ip route show 10.0.2.20"),
         ("frr", "vtysh -c 'show ip bgp summary'"),
     ]
@@ -32,5 +34,7 @@ def test_demo_shows_the_guides_checks_and_leaves_nothing() -> None:
     assert by_command["dig api.hosted.hypershift.lab +short"].split() == ["10.0.2.20"]
     assert by_command["ip route show 10.0.2.20"].count("nexthop via") == 3
     assert "10.0.2.20" in by_command["oc -n hosted-hosted get svc kube-apiserver"]
+    assert result.backend == "frr-k8s"
+    assert "metallb-master-2" in by_command["oc -n openshift-frr-k8s get frrconfigurations"]
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert f"hcplb-{name}." not in netns

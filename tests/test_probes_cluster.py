@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hcplb.metallb.frrk8s import manifest
 from hcplb.plan import plan_site
 from hcplb.probes.cluster import probe_cluster
 from hcplb.probes.expect import SiteExpect, expect_site
@@ -21,6 +22,8 @@ CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/metallbs.metallb.
 METALLB = f"/apis/metallb.io/v1beta1/namespaces/{NS}/metallbs/metallb"
 SPEAKER = f"/apis/apps/v1/namespaces/{NS}/daemonsets/speaker"
 SESSIONS = "/apis/frrk8s.metallb.io/v1beta1/bgpsessionstates"
+NODESTATES = "/apis/frrk8s.metallb.io/v1beta1/frrnodestates"
+FRRCONFIGS = "/apis/frrk8s.metallb.io/v1beta1/frrconfigurations"
 BFD = f"/apis/metallb.io/v1beta1/namespaces/{NS}/bfdprofiles/hcplb-bfd"
 POOL = f"/apis/metallb.io/v1beta1/namespaces/{NS}/ipaddresspools/hosted-hosted-api"
 PEER = f"/apis/metallb.io/v1beta2/namespaces/{NS}/bgppeers/frr"
@@ -83,6 +86,38 @@ def hostedcluster(strategy: str = "LoadBalancer", host: str = "10.0.2.20") -> di
     }
 
 
+NODES = ("master-0", "master-1", "master-2")
+
+
+def listing(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+def node_state(node: str, conversion: str = "success", reload: str = "success") -> dict[str, Any]:
+    """An FRRNodeState as frr-k8s writes it (cluster scoped, named after the node)."""
+    return {
+        "apiVersion": "frrk8s.metallb.io/v1beta1",
+        "kind": "FRRNodeState",
+        "metadata": {"name": node, "resourceVersion": "3", "uid": f"n-{node}"},
+        "spec": {},
+        "status": {
+            "lastConversionResult": conversion,
+            "lastReloadResult": reload,
+            "runningConfig": f"frr version 9.1\nhostname {node}\n",
+        },
+    }
+
+
+def frr_configurations(expect: SiteExpect) -> list[dict[str, Any]]:
+    """The FRRConfigurations MetalLB would have written, as the API returns them."""
+    result = []
+    for node in sorted(expect.frr_configurations):
+        obj = manifest(copy.deepcopy(expect.frr_configurations[node]))
+        obj["metadata"].update(resourceVersion="9", uid=f"c-{node}", generation=1)
+        result.append(obj)
+    return result
+
+
 def healthy(expect: SiteExpect) -> KubeFake:
     fake = KubeFake(strict=True)
     fake.add("GET", CRD, json=CRD_BODY)
@@ -127,6 +162,8 @@ def healthy(expect: SiteExpect) -> KubeFake:
             ],
         },
     )
+    fake.add("GET", NODESTATES, json=listing([node_state(n) for n in sorted(NODES)]))
+    fake.add("GET", FRRCONFIGS, json=listing(frr_configurations(expect)))
     for path, kind in (
         (BFD, "BFDProfile"),
         (POOL, "IPAddressPool"),
@@ -165,14 +202,15 @@ def test_healthy_cluster_passes_with_exact_requests(expect: SiteExpect) -> None:
     assert {p.id: p.status for p in probes if p.status is not Status.pass_} == {}
     assert [p.id for p in probes] == [
         *SEED_IDS,
+        *(f"cluster/frrk8s/{n}/configuration" for n in NODES),
+        *(f"cluster/frrk8s/{n}/state" for n in NODES),
         "cluster/bgpsession/master-0/frr",
         "cluster/bgpsession/master-1/frr",
         "cluster/bgpsession/master-2/frr",
     ]
     assert fake.calls()[0] == f"GET {CRD}"
-    assert sorted(fake.calls()) == sorted(
-        f"GET {p}" for p in (CRD, METALLB, SPEAKER, SESSIONS, BFD, POOL, PEER, ADV, SVC, HC)
-    )
+    paths = (CRD, METALLB, SPEAKER, SESSIONS, NODESTATES, FRRCONFIGS, BFD, POOL, PEER, ADV)
+    assert sorted(fake.calls()) == sorted(f"GET {p}" for p in (*paths, SVC, HC))
     assert all(r.method == "GET" for r in fake.requests)  # read only
 
 

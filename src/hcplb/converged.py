@@ -193,12 +193,12 @@ def _installed(plan: SitePlan, manifests: list[dict[str, Any]]) -> list[dict[str
     """The manifests on a cluster where MetalLB is installed (the guide's lack the CR)."""
     if any(m.get("kind") == "MetalLB" for m in manifests):
         return manifests
-    namespace = plan.site.spec.management_cluster.metallb_namespace
+    mc = plan.site.spec.management_cluster
     installed = {
         "apiVersion": "metallb.io/v1beta1",
         "kind": "MetalLB",
-        "metadata": {"name": "metallb", "namespace": namespace},
-        "spec": {},
+        "metadata": {"name": "metallb", "namespace": mc.metallb_namespace},
+        "spec": {"bgpBackend": mc.bgp_backend},
     }
     return [installed, *manifests]
 

@@ -36,6 +36,8 @@ _CRD_FILES: dict[tuple[str, str], str] = {
     ("metallb.io", "Community"): "metallb.io_communities.yaml",
     ("metallb.io", "L2Advertisement"): "metallb.io_l2advertisements.yaml",
     ("metallb.io", "MetalLB"): "operator_metallb.io_metallbs.yaml",
+    ("frrk8s.metallb.io", "FRRConfiguration"): "frrk8s.metallb.io_frrconfigurations.yaml",
+    ("frrk8s.metallb.io", "BGPSessionState"): "frrk8s.metallb.io_bgpsessionstates.yaml",
     ("hypershift.openshift.io", "HostedCluster"): "hostedclusters-Hypershift-Default.crd.yaml",
 }
 

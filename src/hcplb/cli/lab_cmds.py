@@ -196,6 +196,12 @@ def lab_exec(
 
 
 def _print_demo(result: DemoResult) -> None:
+    how = (
+        "MetalLB writes FRRConfigurations, frr-k8s renders each node's frr.conf"
+        if result.backend == "frr-k8s"
+        else "MetalLB's speakers run FRR themselves"
+    )
+    console.print(f"rehearsing MetalLB bgpBackend [bold]{result.backend}[/]: {how}\n")
     for shown in result.shown:
         prompt = f"[bold]{shown.host}$[/] "
         console.print(prompt + shown.command.replace("[", "\\["), highlight=False)

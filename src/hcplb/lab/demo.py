@@ -16,6 +16,7 @@ from hcplb.lab.state import lab_dir
 from hcplb.lab.teardown import remove
 from hcplb.lab.topology import CLIENT
 from hcplb.lab.up import ChecksCallback, Progress, up
+from hcplb.metallb.frrk8s import OPENSHIFT_NAMESPACE as FRRK8S_NAMESPACE
 from hcplb.plan import ClusterPlan
 from hcplb.render import resolve_site_secrets
 from hcplb.settings import CONVERGE_TIMEOUT, LAB_PROBE_TIMEOUT
@@ -45,6 +46,7 @@ class DemoResult:
     check_seconds: float
     down_seconds: float | None
     shown: tuple[Shown, ...]
+    backend: str = "frr-k8s"
 
     @property
     def ok(self) -> bool:
@@ -94,9 +96,34 @@ def guide_checks(lab: Lab) -> tuple[Shown, ...]:
         result = lab.run(host, argv, timeout=LAB_PROBE_TIMEOUT)
         text = (result.stdout + result.stderr).rstrip()
         shown.append(Shown(host, tuple(argv), text, result.ok and good(result.stdout)))
-    # The guide checks the Service after the client's checks and before the router's.
-    shown.insert(3, _service_view(lab, cluster))
+    # The guide checks the Service after the client's checks and before the router's; the
+    # node side of BGP (which the guide does not show) follows the Service.
+    shown[3:3] = [_service_view(lab, cluster), *_node_side(lab)]
     return tuple(shown)
+
+
+def _node_side(lab: Lab) -> list[Shown]:
+    """Where the rehearsed bgpBackend keeps the node's BGP: for frr-k8s the FRRConfigurations
+    MetalLB writes (simulated: no API server runs here), then the first node's FRR, run for
+    real on the lab node as `oc exec` into its frr-k8s (or speaker) pod would."""
+    mc = lab.plan.site.spec.management_cluster
+    node = lab.plan.nodes[0].name
+    shown: list[Shown] = []
+    if mc.bgp_backend == "frr-k8s":
+        secrets = resolve_site_secrets(lab.plan.site, base_dir=lab.site_file.parent)
+        objects = simulate_site(lab.plan, secrets, profile=lab.state.profile).simulation
+        names = sorted(o["metadata"]["name"] for o in objects.frr_configurations.values())
+        rows = "\n".join(f"{n:<24}{'(simulated)'}" for n in names)
+        oc = ("oc", "-n", FRRK8S_NAMESPACE, "get", "frrconfigurations")
+        listed = len(names) == len(objects.speakers) > 0
+        shown.append(Shown("cluster (simulated)", oc, f"{'NAME':<24}AGE\n{rows}", listed))
+    pod = "frr-k8s pod" if mc.bgp_backend == "frr-k8s" else "speaker pod"
+    argv = ("vtysh", "-c", "show bgp summary")
+    result = lab.run(node, list(argv), timeout=15)
+    routers = [r.address for r in lab.plan.routers]
+    ok = result.ok and all(a in result.stdout for a in routers)
+    shown.append(Shown(f"{node} ({pod})", argv, (result.stdout + result.stderr).rstrip(), ok))
+    return shown
 
 
 def _service_view(lab: Lab, cluster: ClusterPlan) -> Shown:
@@ -156,6 +183,7 @@ def run_demo(
         check_seconds,
         down_seconds,
         shown,
+        lab.plan.site.spec.management_cluster.bgp_backend,
     )
 
 

@@ -71,7 +71,9 @@ def parse_config(
     spec = Fields(cr.get("spec"), f"{object_name(cr)} spec")
     backend = spec.text("bgpBackend", "frr") or "frr"
     if backend == "native":
-        raise MetallbError(f"{spec.at('bgpBackend')}: hcplb models MetalLB's FRR mode only")
+        raise MetallbError(
+            f"{spec.at('bgpBackend')}: hcplb models MetalLB's FRR and frr-k8s modes only"
+        )
     log_level = spec.text("logLevel", "info") or "info"
     speaker_selector = {str(k): str(v) for k, v in spec.sub("nodeSelector").raw.items()}
 

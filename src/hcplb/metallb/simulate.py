@@ -9,6 +9,7 @@ from typing import Any
 from hcplb.metallb.allocator import allocate
 from hcplb.metallb.config import parse_config
 from hcplb.metallb.frr import render_frr
+from hcplb.metallb.frrk8s import OPENSHIFT_NAMESPACE, frr_configuration, node_config, render_frrk8s
 from hcplb.metallb.objects import NodeView, ServiceView
 from hcplb.metallb.speaker import SpeakerConfig, speaker_for
 
@@ -32,6 +33,8 @@ class Simulation:
     pools: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     reason: str = ""
+    backend: str = "frr"
+    frr_configurations: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def announcers(self, service: str) -> tuple[str, ...]:
         """The nodes that announce the Service to at least one router, sorted."""
@@ -60,10 +63,12 @@ def simulate(
     nodes: Sequence[Mapping[str, Any]],
     *,
     endpoints: Mapping[str, Collection[str]] | None = None,
+    frrk8s_namespace: str = OPENSHIFT_NAMESPACE,
 ) -> Simulation:
     """Run MetalLB's controller then every speaker over the objects; MetallbError if MetalLB
-    would reject the configuration. `endpoints` maps `ns/name` to the nodes with a ready
-    endpoint (default: every Service is ready on every node)."""
+    (or frr-k8s) would reject the configuration. `endpoints` maps `ns/name` to the nodes with a
+    ready endpoint (default: every Service is ready on every node); `frrk8s_namespace` is where
+    MetalLB writes FRRConfigurations in frr-k8s mode."""
     node_views = [NodeView.of(n) for n in nodes]
     svc_views = [ServiceView.of(s) for s in services]
     parsed = parse_config(
@@ -82,11 +87,21 @@ def simulate(
         for n in node_views
         if all(n.labels.get(k) == v for k, v in config.speaker_node_selector.items())
     }
+    objects: dict[str, dict[str, Any]] = {}
+    if config.bgp_backend.startswith("frr-k8s"):
+        objects = {n: frr_configuration(s.frr, n, frrk8s_namespace) for n, s in speakers.items()}
+        frr_configs = {
+            n: render_frrk8s(node_config([obj], hostname=n)) for n, obj in objects.items()
+        }
+    else:
+        frr_configs = {name: render_frr(s.frr) for name, s in speakers.items()}
     return Simulation(
         allocations={k: a.ips for k, a in result.allocations.items()},
         unallocated=dict(result.unallocated),
         speakers=speakers,
-        frr_configs={name: render_frr(s.frr) for name, s in speakers.items()},
+        frr_configs=frr_configs,
         pools={k: a.pool for k, a in result.allocations.items()},
         notes=parsed.notes,
+        backend=config.bgp_backend,
+        frr_configurations=objects,
     )

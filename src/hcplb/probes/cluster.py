@@ -16,7 +16,6 @@ from typing import Any
 
 import lightkube
 from lightkube import ApiError
-from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.apps_v1 import DaemonSet
 from lightkube.resources.core_v1 import Secret, Service
@@ -24,6 +23,7 @@ from lightkube.resources.core_v1 import Secret, Service
 from hcplb.converged import HostedApi
 from hcplb.probes import hints
 from hcplb.probes.expect import SiteExpect
+from hcplb.probes.frrk8s import frrk8s_jobs, probe_frrk8s
 from hcplb.probes.kubeobjects import Fetched, Missing, differs, fetch, why
 from hcplb.probes.model import Probe, fail, passed, skip, warn
 from hcplb.targets.kube import RESOURCES
@@ -33,9 +33,6 @@ __all__ = ["probe_cluster"]
 SYSTEM = "cluster"
 METALLB_CRD = "metallbs.metallb.io"
 SPEAKER = "speaker"
-BGP_SESSION_STATE = create_namespaced_resource(
-    "frrk8s.metallb.io", "v1beta1", "BGPSessionState", "bgpsessionstates"
-)
 _KINDS = {**RESOURCES, "Secret": Secret}
 
 
@@ -68,7 +65,7 @@ def probe_cluster(client: lightkube.Client, expect: SiteExpect) -> list[Probe]:
     jobs: dict[str, Callable[[], Any]] = {
         "metallb": lambda: client.get(RESOURCES["MetalLB"], "metallb", namespace=ns),
         "speaker": lambda: client.get(DaemonSet, SPEAKER, namespace=ns),
-        "sessions": lambda: list(client.list(BGP_SESSION_STATE, namespace="*")),
+        **frrk8s_jobs(client, expect),
     }
     for m in expect.manifests:
         kind, name = str(m["kind"]), str(m["metadata"]["name"])
@@ -89,7 +86,7 @@ def probe_cluster(client: lightkube.Client, expect: SiteExpect) -> list[Probe]:
     for c in expect.clusters:
         probes.append(_service(c, got[f"svc/{c.control_plane_namespace}"]))
         probes += _hostedcluster(c, got[f"hc/{c.key}"])
-    probes += _sessions(got["sessions"], expect)
+    probes += probe_frrk8s(got, expect)
     return probes
 
 
@@ -326,45 +323,6 @@ def _hostedcluster(c: HostedApi, hc: Fetched) -> list[Probe]:
     return probes
 
 
-def _sessions(found: Fetched, expect: SiteExpect) -> list[Probe]:
-    if isinstance(found, Missing):
-        return [
-            skip("cluster/bgpsessions", SYSTEM, "no frr-k8s BGPSessionState API (not frr-k8s mode)")
-        ]
-    if isinstance(found, Exception) or not isinstance(found, list):
-        reason = why(found) if isinstance(found, Exception) else "unexpected answer"
-        return [
-            warn("cluster/bgpsessions", SYSTEM, "", "", f"cannot list BGPSessionState: {reason}")
-        ]
-    routers = {r.address: r.name for r in expect.routers}
-    probes = []
-    for obj in sorted(found, key=lambda o: (o.get("status") or {}).get("node", "")):
-        status = obj.get("status") or {}
-        node, peer = str(status.get("node", "")), str(status.get("peer", ""))
-        if peer.split("%")[0] not in routers:
-            continue
-        id = f"cluster/bgpsession/{node}/{routers[peer.split('%')[0]]}"
-        state = str(status.get("bgpStatus", ""))
-        exp = "Established"
-        observed = state + (f", BFD {status.get('bfdStatus')}" if status.get("bfdStatus") else "")
-        if state == "Established":
-            probes.append(passed(id, SYSTEM, exp, observed))
-        else:
-            probes.append(
-                fail(
-                    id,
-                    SYSTEM,
-                    exp,
-                    observed,
-                    f"frr-k8s on {node} reports {state or 'no state'}",
-                    hints.active_session(node, bfd_up=status.get("bfdStatus") == "Up"),
-                )
-            )
-    return probes or [
-        skip("cluster/bgpsessions", SYSTEM, "no BGPSessionState for the site's routers")
-    ]
-
-
 def expected_ids(expect: SiteExpect) -> Sequence[str]:
-    """The ids `probe_cluster` reports for a site (without the frr-k8s session ones)."""
+    """The ids `probe_cluster` reports for a site (without the frr-k8s ones)."""
     return _ids(expect)

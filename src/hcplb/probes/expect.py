@@ -37,6 +37,9 @@ class SiteExpect:
     metallb_namespace: str
     manifests: tuple[dict[str, Any], ...] = field(repr=False)
     notes: tuple[str, ...] = ()
+    bgp_backend: str = "frr-k8s"
+    frr_configurations: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """node -> the FRRConfiguration MetalLB writes for it (frr-k8s backend)"""
 
 
 def expect_site(
@@ -68,4 +71,8 @@ def expect_site(
         metallb_namespace=plan.site.spec.management_cluster.metallb_namespace,
         manifests=converged.manifests,
         notes=converged.problems + converged.notes,
+        bgp_backend=plan.site.spec.management_cluster.bgp_backend,
+        frr_configurations=(
+            dict(converged.simulation.frr_configurations) if converged.simulation else {}
+        ),
     )

@@ -261,3 +261,46 @@ HC_NOT_LOADBALANCER = (
     "the HostedCluster does not publish APIServer as LoadBalancer; spec.services is "
     "immutable, so the hosted cluster must be recreated with it (`hcplb hostedcluster patch`)"
 )
+
+
+# -- frr-k8s (bgpBackend frr-k8s) ---------------------------------------------------------
+
+FRRK8S_NO_CONFIGURATION = (
+    "MetalLB's speaker on the node writes it: check the MetalLB CR has bgpBackend frr-k8s, the "
+    "speaker pod on the node runs (its logs name a failed FRRConfiguration update), and that "
+    "a BGPPeer selects the node"
+)
+FRRK8S_STALE_CONFIGURATION = (
+    "MetalLB rewrites it from the BGPPeers, pools and advertisements: compare them with "
+    "the rendered cluster/ files (hcplb verify reports those too), then the speaker's logs"
+)
+FRRK8S_EXTRA_CONFIGURATION = (
+    "frr-k8s merges every FRRConfiguration selecting a node: check that it does not widen what "
+    "the node advertises or accepts (hcplb lint reports that), or narrow its nodeSelector"
+)
+FRRK8S_NOT_ON_NODE = (
+    "the frr-k8s daemon set has no pod on this node (or it never reconciled): "
+    "oc -n openshift-frr-k8s get pods -o wide"
+)
+
+
+def frrk8s_conversion(node: str) -> str:
+    return (
+        f"the node keeps its previous frr.conf; the error names the object: oc get frrnodestate "
+        f"{node} -o jsonpath='{{.status.lastConversionResult}}', then fix that FRRConfiguration "
+        "(conflicting ASN, password or timers between two of them; hold time under 3 s)"
+    )
+
+
+def frrk8s_reload(node: str) -> str:
+    return (
+        f"oc get frrnodestate {node} -o jsonpath='{{.status.lastReloadResult}}' shows FRR's "
+        "complaint; a raw config snippet in an FRRConfiguration is the usual cause"
+    )
+
+
+def frrk8s_no_session(node: str, router: str) -> str:
+    return (
+        f"frr-k8s has no neighbor {router} on {node}: MetalLB's FRRConfiguration for the node "
+        "lacks it (BGPPeer nodeSelectors) or frr-k8s could not merge it (see FRRNodeState)"
+    )

@@ -141,12 +141,11 @@ def _meta(plan: SitePlan, name: str) -> dict[str, Any]:
 
 
 def _metallb(plan: SitePlan) -> dict[str, Any]:
-    # No bgpBackend: the operator picks frr-k8s on OpenShift and frr elsewhere.
     return {
         "apiVersion": METALLB,
         "kind": "MetalLB",
         "metadata": _meta(plan, "metallb"),
-        "spec": {},
+        "spec": {"bgpBackend": plan.site.spec.management_cluster.bgp_backend},
     }
 
 
@@ -278,7 +277,11 @@ def _comments(doc: Mapping[str, Any], profile: str) -> Comments:
         return {}
     kind = doc["kind"]
     if kind == "MetalLB":
-        return {("spec",): "defaults: the operator picks the BGP backend (frr-k8s on OpenShift)"}
+        if doc["spec"].get("bgpBackend") == "frr":
+            note = "MetalLB's own FRR in the speaker pods (older OpenShift releases)"
+        else:
+            note = "frr-k8s renders each node's frr.conf (namespace openshift-frr-k8s)"
+        return {("spec", "bgpBackend"): note}
     if kind == "IPAddressPool":
         return {
             (

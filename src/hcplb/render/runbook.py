@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hcplb.metallb.frrk8s import OPENSHIFT_NAMESPACE as FRRK8S_NAMESPACE
 from hcplb.plan import ClusterPlan, SitePlan
 from hcplb.render.alerts import ALERTS, PROMETHEUS_RULE_FILE
 from hcplb.render.dns import NSUPDATE_FILE, TSIG_KEY_FILE, dns_zones
@@ -180,6 +181,46 @@ def _metallb_step(plan: SitePlan, files: tuple[RenderedFile, ...]) -> str:
         + "\n\nCheck: on the router every session is `Established` (PfxRcd stays 0 until a hosted "
         "cluster exists):\n\n"
         + _code('sudo vtysh -c "show ip bgp summary"', 'sudo vtysh -c "show bfd peers brief"')
+        + "\n\n"
+        + _backend_note(plan)
+    )
+
+
+def _backend_note(plan: SitePlan) -> str:
+    """Where the node side of BGP lives for the site's bgpBackend, and how to look at it."""
+    mc = plan.site.spec.management_cluster
+    node = mc.nodes[0].name
+    if mc.bgp_backend == "frr":
+        pod = f"oc -n {mc.metallb_namespace} get pod -l component=speaker --field-selector spec.nodeName={node} -o name"
+        return (
+            "BGP backend `frr` (`bgpBackend: frr`): MetalLB's speaker pods run FRR themselves and\n"
+            "render each node's frr.conf (older OpenShift releases). A node's FRR, e.g. "
+            f"`{node}`:\n\n" + _code(f'oc -n {mc.metallb_namespace} exec "$({pod})" -c frr -- '
+            'vtysh -c "show bgp summary"')
+        )  # fmt: skip
+    ns = FRRK8S_NAMESPACE
+    pod = f"oc -n {ns} get pod -l app=frr-k8s --field-selector spec.nodeName={node} -o name"
+    secret = (
+        "\n\nThe BGP password: frr-k8s runs in another namespace than MetalLB, so MetalLB copies\n"
+        f"it from the Secret into the FRRConfigurations in clear: restrict who may read `{ns}`.\n"
+        if plan.site.spec.bgp.password is not None
+        else ""
+    )
+    return (
+        "BGP backend `frr-k8s` (`bgpBackend: frr-k8s`, what current OpenShift runs): MetalLB's\n"
+        "speaker runs no FRR. It writes one `FRRConfiguration` per node (`metallb-<node>`) in\n"
+        f"`{ns}`; the frr-k8s daemon set merges every FRRConfiguration that selects a node\n"
+        "and renders that node's frr.conf. Another FRRConfiguration selecting the nodes is merged\n"
+        "in too: one that widens what a node advertises or accepts changes BGP here (`hcplb lint`\n"
+        "reports it). frr-k8s refuses a hold time under 3 s. Per node, the merge result, its\n"
+        f"sessions and its FRR, e.g. `{node}`:\n\n"
+        + _code(
+            f"oc -n {ns} get frrconfigurations",
+            f"oc get frrnodestate {node} -o jsonpath='{{.status.lastConversionResult}}{{\"\\n\"}}'",
+            f"oc -n {ns} get bgpsessionstates -l frrk8s.metallb.io/node={node}",
+            f'oc -n {ns} exec "$({pod})" -c frr -- vtysh -c "show bgp summary"',
+        )
+        + secret
     )
 
 

@@ -166,6 +166,9 @@ class ManagementCluster(Model):
     machine_network: Cidr
     nodes: list[Node] = Field(min_length=1)
     speaker_node_selector: dict[str, str] = Field(default_factory=dict)
+    # MetalLB's BGP implementation: frr-k8s (what current OpenShift runs: MetalLB writes
+    # FRRConfigurations, the frr-k8s daemon set renders frr.conf) or frr (MetalLB's own FRR).
+    bgp_backend: Literal["frr-k8s", "frr"] = "frr-k8s"
 
 
 class Bfd(Model):
