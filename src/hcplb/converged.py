@@ -27,7 +27,7 @@ from hcplb.errors import HcplbError
 from hcplb.frrjson import PeerSummary
 from hcplb.metallb import Simulation, apiserver_service, node_object, simulate
 from hcplb.plan import ClusterPlan, SitePlan
-from hcplb.render.cluster import cluster_manifests
+from hcplb.render.profile import Profile, manifests_of
 from hcplb.render.secrets import Secrets
 
 __all__ = [
@@ -244,14 +244,14 @@ def converged_site(
     plan: SitePlan,
     secrets: Secrets,
     *,
-    profile: str = "hcplb",
+    profile: Profile = Profile.hcplb,
     extra_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Converged:
     """The converged state of `plan` rendered with `profile`.
 
     `extra_labels` adds labels to some nodes (node -> labels), e.g. the exclude label of a drain.
     """
-    manifests = cluster_manifests(plan, secrets, profile)
+    manifests = manifests_of(profile, plan, secrets)
     sim, reason = _simulate(plan, manifests, extra_labels or {})
     problems = _problems(plan, sim, reason)
     peers = {p.node.name: Peer(p.node.name, p.node.address, p.node_asn) for p in plan.peerings}

@@ -178,10 +178,9 @@ def _daemons(
 
 
 def _sysctl(target: Target, plan: SitePlan, router: Router, rendered: RenderedSite) -> HostCheck:
-    profile = "hcplb"
     seen = []
     ok = True
-    for key, value in sysctl_settings(profile=profile):
+    for key, value in sysctl_settings():
         current = target.run(("sysctl", "-n", key), timeout=TIMEOUT).stdout.strip()
         seen.append(f"{key}={current or '?'}")
         ok = ok and current == value
@@ -190,7 +189,7 @@ def _sysctl(target: Target, plan: SitePlan, router: Router, rendered: RenderedSi
         "sysctl",
         ok,
         ", ".join(seen),
-        ", ".join(f"{k}={v}" for k, v in sysctl_settings(profile=profile)),
+        ", ".join(f"{k}={v}" for k, v in sysctl_settings()),
         (
             Step(
                 f"install {path}",

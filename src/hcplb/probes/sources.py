@@ -19,6 +19,7 @@ from hcplb.probes.expect import SiteExpect, expect_site
 from hcplb.probes.suite import VerifyTargets
 from hcplb.probes.vantage import InProcess
 from hcplb.render import Secrets, render_site, resolve_site_secrets
+from hcplb.render.profile import Profile
 from hcplb.render.router import router_dir
 from hcplb.settings import PROBE_TIMEOUT
 from hcplb.spec import load_site
@@ -55,11 +56,9 @@ def site_secrets(plan: SitePlan, base_dir: Path | None) -> tuple[Secrets, str]:
         return Secrets(), f"secrets not resolved ({exc.lines()[0]}): config drift not checked"
 
 
-def rendered_frr(plan: SitePlan, secrets: Secrets, profile: str) -> dict[str, str] | None:
+def rendered_frr(plan: SitePlan, secrets: Secrets, profile: Profile) -> dict[str, str] | None:
     try:
-        rendered = render_site(
-            plan.site, secrets, profile="guide" if profile == "guide" else "hcplb"
-        )
+        rendered = render_site(plan.site, secrets, profile=profile)
     except HcplbError:
         return None
     return {r.name: rendered.get(f"{router_dir(plan, r)}/frr.conf").content for r in plan.routers}
@@ -91,7 +90,7 @@ def prepare_live(
     loaded = load_site(site)
     plan = plan_site(loaded.site)
     secrets, note = site_secrets(plan, site.parent)
-    frr = None if note else rendered_frr(plan, secrets, "hcplb")
+    frr = None if note else rendered_frr(plan, secrets, Profile.hcplb)
     expect = expect_site(plan, secrets, frr_confs=frr)
     specs = {o.router.name: o.target for o in parse_router_options(routers, plan.routers)}
     owned: list[Target] = []

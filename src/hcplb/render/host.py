@@ -18,12 +18,17 @@ from hcplb.render.firewall import (
 from hcplb.spec.models import Firewall, Router
 
 __all__ = [
+    "IPTABLES_PACKAGE",
     "SYSCTL_FILENAME",
     "HostCommand",
+    "daemons_file",
+    "firewall_steps",
     "netns_host_commands",
+    "persist_iptables",
     "render_daemons",
     "render_setup_script",
     "render_sysctl",
+    "setup_script",
     "sysctl_settings",
 ]
 
@@ -60,11 +65,13 @@ def _option_line(daemon: str) -> str:
     return f'{name}"{" " * (16 - len(name))}-A {address}{extra}"'
 
 
-def render_daemons(plan: SitePlan, *, profile: str) -> str:
-    """/etc/frr/daemons: bgpd on, bfdd on when BFD is (never in the guide's profile)."""
-    wanted = {"bgpd"}
-    if profile != "guide" and plan.bfd is not None:
-        wanted.add("bfdd")
+def render_daemons(plan: SitePlan) -> str:
+    """/etc/frr/daemons: bgpd on, bfdd on when BFD is."""
+    return daemons_file({"bgpd", "bfdd"} if plan.bfd is not None else {"bgpd"})
+
+
+def daemons_file(wanted: set[str]) -> str:
+    """A daemons file with just `wanted` switched on (zebra and staticd always run)."""
     lines = [
         "# Which FRR daemons the frr service starts (read by frrinit.sh / watchfrr).",
         f"# hcplb: {' and '.join(d for d in _DAEMONS if d in wanted)} for the MetalLB peering;"
@@ -112,18 +119,13 @@ def render_daemons(plan: SitePlan, *, profile: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sysctl_settings(*, profile: str) -> tuple[tuple[str, str], ...]:
+def sysctl_settings() -> tuple[tuple[str, str], ...]:
     """The kernel settings of a router, in the order they are applied."""
-    settings = [("net.ipv4.ip_forward", "1")]
-    if profile != "guide":
-        settings.append(("net.ipv4.fib_multipath_hash_policy", "1"))
-    return tuple(settings)
+    return (("net.ipv4.ip_forward", "1"), ("net.ipv4.fib_multipath_hash_policy", "1"))
 
 
-def render_sysctl(plan: SitePlan, router: Router, *, profile: str) -> str:
+def render_sysctl(plan: SitePlan, router: Router) -> str:
     """/etc/sysctl.d/90-hcplb.conf."""
-    if profile == "guide":
-        return "net.ipv4.ip_forward = 1\n"
     return (
         f"# hcplb: router {router.name} (site {plan.site.name}).\n"
         "# Route traffic for the MetalLB VIPs to the cluster nodes.\n"
@@ -142,9 +144,7 @@ class HostCommand:
     input: str | None = None
 
 
-def netns_host_commands(
-    plan: SitePlan, router: Router, *, profile: str = "hcplb"
-) -> tuple[HostCommand, ...]:
+def netns_host_commands(plan: SitePlan, router: Router) -> tuple[HostCommand, ...]:
     """sysctl and firewall commands that prepare a fresh lab namespace as this router.
 
     Run each with `hcplb.runner.run(cmd.argv, input=cmd.input, netns=NS, timeout=...,
@@ -153,19 +153,16 @@ def netns_host_commands(
     The INPUT hook is inserted unconditionally: meant for a namespace made for the lab.
     """
     commands = [
-        HostCommand(("sysctl", "-qw", f"{key}={value}"))
-        for key, value in sysctl_settings(profile=profile)
+        HostCommand(("sysctl", "-qw", f"{key}={value}")) for key, value in sysctl_settings()
     ]
     if router.firewall is Firewall.iptables:
-        families = (4,) if profile == "guide" else (4, 6)
-        for family in families:
+        for family in (4, 6):
             tool = "iptables" if family == 4 else "ip6tables"
-            rules = render_iptables_rules(plan, router, family=family, profile=profile)
+            rules = render_iptables_rules(plan, router, family=family)
             commands.append(HostCommand((f"{tool}-restore", "--noflush"), rules))
-            if profile != "guide":
-                commands.append(HostCommand((tool, "-I", "INPUT", "1", "-j", IPTABLES_CHAIN)))
+            commands.append(HostCommand((tool, "-I", "INPUT", "1", "-j", IPTABLES_CHAIN)))
     else:
-        nft = render_nft_equivalent(plan, router, profile=profile)
+        nft = render_nft_equivalent(plan, router)
         commands.append(HostCommand(("nft", "-f", "-"), nft))
     return tuple(commands)
 
@@ -275,28 +272,28 @@ fi
 """
 
 
-def _firewall_steps(router: Router, profile: str) -> str:
+IPTABLES_PACKAGE = "command -v iptables-restore >/dev/null 2>&1 || pkg iptables"
+
+
+def persist_iptables(*, six: bool) -> str:
+    """setup.sh lines that save the live iptables rules (and ip6tables') for the next boot."""
+    return _PERSIST_IPTABLES.format(
+        save6_rhel="\tip6tables-save >/etc/sysconfig/ip6tables\n" if six else "",
+        save6_deb="\tip6tables-save >/etc/iptables/rules.v6\n" if six else "",
+    ).rstrip("\n")
+
+
+def firewall_steps(router: Router) -> str:
+    """setup.sh lines that load the router's firewall files and keep them for the next boot."""
     if router.firewall is Firewall.iptables:
-        lines = ["command -v iptables-restore >/dev/null 2>&1 || pkg iptables"]
-        if profile == "guide":
-            lines.append(
-                "iptables -C INPUT -p tcp --dport 179 -j ACCEPT 2>/dev/null ||"
-                ' iptables-restore --noflush "$here/iptables.rules"'
-            )
-        else:
-            for tool, rules in (("iptables", "iptables.rules"), ("ip6tables", "ip6tables.rules")):
-                lines += [
-                    f'{tool}-restore --noflush "$here/{rules}"',
-                    f"{tool} -C INPUT -j {IPTABLES_CHAIN} 2>/dev/null ||"
-                    f" {tool} -I INPUT 1 -j {IPTABLES_CHAIN}",
-                ]
-        six = profile != "guide"
-        lines.append(
-            _PERSIST_IPTABLES.format(
-                save6_rhel="\tip6tables-save >/etc/sysconfig/ip6tables\n" if six else "",
-                save6_deb="\tip6tables-save >/etc/iptables/rules.v6\n" if six else "",
-            ).rstrip("\n")
-        )
+        lines = [IPTABLES_PACKAGE]
+        for tool, rules in (("iptables", "iptables.rules"), ("ip6tables", "ip6tables.rules")):
+            lines += [
+                f'{tool}-restore --noflush "$here/{rules}"',
+                f"{tool} -C INPUT -j {IPTABLES_CHAIN} 2>/dev/null ||"
+                f" {tool} -I INPUT 1 -j {IPTABLES_CHAIN}",
+            ]
+        lines.append(persist_iptables(six=True))
         return "\n".join(lines)
     if router.firewall is Firewall.nftables:
         return "\n".join(
@@ -325,22 +322,36 @@ def _firewall_steps(router: Router, profile: str) -> str:
     )
 
 
-def render_setup_script(plan: SitePlan, router: Router, *, profile: str) -> str:
-    """router/setup.sh: package, frr.conf check, sysctl, firewall, daemons, frr.conf, service."""
-    sysctl_what = ", ".join(f"{k}={v}" for k, v in sysctl_settings(profile=profile))
-    daemons = "bgpd" if profile == "guide" or plan.bfd is None else "bgpd, bfdd"
-    flavour = router.firewall.value
-    what = (
-        "BGP open to anyone (the guide's rule)"
-        if profile == "guide"
-        else ("BGP" + (" and BFD" if plan.bfd is not None else "") + " only from the cluster nodes")
-    )
+def setup_script(
+    plan: SitePlan,
+    router: Router,
+    *,
+    sysctl: tuple[tuple[str, str], ...],
+    daemons: str,
+    firewall: str,
+    firewall_lines: str,
+) -> str:
+    """A setup.sh: package, frr.conf check, sysctl, firewall, daemons, frr.conf, service."""
+    sysctl_what = ", ".join(f"{k}={v}" for k, v in sysctl)
     return (
         _SETUP_HEAD.format(
             router=router.name, site=plan.site.name, sysctl=SYSCTL_FILENAME, sysctl_what=sysctl_what
         )
-        + f'\nsay "firewall ({flavour}): {what}"\n'
-        + _firewall_steps(router, profile)
+        + f'\nsay "firewall ({router.firewall.value}): {firewall}"\n'
+        + firewall_lines
         + "\n"
         + _SETUP_TAIL.format(daemons=daemons)
+    )
+
+
+def render_setup_script(plan: SitePlan, router: Router) -> str:
+    """router/setup.sh: the guide's router steps as one idempotent script."""
+    bfd = plan.bfd is not None
+    return setup_script(
+        plan,
+        router,
+        sysctl=sysctl_settings(),
+        daemons="bgpd, bfdd" if bfd else "bgpd",
+        firewall="BGP" + (" and BFD" if bfd else "") + " only from the cluster nodes",
+        firewall_lines=firewall_steps(router),
     )
