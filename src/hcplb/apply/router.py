@@ -198,9 +198,9 @@ def apply_router(
         target.put(BACKUP, running, 0o600)
         old_file = frr.cat(FRR_CONF)
         target.put(BACKUP_FILE, old_file or "", 0o600)
-        _install(frr, frr_conf)
         progress(f"{router.name}: reloading FRR ({len(shown)} line(s) change)")
         try:
+            _install(frr, frr_conf)
             frr.align_passwords(running, frr_conf)
             rc, out, err = frr.reload_file(FRR_CONF, test=False)
         except TargetError:
@@ -236,9 +236,18 @@ def _install(frr: _Frr, frr_conf: str) -> None:
         f"if [ -f {FRR_CONF} ] && [ ! -e {KEPT} ] && ! cmp -s {CANDIDATE} {FRR_CONF}; then "
         f"cp -p {FRR_CONF} {KEPT}; fi"
     )
-    frr.target.run(("sh", "-c", keep), timeout=TIMEOUT)
-    frr.target.put(FRR_CONF, frr_conf, 0o640)
-    frr.target.run(("chown", "frr:frr", FRR_CONF), timeout=TIMEOUT)
+    rc, out, err = frr.run(("sh", "-c", keep))
+    if rc != 0:
+        raise frr.fail(f"cannot keep the previous frr.conf as {KEPT}", err or out)
+    _put_frr_conf(frr, frr_conf)
+
+
+def _put_frr_conf(frr: _Frr, text: str) -> None:
+    """/etc/frr/frr.conf owned by frr:frr, as FRR's own `write memory` leaves it."""
+    frr.target.put(FRR_CONF, text, 0o640)
+    rc, out, err = frr.run(("chown", "frr:frr", FRR_CONF))
+    if rc != 0:
+        raise frr.fail(f"cannot give {FRR_CONF} to frr:frr", err or out)
 
 
 def _snapshot(frr: _Frr) -> None:
@@ -272,8 +281,7 @@ def _rollback(
             f"restore them by hand: frr-reload.py --reload {BACKUP}",
         )
     if old_file is not None:  # frr-reload.py wrote the running config over frr.conf
-        frr.target.put(FRR_CONF, old_file, 0o640)
-        frr.target.run(("chown", "frr:frr", FRR_CONF), timeout=TIMEOUT)
+        _put_frr_conf(frr, old_file)
     was_up = Expected(
         tuple(a for a, s in before.sessions.items() if s == "Established"),
         {vip: hops for vip, hops in before.routes.items() if hops},

@@ -16,14 +16,19 @@ from hcplb.plan import SitePlan
 from hcplb.render.cluster import METALLB, METALLB_V1BETA2, cluster_files
 from hcplb.render.files import RenderedFile
 from hcplb.render.firewall import BGP_PORT, nft_table_head
-from hcplb.render.host import (
-    IPTABLES_PACKAGE,
-    SYSCTL_FILENAME,
-    HostCommand,
-    daemons_file,
-    firewall_steps,
+from hcplb.render.host import SYSCTL_FILENAME, HostCommand, daemons_file
+from hcplb.render.hostprep import (
+    Action,
+    HostStep,
+    Shell,
+    daemons_step,
+    firewalld_actions,
+    frr_package_steps,
+    iptables_package,
+    nftables_actions,
     persist_iptables,
     setup_script,
+    sysctl_step,
 )
 from hcplb.render.router import router_dir
 from hcplb.spec.models import Firewall, Router
@@ -114,25 +119,29 @@ def _firewall_file(plan: SitePlan, router: Router) -> RenderedFile:
     return RenderedFile(f"{base}/firewalld.sh", _firewalld(router), mode=0o755, kind="firewall")
 
 
-def _setup_script(plan: SitePlan, router: Router) -> str:
+def guide_host_steps(router: Router) -> tuple[HostStep, ...]:
+    """The guide's preparation of a router (setup.sh's steps; BGP open to anyone)."""
+    actions: tuple[Action, ...]
     if router.firewall is Firewall.iptables:
-        steps = "\n".join(
-            [
-                IPTABLES_PACKAGE,
+        actions = (
+            iptables_package(),
+            Shell(
+                "open BGP",
                 "iptables -C INPUT -p tcp --dport 179 -j ACCEPT 2>/dev/null ||"
                 ' iptables-restore --noflush "$here/iptables.rules"',
-                persist_iptables(six=False),
-            ]
+            ),
+            persist_iptables(six=False),
         )
+    elif router.firewall is Firewall.nftables:
+        actions = nftables_actions()
     else:
-        steps = firewall_steps(router)
-    return setup_script(
-        plan,
-        router,
-        sysctl=GUIDE_SYSCTL,
-        daemons="bgpd",
-        firewall="BGP open to anyone (the guide's rule)",
-        firewall_lines=steps,
+        actions = firewalld_actions()
+    title = f"firewall ({router.firewall.value}): BGP open to anyone (the guide's rule)"
+    return (
+        *frr_package_steps(),
+        sysctl_step(GUIDE_SYSCTL),
+        HostStep("firewall", title, actions),
+        daemons_step("bgpd"),
     )
 
 
@@ -147,7 +156,10 @@ def render_guide_router_files(plan: SitePlan) -> list[RenderedFile]:
             RenderedFile(f"{base}/{SYSCTL_FILENAME}", "net.ipv4.ip_forward = 1\n", kind="sysctl"),
             _firewall_file(plan, router),
             RenderedFile(
-                f"{base}/setup.sh", _setup_script(plan, router), mode=0o755, kind="script"
+                f"{base}/setup.sh",
+                setup_script(plan, router, guide_host_steps(router)),
+                mode=0o755,
+                kind="script",
             ),
         ]
     return files

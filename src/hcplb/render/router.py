@@ -17,12 +17,8 @@ from hcplb.render.firewall import (
     render_nft_equivalent,
 )
 from hcplb.render.frr import render_frr_conf
-from hcplb.render.host import (
-    SYSCTL_FILENAME,
-    render_daemons,
-    render_setup_script,
-    render_sysctl,
-)
+from hcplb.render.host import SYSCTL_FILENAME, render_daemons, render_sysctl
+from hcplb.render.hostprep import render_setup_script
 from hcplb.render.secrets import Secrets
 from hcplb.spec.models import Router
 
