@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ from hcplb.runner import Result
 from hcplb.secrets import resolve_secret
 from hcplb.spec.models import SecretRef
 from hcplb.targets import LabTarget
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, need_tool
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -267,10 +266,7 @@ def test_secrets_never_in_diffs_or_errors(setup: Setup) -> None:
 def _traced(monkeypatch: pytest.MonkeyPatch, logs: Path) -> list[tuple[list[str], dict[str, str]]]:
     """Run every child of `hcplb.runner.run` under strace: each execve of it and of its
     descendants (frr-reload.py's vtysh calls included) is logged with argv and environment."""
-    if shutil.which("strace") is None:
-        if os.environ.get("CI"):
-            pytest.fail("strace not installed (make setup installs it)")
-        pytest.skip("strace not installed (run make setup)")
+    need_tool("strace")
     seen: list[tuple[list[str], dict[str, str]]] = []
     real = subprocess.run
 
