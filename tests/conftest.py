@@ -37,6 +37,7 @@ SETUP_TOOLS = {
     "ssh-keygen": "openssh-client",
     "kubectl": "kubernetes-client",
     "git": "git",
+    "strace": "strace",
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from hcplb.plan import SitePlan, plan_site
 from hcplb.render import RenderedSite, render_site
+from hcplb.render.profile import parse_profile
 from hcplb.render.secrets import Secrets, resolve_site_secrets
 from hcplb.spec import load_site
 from tests.conftest import EXAMPLES, GOLDEN
@@ -49,7 +50,7 @@ def load_case(case: str) -> tuple[SitePlan, Secrets]:
 def render_case(case: str, profile: str = "hcplb") -> RenderedSite:
     site = load_site(CASES[case]).site
     secrets = resolve_site_secrets(site, base_dir=CASES[case].parent)
-    return render_site(site, secrets, profile="guide" if profile == "guide" else "hcplb")
+    return render_site(site, secrets, profile=parse_profile(profile))
 
 
 def under(rendered: RenderedSite, prefix: str) -> dict[str, str]:

@@ -53,6 +53,7 @@ def test_two_routers_both_flavours_converge(fleet: Lab) -> None:
     assert by_name["frr-a"]["fixed"] == [
         "sysctl: install /etc/sysctl.d/90-hcplb.conf",
         "sysctl: load it",
+        "firewall: nftables installed",
         "firewall: load table inet hcplb",  # a lab target: no /etc/hcplb, no nftables.conf
     ]
     assert any("iptables: fill chain HCPLB-INPUT" in f for f in by_name["frr-b"]["fixed"])
@@ -67,6 +68,15 @@ def test_fleet_second_apply_changes_nothing(fleet: Lab) -> None:
     report = apply(fleet, "--yes")
     for router in report["routers"]:
         assert router["fixed"] == [] and router["changed"] is False, router
+
+
+def test_a_node_is_not_taken_for_a_router(fleet: Lab) -> None:
+    # 192.168.125.23 is node mgmt-3; it starts with router frr-b's 192.168.125.2
+    result = CliRunner().invoke(
+        app, ["apply", str(FLEET), "--router", "ssh://root@192.168.125.23", "--dry-run"]
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "which router is it? the site has routers frr-a, frr-b" in result.output
 
 
 def test_unknown_router_and_missing_lab_are_clear(fleet: Lab) -> None:

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from hcplb import lab as labs
+from hcplb import runner
 from hcplb.apply.frrstate import parse_fib_nexthops, parse_sessions
 from hcplb.apply.router import APPLIED, FRR_CONF, apply_router
 from hcplb.cli import app
@@ -30,8 +34,10 @@ from hcplb.lab.sshd import LabSsh, start_sshd
 from hcplb.render import render_site
 from hcplb.render.secrets import Secrets
 from hcplb.runner import Result
+from hcplb.secrets import resolve_secret
+from hcplb.spec.models import SecretRef
 from hcplb.targets import LabTarget
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, need_tool
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -255,3 +261,59 @@ def test_secrets_never_in_diffs_or_errors(setup: Setup) -> None:
         apply_router(target, setup.lab.plan, router, broken, secrets=[password])
     assert "FRR rejects the new config" in str(info.value) and "<redacted>" in str(info.value)
     assert password not in str(info.value)
+
+
+def _traced(monkeypatch: pytest.MonkeyPatch, logs: Path) -> list[tuple[list[str], dict[str, str]]]:
+    """Run every child of `hcplb.runner.run` under strace: each execve of it and of its
+    descendants (frr-reload.py's vtysh calls included) is logged with argv and environment."""
+    need_tool("strace")
+    seen: list[tuple[list[str], dict[str, str]]] = []
+    real = subprocess.run
+
+    def traced(argv: list[str], **kwargs: Any) -> Any:
+        seen.append((list(argv), dict(kwargs.get("env") or os.environ)))
+        log = logs / f"trace.{len(seen)}"
+        strace = ["strace", "-f", "-qq", "-v", "-s", "65536", "-e", "trace=execve", "-o", str(log)]
+        return real([*strace, *argv], **kwargs)
+
+    monkeypatch.setattr(runner.subprocess, "run", traced)
+    return seen
+
+
+def test_password_change_and_rollback_never_on_a_command_line(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    old, new = "hcplb-old-pw-4a7c1e", "hcplb-new-pw-93d2b8"
+    monkeypatch.setenv("HCPLB_TEST_BGP_PASSWORD", new)
+    resolve_secret(SecretRef(env="HCPLB_TEST_BGP_PASSWORD"), field="spec.bgp.password")
+    good = good_conf(setup.lab)
+    line = " neighbor HCP-NODES passive\n"
+    with_old = good.replace(line, f"{line} neighbor HCP-NODES password {old}\n")
+    with_new = good.replace(line, f"{line} neighbor HCP-NODES password {new}\n")
+    target = LabTarget(setup.lab, "frr")
+    plan, router = setup.lab.plan, setup.lab.plan.routers[0]
+    secrets = [old, new]
+    seen = _traced(monkeypatch, tmp_path)
+    # the router gets the old password (the nodes have none: committed without confirmation)
+    apply_router(target, plan, router, with_old, secrets=secrets, confirm_timeout=0)
+    running = setup.lab.run("frr", ["vtysh", "-c", "show running-config"], timeout=10).stdout
+    assert f"neighbor HCP-NODES password {old}" in running
+    # a change to the new one that does not converge: rolled back to the old one
+    with pytest.raises(TargetError) as info:
+        apply_router(target, plan, router, with_new, secrets=secrets, confirm_timeout=2)
+    assert "rolled back to the previous config" in str(info.value)
+    running = setup.lab.run("frr", ["vtysh", "-c", "show running-config"], timeout=10).stdout
+    assert f"neighbor HCP-NODES password {old}" in running
+    # and back to no password, converged
+    back = apply_router(target, plan, router, good, secrets=secrets, confirm_timeout=120)
+    assert back.changed and back.converged_s is not None
+    monkeypatch.undo()
+    # the recorder saw the reloads and frr-reload.py's own vtysh calls
+    traces = "".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("trace.*")))
+    assert "frr-reload.py" in traces and '"--reload"' in traces and 'vtysh", "-c"' in traces
+    for secret in secrets:
+        assert secret not in traces
+        for argv, env in seen:
+            assert not any(secret in word for word in argv), argv
+            assert "HCPLB_TEST_BGP_PASSWORD" not in env
+            assert not any(secret in value for value in env.values())

@@ -345,12 +345,12 @@ def test_ipv6_pool_announced_only_to_sessions_of_its_family(tmp_path: Path) -> N
 
 def _rendered(site_file: str, profile: str = "hcplb") -> tuple[Any, list[dict[str, Any]]]:
     from hcplb.plan import plan_site
-    from hcplb.render.cluster import cluster_manifests
+    from hcplb.render.profile import manifests_of, parse_profile
     from hcplb.render.secrets import Secrets
     from hcplb.spec import load_site
 
     plan = plan_site(load_site(EXAMPLES / site_file).site)
-    return plan, cluster_manifests(plan, Secrets(bgp_password="lab-secret"), profile)
+    return plan, manifests_of(parse_profile(profile), plan, Secrets(bgp_password="lab-secret"))
 
 
 @pytest.mark.parametrize("site_file", ["seed.yaml", "fleet.yaml"])

@@ -12,14 +12,15 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from hcplb.plan import node_asn
-from hcplb.render import write_rendered
+from hcplb.render import render_site, write_rendered
 from hcplb.render._yaml import dump
 from hcplb.render.cluster import (
     PASSWORD_SECRET_FILE,
     PASSWORD_SECRET_NAME,
     cluster_manifests,
-    render_cluster_files,
 )
+from hcplb.render.guide import guide_manifests
+from hcplb.render.profile import manifests_of, parse_profile
 from hcplb.runner import run
 from tests.conftest import GOLDEN, need_tool
 from tests.render_cases import (
@@ -65,12 +66,13 @@ def test_golden(update_golden: bool, golden: str, case: str, profile: str) -> No
 @pytest.mark.parametrize(("case", "profile"), ALL_RENDERS)
 def test_files_hold_exactly_the_manifests_in_kustomization_order(case: str, profile: str) -> None:
     plan, secrets = load_case(case)
-    files = {f.path: f for f in render_cluster_files(plan, secrets, profile=profile)}
+    rendered = render_site(plan.site, secrets, profile=parse_profile(profile))
+    files = {f.path: f for f in rendered.files if f.path.startswith("cluster/")}
     kustomization = _docs(files.pop("cluster/kustomization.yaml").content)[0]
     assert kustomization["kind"] == "Kustomization"
     assert [f"cluster/{r}" for r in kustomization["resources"]] == list(files)
     from_files = [d for f in files.values() for d in _docs(f.content)]
-    assert from_files == cluster_manifests(plan, secrets, profile)
+    assert from_files == manifests_of(parse_profile(profile), plan, secrets)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +87,8 @@ def test_kubectl_kustomize_builds_the_directory(tmp_path: Path, case: str, profi
     plan, secrets = load_case(case)
     built = {(d["kind"], d["metadata"]["name"]) for d in _docs(result.stdout)}
     assert built == {
-        (d["kind"], d["metadata"]["name"]) for d in cluster_manifests(plan, secrets, profile)
+        (d["kind"], d["metadata"]["name"])
+        for d in manifests_of(parse_profile(profile), plan, secrets)
     }
 
 
@@ -205,8 +208,8 @@ def test_per_node_asns_get_one_peer_per_router_and_asn(case: str) -> None:
 
 
 def test_guide_profile_is_the_guides_literal_manifests() -> None:
-    plan, secrets = load_case("seed")
-    docs = cluster_manifests(plan, secrets, "guide")
+    plan, _ = load_case("seed")
+    docs = guide_manifests(plan)
     assert docs == [
         {
             "apiVersion": "metallb.io/v1beta1",
@@ -230,8 +233,8 @@ def test_guide_profile_is_the_guides_literal_manifests() -> None:
 
 
 def test_guide_profile_with_two_routers_names_each_peer() -> None:
-    plan, secrets = load_case("two-routers")
-    peers = _by_kind(cluster_manifests(plan, secrets, "guide"), "BGPPeer")
+    plan, _ = load_case("two-routers")
+    peers = _by_kind(guide_manifests(plan), "BGPPeer")
     assert [p["metadata"]["name"] for p in peers] == [
         "upstream-router-peer-frr-a",
         "upstream-router-peer-frr-b",

@@ -11,8 +11,10 @@ import pytest
 
 from hcplb.errors import RenderError
 from hcplb.plan import NODE_PEER_GROUP, plan_site
+from hcplb.render import render_site
 from hcplb.render.files import RenderedFile
 from hcplb.render.frr import IBGP_PEER_GROUP
+from hcplb.render.profile import Profile, parse_profile
 from hcplb.render.router import render_router_files
 from hcplb.render.secrets import Secrets, resolve_site_secrets
 from hcplb.runner import run
@@ -45,7 +47,8 @@ def render_case(case: str, profile: str = "hcplb") -> list[RenderedFile]:
     """The router files of one case (the password case reads HCPLB_TEST_BGP_PASSWORD)."""
     loaded = load_site(CASES[case])
     secrets = resolve_site_secrets(loaded.site, base_dir=CASES[case].parent)
-    return render_router_files(plan_site(loaded.site), secrets, profile=profile)
+    rendered = render_site(loaded.site, secrets, profile=parse_profile(profile))
+    return [f for f in rendered.files if f.path.startswith("router/")]
 
 
 @pytest.fixture
@@ -276,9 +279,14 @@ def test_guide_profile_is_the_guides_config(render: Render) -> None:
     assert "-I INPUT -p tcp --dport 179 -j ACCEPT\n" in files["router/iptables.rules"].content
 
 
-def test_unknown_profile(render: Render) -> None:
-    with pytest.raises(RenderError, match="unknown render profile"):
-        render("seed", "bogus")
+def test_unknown_profile_is_an_error(render: Render) -> None:
+    with pytest.raises(RenderError) as info:
+        render("seed", "hardened")
+    assert str(info.value) == "unknown profile 'hardened' (known: hcplb, guide)"
+    loaded = load_site(CASES["seed"])
+    with pytest.raises(RenderError, match="unknown profile 'guide '"):
+        render_site(loaded.site, Secrets(), profile="guide ")  # type: ignore[arg-type]
+    assert parse_profile("guide") is Profile.guide
 
 
 def _firewalld_parser() -> str | None:

@@ -23,6 +23,7 @@ import pytest
 from hcplb.plan import plan_site
 from hcplb.render.files import RenderedFile
 from hcplb.render.host import netns_host_commands
+from hcplb.render.profile import netns_host_commands_of, parse_profile
 from hcplb.runner import Result, run
 from hcplb.spec import load_site
 from tests.test_render_router import CASES, RENDERS, TEST_PASSWORD, Render, render_case
@@ -175,7 +176,7 @@ def test_firewall_files_pass_their_tools(
 def test_lab_commands_apply_in_a_namespace(golden: str, case: str, profile: str) -> None:
     plan = plan_site(load_site(CASES[case]).site)
     for router in plan.routers:
-        commands = netns_host_commands(plan, router, profile=profile)
+        commands = netns_host_commands_of(parse_profile(profile), plan, router)
         with netns("prep") as ns:
             for cmd in commands:
                 run(cmd.argv, input=cmd.input, netns=ns, timeout=30, check=True)

@@ -22,12 +22,12 @@ from hcplb.errors import TargetError
 from hcplb.plan import plan_site
 from hcplb.probes.expect import SiteExpect, expect_site
 from hcplb.probes.model import Probe, Report, Status
-from hcplb.probes.sources import Prepared, parse_router_options
+from hcplb.probes.sources import Prepared
 from hcplb.probes.suite import VerifyTargets, verify
 from hcplb.probes.watch import Tracker
 from hcplb.render.secrets import Secrets
 from hcplb.runner import Result
-from hcplb.spec import LoadedSite, load_site
+from hcplb.spec import load_site
 from hcplb.targets.base import Target
 
 DATA = Path(__file__).parent / "data" / "frr"
@@ -206,16 +206,6 @@ def test_report_json_shape() -> None:
             },
         ],
     }
-
-
-def test_router_options(seed: LoadedSite) -> None:
-    assert parse_router_options(["local"], ["frr"]) == {"frr": "local"}
-    assert parse_router_options(["frr=ssh://a@b:22"], ["frr"]) == {"frr": "ssh://a@b:22"}
-    assert parse_router_options(["ssh://a@b"], ["frr"]) == {"frr": "ssh://a@b"}
-    with pytest.raises(Exception, match=r"the site has routers a, b \(hint: --router NAME=local"):
-        parse_router_options(["local"], ["a", "b"])
-    with pytest.raises(Exception, match="no router 'x' in the site"):
-        parse_router_options(["x=local"], ["a", "b"])
 
 
 # -- the CLI -------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from hcplb.errors import HcplbError
 from hcplb.frrjson import Neighbor, PeerSummary
 from hcplb.metallb import Simulation, apiserver_service, node_object, simulate
 from hcplb.plan import ClusterPlan, SitePlan
-from hcplb.render.cluster import cluster_manifests
+from hcplb.render.profile import Profile, manifests_of
 from hcplb.render.secrets import Secrets
 from hcplb.spec.models import Router
 
@@ -333,7 +333,7 @@ def converged_site(
     plan: SitePlan,
     secrets: Secrets,
     *,
-    profile: str = "hcplb",
+    profile: Profile = Profile.hcplb,
     extra_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Converged:
     """The converged state of `plan` rendered with `profile`.
@@ -341,7 +341,7 @@ def converged_site(
     `extra_labels` adds labels to some nodes (node -> labels), e.g. the exclude label of a drain.
     """
     # 1. MetalLB over the manifests this profile renders (with MetalLB installed)
-    manifests = cluster_manifests(plan, secrets, profile)
+    manifests = manifests_of(profile, plan, secrets)
     sim, reason = _simulate(plan, manifests, extra_labels or {})
     problems = _problems(plan, sim, reason)
     speakers = _speakers(plan, sim, reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,24 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.rc == 0
+
+
+_HIDDEN_ENV: set[str] = set()
+
+
+def hide_from_children(name: str) -> None:
+    """Keep environment variable `name` (it holds a secret) out of every child process.
+
+    A child's environment is readable by its user and, through /proc, by root tools; a
+    secret reaches a child only on stdin or through a 0600 file.
+    """
+    _HIDDEN_ENV.add(name)
+
+
+def child_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a child gets: `env` (default: ours) without the hidden variables."""
+    source = os.environ if env is None else env
+    return {k: v for k, v in source.items() if k not in _HIDDEN_ENV}
 
 
 def netns_argv(netns: str | None, argv: Sequence[str]) -> list[str]:
@@ -49,7 +68,7 @@ def run(
             capture_output=True,
             text=True,
             timeout=timeout,
-            env=dict(env) if env is not None else None,
+            env=child_env(env),
             check=False,
         )
     except FileNotFoundError as exc:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from hcplb.errors import Problem, SpecError
+from hcplb.runner import hide_from_children
 from hcplb.spec.models import SecretRef
 
 REDACTED = "<redacted>"
@@ -25,6 +26,7 @@ def resolve_secret(
     """The secret's value; SpecError naming the field (never the value) if it cannot be read."""
     env = os.environ if environ is None else environ
     if ref.env is not None:
+        hide_from_children(ref.env)
         value = env.get(ref.env)
         if not value:
             raise SpecError(

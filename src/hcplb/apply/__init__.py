@@ -1,5 +1,9 @@
 """`hcplb apply`: push a site to its routers, DNS and cluster without leaving one half done.
 
+- `plan_apply(plan, options, base_dir=...)`: the steps (cluster, routers, DNS), in order, from
+  one render of the site (`hcplb.apply.planner`); `execute(apply_plan, systems, ...)` carries
+  them out or, dry run, shows each one's diff (`hcplb.apply.executor`).
+
 - `apply_router(target, plan, router, frr_conf, *, secrets, dry_run, confirm_timeout)`:
   commit-confirmed FRR change (`hcplb.apply.router`); `prepare_host(...)`: the host
   preparation of `router/setup.sh` as checks and idempotent fixes (`hcplb.apply.preflight`).
@@ -12,19 +16,27 @@
 
 from hcplb.apply.cluster import ClusterReport, ObjectResult, apply_cluster
 from hcplb.apply.dns import DnsChange, DnsReport, apply_dns
+from hcplb.apply.executor import StepReport, Systems, execute
+from hcplb.apply.planner import ApplyOptions, ApplyPlan, plan_apply
 from hcplb.apply.preflight import HostCheck, check_host, prepare_host
 from hcplb.apply.router import RouterReport, apply_router
 
 __all__ = [
+    "ApplyOptions",
+    "ApplyPlan",
     "ClusterReport",
     "DnsChange",
     "DnsReport",
     "HostCheck",
     "ObjectResult",
     "RouterReport",
+    "StepReport",
+    "Systems",
     "apply_cluster",
     "apply_dns",
     "apply_router",
     "check_host",
+    "execute",
+    "plan_apply",
     "prepare_host",
 ]

@@ -1,8 +1,8 @@
 """Router preflight: is the host ready for the FRR change, and the steps that make it so.
 
-The same host preparation as the rendered `router/setup.sh` (FRR and frr-reload.py installed,
-bgpd/bfdd enabled and running, sysctl, firewall), split into checks that observe the host and
-steps that change it only where the observation differs (pyinfra-style), so running it twice
+The steps are `router/setup.sh`'s, from the one list both are made of
+(`hcplb.render.hostprep.host_steps`): each check observes the host and names the step that
+fixes it, performed only where the observation differs (pyinfra-style), so running it twice
 changes nothing the second time. Boot persistence outside /etc/frr and /etc/sysctl.d (the
 saved iptables rules, the nftables include) is skipped when `persist` is False (the lab, whose
 routers share the machine's /etc).
@@ -10,8 +10,9 @@ routers share the machine's /etc).
 
 from __future__ import annotations
 
+import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from hcplb.errors import TargetError
@@ -23,47 +24,16 @@ from hcplb.render.firewall import (
     NFT_TABLE,
     firewall_sources,
 )
-from hcplb.render.host import SYSCTL_FILENAME, sysctl_settings
+from hcplb.render.host import sysctl_settings
+from hcplb.render.hostprep import HELPERS, Action, HostStep, Put, Run, host_steps
 from hcplb.render.router import router_dir
 from hcplb.runner import Result
-from hcplb.settings import FRR_RELOAD_PATHS, HOST_TIMEOUT, INSTALL_TIMEOUT
+from hcplb.settings import FRR_DAEMONS, FRR_RELOAD_PATHS, HOST_TIMEOUT
 from hcplb.spec.models import Firewall, Router
 from hcplb.targets import Target
 
 RELOAD_PATHS = FRR_RELOAD_PATHS
 TIMEOUT = HOST_TIMEOUT
-
-_PKG = (
-    'if command -v dnf >/dev/null 2>&1; then dnf install -y "$@"; '
-    "elif command -v apt-get >/dev/null 2>&1; then apt-get update -qq && "
-    'DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"; '
-    'else echo "neither dnf nor apt-get found" >&2; exit 1; fi'
-)
-_PERSIST_IPTABLES = (
-    "if [ -d /etc/sysconfig ]; then iptables-save >/etc/sysconfig/iptables; "
-    "ip6tables-save >/etc/sysconfig/ip6tables; "
-    "elif [ -d /etc/iptables ]; then iptables-save >/etc/iptables/rules.v4; "
-    "ip6tables-save >/etc/iptables/rules.v6; fi"
-)
-_NFT_INCLUDE = (
-    "include='include \"/etc/hcplb/hcplb.nft\"'; "
-    "for conf in /etc/sysconfig/nftables.conf /etc/nftables.conf; do "
-    'if [ -f "$conf" ]; then grep -qxF "$include" "$conf" || '
-    'printf \'%s\\n\' "$include" >>"$conf"; break; fi; done'
-)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One change: write `content` to `path`, or run `argv` (with `input` on stdin)."""
-
-    what: str
-    argv: tuple[str, ...] = ()
-    input: str | None = None
-    path: str = ""
-    content: str = ""
-    mode: int = 0o644
-    timeout: float = TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -72,7 +42,13 @@ class HostCheck:
     ok: bool
     observed: str
     expected: str
-    fix: tuple[Step, ...] = field(default_factory=tuple)
+    fix: tuple[Action, ...] = field(default_factory=tuple)
+
+
+def _fix(steps: Sequence[HostStep], check: str, *, persist: bool) -> tuple[Action, ...]:
+    """What apply does to fix `check`: its step's actions, less setup.sh-only and boot ones."""
+    step = next(s for s in steps if s.id == check)
+    return tuple(a for a in step.actions if a.where != "script" and (persist or not a.boot))
 
 
 def _sh(script: str, *args: str) -> tuple[str, ...]:
@@ -91,13 +67,16 @@ def check_host(
     *,
     persist: bool = True,
 ) -> list[HostCheck]:
-    """Observe the host; every check says what it saw and the steps that would fix it."""
-    checks = [_frr_installed(target), _reload_present(target)]
+    """Observe the host; every check says what it saw and the actions that would fix it."""
+    steps = host_steps(plan, router)
+    checks = [_frr_installed(target, steps), _reload_present(target, steps)]
     if not checks[0].ok:
         return checks  # nothing else can be checked without FRR
-    checks += _daemons(target, plan, router, rendered)
-    checks.append(_sysctl(target, plan, router, rendered))
-    checks.append(_firewall(target, plan, router, rendered, persist=persist))
+    checks += _daemons(target, plan, steps)
+    checks.append(_sysctl(target, steps))
+    checks.append(
+        _firewall(target, plan, router, rendered, _fix(steps, "firewall", persist=persist))
+    )
     return checks
 
 
@@ -108,56 +87,40 @@ def reload_script(target: Target) -> str | None:
     return result.stdout.strip() if result.ok and result.stdout.strip() else None
 
 
-def _frr_installed(target: Target) -> HostCheck:
+def _frr_installed(target: Target, steps: Sequence[HostStep]) -> HostCheck:
     found = target.run(_sh("command -v vtysh"), timeout=TIMEOUT)
     return HostCheck(
         "frr-installed",
         found.ok,
         found.stdout.strip() if found.ok else "vtysh not found",
         "FRR installed (vtysh)",
-        (Step("install FRR", _sh(_PKG, "frr"), timeout=INSTALL_TIMEOUT),),
+        _fix(steps, "frr-installed", persist=True),
     )
 
 
-def _reload_present(target: Target) -> HostCheck:
+def _reload_present(target: Target, steps: Sequence[HostStep]) -> HostCheck:
     path = reload_script(target)
     return HostCheck(
         "frr-reload",
         path is not None,
         path or "frr-reload.py not found",
         "frr-reload.py (frr-pythontools on Debian)",
-        (Step("install frr-pythontools", _sh(_PKG, "frr-pythontools"), timeout=INSTALL_TIMEOUT),),
+        _fix(steps, "frr-reload", persist=True),
     )
 
 
-def _restart_frr() -> Step:
-    return Step("restart FRR so it starts the enabled daemons", ("systemctl", "restart", "frr"))
-
-
-def _daemons(
-    target: Target, plan: SitePlan, router: Router, rendered: RenderedSite
-) -> list[HostCheck]:
+def _daemons(target: Target, plan: SitePlan, steps: Sequence[HostStep]) -> list[HostCheck]:
     wanted = ["bgpd"] + (["bfdd"] if plan.bfd is not None else [])
-    text = target.run(("cat", "/etc/frr/daemons"), timeout=TIMEOUT).stdout
+    text = target.run(("cat", FRR_DAEMONS), timeout=TIMEOUT).stdout
     enabled = set(re.findall(r"^\s*(\w+)\s*=\s*yes\s*$", text, re.MULTILINE))
     off = [d for d in wanted if d not in enabled]
-    fix = (
-        Step(
-            "install the rendered /etc/frr/daemons",
-            path="/etc/frr/daemons",
-            content=router_file(rendered, plan, router, "daemons"),
-            mode=0o640,
-        ),
-        Step("daemons owned by frr", ("chown", "frr:frr", "/etc/frr/daemons")),
-        _restart_frr(),
-    )
     checks = [
         HostCheck(
             "frr-daemons",
             not off,
             "enabled: " + (", ".join(d for d in wanted if d in enabled) or "none of them"),
-            f"{', '.join(wanted)}=yes in /etc/frr/daemons",
-            fix,
+            f"{', '.join(wanted)}=yes in {FRR_DAEMONS}",
+            _fix(steps, "frr-daemons", persist=True),
         )
     ]
     stopped = [
@@ -171,43 +134,39 @@ def _daemons(
             not stopped,
             "not running: " + ", ".join(stopped) if stopped else "running",
             f"{', '.join(wanted)} running",
-            () if off else (_restart_frr(),),  # enabling them restarts FRR already
+            # enabling the daemons restarts FRR already
+            () if off else _fix(steps, "frr-running", persist=True),
         )
     )
     return checks
 
 
-def _sysctl(target: Target, plan: SitePlan, router: Router, rendered: RenderedSite) -> HostCheck:
-    profile = "hcplb"
+def _sysctl(target: Target, steps: Sequence[HostStep]) -> HostCheck:
     seen = []
     ok = True
-    for key, value in sysctl_settings(profile=profile):
+    for key, value in sysctl_settings():
         current = target.run(("sysctl", "-n", key), timeout=TIMEOUT).stdout.strip()
         seen.append(f"{key}={current or '?'}")
         ok = ok and current == value
-    path = f"/etc/sysctl.d/{SYSCTL_FILENAME}"
     return HostCheck(
         "sysctl",
         ok,
         ", ".join(seen),
-        ", ".join(f"{k}={v}" for k, v in sysctl_settings(profile=profile)),
-        (
-            Step(
-                f"install {path}",
-                path=path,
-                content=router_file(rendered, plan, router, SYSCTL_FILENAME),
-            ),
-            Step("load it", ("sysctl", "-q", "-p", path)),
-        ),
+        ", ".join(f"{k}={v}" for k, v in sysctl_settings()),
+        _fix(steps, "sysctl", persist=True),
     )
 
 
 def _firewall(
-    target: Target, plan: SitePlan, router: Router, rendered: RenderedSite, *, persist: bool
+    target: Target,
+    plan: SitePlan,
+    router: Router,
+    rendered: RenderedSite,
+    fix: tuple[Action, ...],
 ) -> HostCheck:
     sources = [s.removesuffix("/32") for s in firewall_sources(plan)]
     if router.firewall is Firewall.iptables:
-        return _iptables(target, plan, router, rendered, persist=persist)
+        return _iptables(target, plan, router, rendered, fix)
     if router.firewall is Firewall.nftables:
         listing = target.run(("nft", "list", "table", *NFT_TABLE.split()), timeout=TIMEOUT)
         ok = (
@@ -215,14 +174,6 @@ def _firewall(
             and all(s in listing.stdout for s in sources)
             and "dport 179 drop" in listing.stdout
         )
-        text = router_file(rendered, plan, router, "hcplb.nft")
-        steps = [Step(f"load table {NFT_TABLE}", ("nft", "-f", "-"), input=text)]
-        if persist:
-            steps += [
-                Step("install /etc/hcplb/hcplb.nft", path="/etc/hcplb/hcplb.nft", content=text),
-                Step("include it in the nftables service config", _sh(_NFT_INCLUDE)),
-                Step("enable the nftables service", ("systemctl", "enable", "--quiet", "nftables")),
-            ]
         return HostCheck(
             "firewall",
             ok,
@@ -230,19 +181,18 @@ def _firewall(
             + ("present" if listing.ok else "missing")
             + ("" if ok else " or incomplete"),
             f"table {NFT_TABLE}: BGP/BFD only from {', '.join(sources)}",
-            tuple(steps),
+            fix,
         )
     info = target.run(
         ("firewall-cmd", "--permanent", "--info-policy", FIREWALLD_POLICY), timeout=TIMEOUT
     )
     ok = info.ok and all(s in info.stdout for s in sources)
-    script = router_file(rendered, plan, router, "firewalld.sh")
     return HostCheck(
         "firewall",
         ok,
         f"firewalld policy {FIREWALLD_POLICY} " + ("present" if info.ok else "missing"),
         f"firewalld policy {FIREWALLD_POLICY}: BGP/BFD only from {', '.join(sources)}",
-        (Step(f"(re)create firewalld policy {FIREWALLD_POLICY}", ("bash", "-s"), input=script),),
+        fix,
     )
 
 
@@ -251,11 +201,14 @@ def _rule_lines(text: str) -> list[str]:
 
 
 def _iptables(
-    target: Target, plan: SitePlan, router: Router, rendered: RenderedSite, *, persist: bool
+    target: Target,
+    plan: SitePlan,
+    router: Router,
+    rendered: RenderedSite,
+    fix: tuple[Action, ...],
 ) -> HostCheck:
     ok = True
     seen = []
-    steps: list[Step] = []
     for tool, name in (("iptables", "iptables.rules"), ("ip6tables", "ip6tables.rules")):
         try:
             rules = router_file(rendered, plan, router, name)
@@ -270,31 +223,12 @@ def _iptables(
             + ("" if hooked else ", not hooked into INPUT")
         )
         ok = ok and same and hooked
-        steps.append(
-            Step(
-                f"{tool}: fill chain {IPTABLES_CHAIN}",
-                (f"{tool}-restore", "--noflush"),
-                input=rules,
-            )
-        )
-        steps.append(
-            Step(
-                f"{tool}: hook {IPTABLES_CHAIN} at the top of INPUT",
-                _sh(
-                    f"{tool} -C INPUT -j {IPTABLES_CHAIN} 2>/dev/null || {tool} -I INPUT 1 -j {IPTABLES_CHAIN}"
-                ),
-            )
-        )
-    if persist:
-        steps.append(
-            Step("save the rules for the next boot (RHEL or Debian layout)", _sh(_PERSIST_IPTABLES))
-        )
     return HostCheck(
         "firewall",
         ok,
         "; ".join(seen),
         f"chain {IPTABLES_CHAIN}: BGP/BFD only from the nodes, hooked into INPUT",
-        tuple(steps),
+        fix,
     )
 
 
@@ -304,12 +238,30 @@ def in_lab(target: Target) -> str | None:
     return result.stdout.strip() or None if result.ok else None
 
 
-def run_step(target: Target, step: Step) -> Result | None:
-    """Perform one step; the Result of a command (None for a file write)."""
-    if step.path:
-        target.put(step.path, step.content, step.mode)
+def perform(target: Target, action: Action, content: Callable[[str], str]) -> Result | None:
+    """Carry out one action there (`content(name)`: a rendered file); the Result of a command.
+
+    TargetError when a file cannot be installed or its owner set (never ignored).
+    """
+    if isinstance(action, Put):
+        directory = posixpath.dirname(action.path)
+        made = target.run(("mkdir", "-p", directory), timeout=TIMEOUT)
+        if not made.ok:
+            raise TargetError(f"{target}: cannot create {directory}: {made.stderr.strip()}")
+        target.put(action.path, content(action.file), action.mode)
+        if action.owner:
+            owned = target.run(("chown", action.owner, action.path), timeout=TIMEOUT)
+            if not owned.ok:
+                raise TargetError(
+                    f"{target}: chown {action.owner} {action.path}: {owned.stderr.strip()}"
+                )
         return None
-    return target.run(step.argv, timeout=step.timeout, input=step.input)
+    if isinstance(action, Run):
+        if not action.file:
+            return target.run(action.argv, timeout=action.timeout)
+        argv = (*action.argv, action.stdin_arg) if action.stdin_arg else action.argv
+        return target.run(argv, timeout=action.timeout, input=content(action.file))
+    return target.run(_sh(HELPERS + action.script), timeout=action.timeout)
 
 
 def prepare_host(
@@ -331,17 +283,24 @@ def prepare_host(
     if all(c.ok for c in checks) or not fix:
         return checks, []
     done: list[str] = []
+
+    def content(name: str) -> str:
+        return router_file(rendered, plan, router, name)
+
     for check in [c for c in checks if not c.ok]:
-        for step in check.fix:
-            progress(f"{router.name}: {step.what}")
-            result = run_step(target, step)
+        for action in check.fix:
+            progress(f"{router.name}: {action.what}")
+            try:
+                result = perform(target, action, content)
+            except TargetError as exc:
+                raise TargetError(f"router {router.name}: {check.id}: {exc}") from None
             if result is not None and not result.ok:
                 detail = (result.stderr or result.stdout).strip().splitlines()
                 raise TargetError(
-                    f"router {router.name}: {check.id}: {step.what} failed: "
+                    f"router {router.name}: {check.id}: {action.what} failed: "
                     f"{detail[-1] if detail else f'exit {result.rc}'}"
                 )
-            done.append(f"{check.id}: {step.what}")
+            done.append(f"{check.id}: {action.what}")
     checks = check_host(target, plan, router, rendered, persist=persist)
     still = [c for c in checks if not c.ok]
     if still:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from hcplb.apply.frrsecrets import password_commands
 from hcplb.apply.frrstate import (
     Expected,
     Observed,
@@ -46,6 +47,7 @@ CANDIDATE = f"{FRR_ETC}/hcplb.candidate"
 BACKUP = f"{FRR_ETC}/hcplb.backup"
 BACKUP_FILE = f"{FRR_ETC}/hcplb.backup-frr.conf"
 APPLIED = f"{FRR_ETC}/hcplb.applied"
+PASSWORDS = f"{FRR_ETC}/hcplb.passwords"
 KEPT = f"{FRR_CONF}.before-hcplb"
 POLL = 0.5
 
@@ -99,8 +101,28 @@ class _Frr:
     def reload_file(self, path: str, *, test: bool) -> tuple[int, str, str]:
         if self.reload is None:
             raise self.fail("frr-reload.py not found", "", "install frr-pythontools (Debian)")
-        mode = "--test" if test else "--reload"
-        return self.run((self.reload, mode, path), timeout=RELOAD_TIMEOUT)
+        if test:
+            return self.run((self.reload, "--test", path), timeout=RELOAD_TIMEOUT)
+        # its file of added lines (in /var/run/frr) may hold a password: readable by root only
+        umask = ("sh", "-c", 'umask 077 && exec "$@"', "sh")
+        return self.run((*umask, self.reload, "--reload", path), timeout=RELOAD_TIMEOUT)
+
+    def align_passwords(self, running: str, wanted: str) -> None:
+        """Give the running BGP passwords the values of `wanted` through a 0600 file.
+
+        frr-reload.py would remove a changed password with `vtysh -c 'no ... password OLD'`,
+        on a command line any local user can read (`hcplb.apply.frrsecrets`).
+        """
+        commands = password_commands(running, wanted)
+        if not commands:
+            return
+        self.target.put(PASSWORDS, commands, 0o600)
+        try:
+            rc, out, err = self.run(("vtysh", "-f", PASSWORDS))
+        finally:
+            self.remove(PASSWORDS)
+        if rc != 0:
+            raise self.fail("setting the BGP password failed", err or out)
 
     def observe(self, expected: Expected) -> Observed:
         _, summary, _ = self.run(("vtysh", "-c", "show bgp summary json"))
@@ -176,11 +198,16 @@ def apply_router(
         target.put(BACKUP, running, 0o600)
         old_file = frr.cat(FRR_CONF)
         target.put(BACKUP_FILE, old_file or "", 0o600)
-        _install(frr, frr_conf)
         progress(f"{router.name}: reloading FRR ({len(shown)} line(s) change)")
-        rc, out, err = frr.reload_file(FRR_CONF, test=False)
+        try:
+            _install(frr, frr_conf)
+            frr.align_passwords(running, frr_conf)
+            rc, out, err = frr.reload_file(FRR_CONF, test=False)
+        except TargetError:
+            _rollback(frr, running, old_file, before, confirm_timeout, progress)
+            raise
         if rc != 0:
-            _rollback(frr, old_file, before, confirm_timeout, progress)
+            _rollback(frr, running, old_file, before, confirm_timeout, progress)
             raise frr.fail(
                 "frr-reload.py --reload failed; rolled back to the previous config", err or out
             )
@@ -190,7 +217,7 @@ def apply_router(
             return RouterReport(router.name, True, shown, None, "applied (not confirmed)")
         seconds, not_up = wait_converged(frr, expected, confirm_timeout, progress)
         if seconds is None:
-            back = _rollback(frr, old_file, before, confirm_timeout, progress)
+            back = _rollback(frr, running, old_file, before, confirm_timeout, progress)
             raise TargetError(
                 f"router {router.name}: not converged within {confirm_timeout:g} s, rolled back "
                 f"to the previous config ({back}). Not up: "
@@ -209,9 +236,18 @@ def _install(frr: _Frr, frr_conf: str) -> None:
         f"if [ -f {FRR_CONF} ] && [ ! -e {KEPT} ] && ! cmp -s {CANDIDATE} {FRR_CONF}; then "
         f"cp -p {FRR_CONF} {KEPT}; fi"
     )
-    frr.target.run(("sh", "-c", keep), timeout=TIMEOUT)
-    frr.target.put(FRR_CONF, frr_conf, 0o640)
-    frr.target.run(("chown", "frr:frr", FRR_CONF), timeout=TIMEOUT)
+    rc, out, err = frr.run(("sh", "-c", keep))
+    if rc != 0:
+        raise frr.fail(f"cannot keep the previous frr.conf as {KEPT}", err or out)
+    _put_frr_conf(frr, frr_conf)
+
+
+def _put_frr_conf(frr: _Frr, text: str) -> None:
+    """/etc/frr/frr.conf owned by frr:frr, as FRR's own `write memory` leaves it."""
+    frr.target.put(FRR_CONF, text, 0o640)
+    rc, out, err = frr.run(("chown", "frr:frr", FRR_CONF))
+    if rc != 0:
+        raise frr.fail(f"cannot give {FRR_CONF} to frr:frr", err or out)
 
 
 def _snapshot(frr: _Frr) -> None:
@@ -220,10 +256,22 @@ def _snapshot(frr: _Frr) -> None:
 
 
 def _rollback(
-    frr: _Frr, old_file: str | None, before: Observed, timeout: float, progress: Progress
+    frr: _Frr,
+    backup: str,
+    old_file: str | None,
+    before: Observed,
+    timeout: float,
+    progress: Progress,
 ) -> str:
     """Reload the backup, restore frr.conf, wait for what was up before; a short account."""
     progress(f"{frr.router.name}: rolling back to the previous config")
+    try:
+        frr.align_passwords(frr.running(), backup)
+    except TargetError as exc:
+        raise TargetError(
+            f"ROLLBACK FAILED: {exc} (hint: the previous running config is in {BACKUP} on the "
+            f"router: frr-reload.py --reload {BACKUP})"
+        ) from None
     rc, out, err = frr.reload_file(BACKUP, test=False)
     if rc != 0:
         raise frr.fail(
@@ -233,8 +281,7 @@ def _rollback(
             f"restore them by hand: frr-reload.py --reload {BACKUP}",
         )
     if old_file is not None:  # frr-reload.py wrote the running config over frr.conf
-        frr.target.put(FRR_CONF, old_file, 0o640)
-        frr.target.run(("chown", "frr:frr", FRR_CONF), timeout=TIMEOUT)
+        _put_frr_conf(frr, old_file)
     was_up = Expected(
         tuple(a for a, s in before.sessions.items() if s == "Established"),
         {vip: hops for vip, hops in before.routes.items() if hops},

@@ -30,6 +30,7 @@ from hcplb.lab import Lab, down, procs, up
 from hcplb.lab import faults as F
 from hcplb.lab import watch as W
 from hcplb.lab.topology import CLIENT
+from hcplb.render.profile import Profile
 
 __all__ = [
     "BenchMode",
@@ -323,7 +324,7 @@ def run_failover(
     *,
     mode: BenchMode,
     runs: int = 3,
-    profile: str = "hcplb",
+    profile: Profile = Profile.hcplb,
     max_wait: float = 240.0,
     rate: float = 200.0,
     node: str | None = None,

@@ -33,6 +33,7 @@ from hcplb.lab import Lab, converge, down, up
 from hcplb.lab import faults as F
 from hcplb.lab import watch as W
 from hcplb.render import resolve_site_secrets
+from hcplb.render.profile import Profile
 from hcplb.settings import COMMAND_TIMEOUT, CONVERGE_TIMEOUT
 
 __all__ = ["ATTACK_IDS", "Outcome", "SecurityReport", "check_fresh", "run_attack", "run_security"]
@@ -237,7 +238,7 @@ def _lab_name(prefix: str) -> str:
 
 
 def _on_lab(
-    site: Path, profile: str, say: Progress, body: Callable[[Lab], list[Outcome]]
+    site: Path, profile: Profile, say: Progress, body: Callable[[Lab], list[Outcome]]
 ) -> list[Outcome]:
     name = _lab_name("bs-")
     say(f"lab {name}: bringing up {site.name} ({profile} profile)")
@@ -280,7 +281,7 @@ def _attacks(lab: Lab, say: Progress, ids: tuple[str, ...]) -> list[Outcome]:
 
 
 def run_security(
-    site: Path, *, profiles: tuple[str, ...] = ("hcplb", "guide"), progress: Progress | None = None
+    site: Path, *, profiles: tuple[Profile, ...] = tuple(Profile), progress: Progress | None = None
 ) -> SecurityReport:
     """Every attack against a lab of `site` for each profile; labs removed even on error."""
     say = progress or (lambda _text: None)

@@ -1,13 +1,12 @@
-"""`hcplb apply` and `hcplb hostedcluster patch|check`.
+"""`hcplb apply` and `hcplb hostedcluster patch|check`: options in, reports out.
 
-`apply` works system by system, in the order that lets each confirm its own change: the
-cluster (MetalLB speakers then dial the routers), each router (commit-confirmed: its sessions
-must come up), then DNS (names point at a VIP that answers). It stops at the first system
-that fails; each system is left either changed and confirmed or as it was.
+What apply does and in which order is `hcplb.apply.planner`; carrying it out is
+`hcplb.apply.executor`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from hcplb.apply.cluster import apply_cluster
-from hcplb.apply.dns import apply_dns
-from hcplb.apply.preflight import in_lab, prepare_host
-from hcplb.apply.router import apply_router
+from hcplb.apply.executor import StepReport, Systems, execute, summary
+from hcplb.apply.planner import ApplyOptions, RouterStep, plan_apply
 from hcplb.cli._output import (
     OutputFormat,
     OutputOption,
@@ -27,18 +24,12 @@ from hcplb.cli._output import (
     handles_errors,
     print_json,
 )
-from hcplb.errors import EXIT_FAILED, TargetError
+from hcplb.errors import EXIT_FAILED
 from hcplb.hypershift.check import check_hostedcluster
 from hcplb.hypershift.patch import desired_hostedclusters, patch_hostedcluster_file
-from hcplb.plan import SitePlan, plan_site
-from hcplb.render import render_site
-from hcplb.render.cluster import cluster_manifests
-from hcplb.render.router import router_dir
-from hcplb.render.secrets import Secrets
-from hcplb.secrets import resolve_secret
+from hcplb.plan import plan_site
 from hcplb.settings import CONVERGE_TIMEOUT
 from hcplb.spec import load_site
-from hcplb.spec.models import Router, Site
 from hcplb.targets import LabTarget, Target, open_target
 from hcplb.targets.kube import kube_client
 
@@ -49,124 +40,21 @@ hostedcluster_app = typer.Typer(
 )
 
 
-def _secrets(site: Site, base: Path, *, password: bool, tsig: bool) -> Secrets:
-    """Only the secrets this run needs (a router-only apply needs no TSIG key)."""
-    spec = site.spec
-    return Secrets(
-        resolve_secret(spec.bgp.password, field="spec.bgp.password", base_dir=base)
-        if password and spec.bgp.password
-        else None,
-        resolve_secret(spec.dns.tsig_key.secret, field="spec.dns.tsigKey.secret", base_dir=base)
-        if tsig and spec.dns.tsig_key
-        else None,
-    )
-
-
 def _say(text: str) -> None:
     err_console.print(text, markup=False, highlight=False)
 
 
-def _router_targets(
-    plan: SitePlan, specs: list[str], lab: str | None, ssh: dict[str, Any]
-) -> list[tuple[Router, Target, bool]]:
-    """(site router, target, persist boot files) for each --router."""
-    routers = {r.name: r for r in plan.routers}
-    result = []
-    for spec in specs:
-        name, sep, where = spec.partition("=")
-        if not sep:
-            name, where = "", spec
+def _router_target(lab: str | None, ssh: dict[str, Any]) -> Callable[[RouterStep], Target]:
+    def connect(step: RouterStep) -> Target:
         if lab is not None:
             from hcplb.lab import Lab
 
-            name = name or where
-            target: Target = LabTarget(Lab.open(lab), where)
-        else:
-            target = open_target(where, **ssh) if where.startswith("ssh://") else open_target(where)
-        if not name:
-            if len(routers) == 1:
-                name = next(iter(routers))
-            else:
-                by_address = [
-                    r.name
-                    for r in plan.routers
-                    if f"@{r.address}" in where or f"//{r.address}" in where
-                ]
-                if len(by_address) != 1:
-                    raise TargetError(
-                        f"which router is {where}? the site has {', '.join(routers)} "
-                        "(hint: --router NAME=TARGET)"
-                    )
-                name = by_address[0]
-        if name not in routers:
-            raise TargetError(f"the site has no router {name!r} (it has {', '.join(routers)})")
-        persist = lab is None and in_lab(target) is None
-        result.append((routers[name], target, persist))
-    return result
+            return LabTarget(Lab.open(lab), step.target)
+        if step.target.startswith("ssh://"):
+            return open_target(step.target, **ssh)
+        return open_target(step.target)
 
-
-def _apply_router(
-    plan: SitePlan,
-    secrets: Secrets,
-    router: Router,
-    target: Target,
-    persist: bool,
-    *,
-    yes: bool,
-    dry_run: bool,
-    confirm_timeout: float,
-) -> dict[str, Any]:
-    rendered = render_site(plan.site, secrets)
-    checks, fixed = prepare_host(
-        target, plan, router, rendered, fix=yes and not dry_run, persist=persist, progress=_say
-    )
-    missing = [c for c in checks if not c.ok]
-    report: dict[str, Any] = {
-        "router": router.name,
-        "target": str(target),
-        "preflight": [
-            {
-                "id": c.id,
-                "ok": c.ok,
-                "observed": c.observed,
-                "expected": c.expected,
-                "fix": [s.what for s in c.fix] if not c.ok else [],
-            }
-            for c in checks
-        ],
-        "fixed": fixed,
-    }
-    if missing and not dry_run:
-        lines = [
-            f"{c.id}: {c.observed} (wanted {c.expected}; --yes: {', '.join(s.what for s in c.fix)})"
-            for c in missing
-        ]
-        raise TargetError(
-            f"router {router.name} ({target}) is not ready:\n  "
-            + "\n  ".join(lines)
-            + "\n(hint: pass --yes to fix these the way router/setup.sh does)"
-        )
-    if any(c.id == "frr-installed" and not c.ok for c in checks):
-        report.update(changed=None, diff=[], message="FRR is not installed: no diff")
-        return report
-    frr_conf = rendered.get(f"{router_dir(plan, router)}/frr.conf").content
-    result = apply_router(
-        target,
-        plan,
-        router,
-        frr_conf,
-        secrets=secrets.values(),
-        dry_run=dry_run,
-        confirm_timeout=confirm_timeout,
-        progress=_say,
-    )
-    report.update(
-        changed=result.changed,
-        diff=list(result.diff),
-        message=result.message,
-        converged_s=result.converged_s,
-    )
-    return report
+    return connect
 
 
 @handles_errors
@@ -212,99 +100,38 @@ def apply(
     output: OutputFormat = OutputOption,
 ) -> None:
     """Push the site to the cluster, the router(s) and DNS, safely (see --help of each option)."""
-    if not (router or dns or cluster):
-        raise TargetError("nothing to apply (hint: --router TARGET, --cluster and/or --dns)")
-    if lab is not None and dns:
-        raise TargetError(
-            "--dns with --lab would send updates from this machine into the lab "
-            f"(hint: run it from the lab's client: hcplb lab exec {lab} client -- hcplb apply ... --dns)"
-        )
+    options = ApplyOptions(tuple(router), lab, dns, dns_server, cluster)
     loaded = load_site(site)
-    plan = plan_site(loaded.site)
-    secrets = _secrets(loaded.site, site.parent, password=bool(router or cluster), tsig=dns)
+    planned = plan_apply(plan_site(loaded.site), options, base_dir=site.parent)
     ssh: dict[str, Any] = {}
     if ssh_key:
         ssh["client_keys"] = [str(k) for k in ssh_key]
     if known_hosts:
         ssh["known_hosts"] = str(known_hosts)
-    summary: dict[str, Any] = {"site": loaded.site.name, "dry_run": dry_run}
-    if cluster:
-        client = kube_client(kubeconfig, context)
-        report = apply_cluster(
-            client,
-            cluster_manifests(plan, secrets),
-            dry_run=dry_run,
-            force_conflicts=force_conflicts,
-            progress=_say,
-        )
-        summary["cluster"] = [asdict(o) for o in report.objects]
-    if router:
-        summary["routers"] = []
-        for site_router, target, persist in _router_targets(plan, router, lab, ssh):
-            with target:
-                summary["routers"].append(
-                    _apply_router(
-                        plan,
-                        secrets,
-                        site_router,
-                        target,
-                        persist,
-                        yes=yes,
-                        dry_run=dry_run,
-                        confirm_timeout=confirm_timeout,
-                    )
-                )
-    if dns:
-        host, port = _host_port(dns_server)
-        dns_report = apply_dns(plan, secrets.tsig_secret, server=host, port=port, dry_run=dry_run)
-        summary["dns"] = {
-            "server": dns_report.server,
-            "changes": [c.describe() for c in dns_report.changes],
-            "checked": list(dns_report.checked),
-        }
+    systems = Systems(
+        router=_router_target(lab, ssh), kube=lambda: kube_client(kubeconfig, context)
+    )
+    reports = execute(
+        planned,
+        systems,
+        dry_run=dry_run,
+        yes=yes,
+        force_conflicts=force_conflicts,
+        confirm_timeout=confirm_timeout,
+        progress=_say,
+    )
     if output is OutputFormat.json:
-        print_json(summary)
+        print_json(summary(planned, reports, dry_run=dry_run))
     else:
-        _print_summary(summary)
+        _print_reports(reports)
 
 
-def _host_port(text: str | None) -> tuple[str | None, int]:
-    if not text:
-        return None, 53
-    host, sep, port = text.rpartition(":")
-    if sep and port.isdigit() and "]" not in port:
-        return host.strip("[]"), int(port)
-    return text, 53
-
-
-def _print_summary(summary: dict[str, Any]) -> None:
-    verb = "would " if summary["dry_run"] else ""
-    for obj in summary.get("cluster", []):
-        console.print(
-            f"cluster: {obj['kind']} {obj['namespace']}/{obj['name']} {verb}{obj['action']}",
-            highlight=False,
-        )
-    for router in summary.get("routers", []):
-        name = router["router"]
-        for check in router["preflight"]:
-            if not check["ok"]:
-                console.print(
-                    f"router {name}: {check['id']}: {check['observed']} -> --yes would: {', '.join(check['fix'])}",
-                    highlight=False,
-                )
-        for step in router["fixed"]:
-            console.print(f"router {name}: fixed {step}", highlight=False, soft_wrap=True)
-        for line in router["diff"]:
-            console.print(f"router {name}: {line}", markup=False, highlight=False, soft_wrap=True)
-        console.print(f"router {name}: {router['message']}", highlight=False, soft_wrap=True)
-    if "dns" in summary:
-        dns = summary["dns"]
-        for line in dns["changes"] or ["no change"]:
-            console.print(
-                f"dns {dns['server']}: {verb if dns['changes'] else ''}{line}", highlight=False
-            )
-        for line in dns["checked"]:
-            console.print(f"dns {dns['server']}: read back {line}", highlight=False, soft_wrap=True)
+def _print_reports(reports: list[StepReport]) -> None:
+    """The same shape for every system: `SYSTEM NAME: line` per change, then its message."""
+    for report in reports:
+        label = report.system if report.system == "cluster" else f"{report.system} {report.name}"
+        for line in (*report.changes, *([report.message] if report.message else [])):
+            console.print(f"{label}: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 @handles_errors

@@ -18,6 +18,7 @@ from hcplb.cli._output import (
     print_json,
 )
 from hcplb.cli.lab_cmds import lab_app
+from hcplb.render.profile import Profile
 from hcplb.settings import CONVERGE_TIMEOUT
 
 if TYPE_CHECKING:
@@ -40,11 +41,6 @@ class FailoverMode(StrEnum):
     down = "down"
     freeze = "freeze"
     drain = "drain"
-
-
-class Profile(StrEnum):
-    hcplb = "hcplb"
-    guide = "guide"
 
 
 def _say(text: str) -> None:
@@ -170,7 +166,7 @@ def bench_failover(
     from hcplb.bench.failover import run_failover
 
     report = run_failover(
-        site, mode=mode.value, runs=runs, profile=profile.value, max_wait=max_wait,
+        site, mode=mode.value, runs=runs, profile=profile, max_wait=max_wait,
         rate=rate, node=node, plot=plot, progress=_say,
     )  # fmt: skip
     data = report.as_json()
@@ -241,7 +237,7 @@ def bench_security(
     """Attacks from the machine network on the router: accepted or rejected, with evidence."""
     from hcplb.bench.security import run_security
 
-    profiles = (profile.value,) if profile is not None else ("hcplb", "guide")
+    profiles = (profile,) if profile is not None else tuple(Profile)
     report = run_security(site, profiles=profiles, progress=_say)
     data = report.as_json()
     if output is OutputFormat.json:

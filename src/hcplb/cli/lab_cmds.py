@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -23,17 +22,13 @@ from hcplb.cli._output import (
 from hcplb.errors import EXIT_FAILED
 from hcplb.lab import Condition, Lab, LabStatus, down, list_labs, status, up
 from hcplb.lab.demo import DemoResult, run_demo
+from hcplb.render.profile import Profile
 from hcplb.settings import CONVERGE_TIMEOUT
 
 lab_app = typer.Typer(
     help="The rehearsal lab: a whole site on this machine (network namespaces; needs root).",
     no_args_is_help=True,
 )
-
-
-class ProfileChoice(StrEnum):
-    hcplb = "hcplb"
-    guide = "guide"
 
 
 def _summary(checks: tuple[Condition, ...]) -> str:
@@ -76,8 +71,8 @@ def lab_up(
     site: Path = typer.Argument(..., help="site spec (YAML)"),
     name: str = typer.Option(None, "--name", help="lab name (default: the site's name)"),
     bare: bool = typer.Option(False, "--bare", help="routers run FRR without the site's config"),
-    profile: ProfileChoice = typer.Option(
-        ProfileChoice.hcplb, "--profile", help="hcplb, or the guide's literal config"
+    profile: Profile = typer.Option(
+        Profile.hcplb, "--profile", help="hcplb, or the guide's literal config"
     ),
     timeout: float = typer.Option(
         CONVERGE_TIMEOUT, "--timeout", help="seconds to wait for convergence"
@@ -90,7 +85,7 @@ def lab_up(
             site,
             name,
             bare=bare,
-            profile=profile.value,
+            profile=profile,
             timeout=timeout,
             on_phase=progress.phase,
             on_checks=progress.checks,

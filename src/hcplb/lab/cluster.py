@@ -16,6 +16,7 @@ from hcplb.errors import LabError
 from hcplb.lab.state import Expectations
 from hcplb.metallb import Simulation
 from hcplb.plan import SitePlan
+from hcplb.render.profile import Profile
 from hcplb.render.secrets import Secrets
 
 
@@ -33,7 +34,7 @@ def simulate_site(
     plan: SitePlan,
     secrets: Secrets,
     *,
-    profile: str,
+    profile: Profile,
     extra_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ClusterView:
     """Run MetalLB over the site's rendered manifests; LabError when it would not publish a VIP.

@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from hcplb.runner import child_env
+
 # Children of this process, kept so they can be reaped (a zombie still has a /proc entry).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -29,6 +31,7 @@ def spawn(argv: Sequence[str], *, log: Path) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            env=child_env(),
         )
     _CHILDREN[proc.pid] = proc
     return proc.pid

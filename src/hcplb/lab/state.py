@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hcplb.errors import LabError
+from hcplb.render.profile import Profile
 from hcplb.settings import DEFAULT_LABS_ROOT, LABS_ENV
 
 STATE_FILE = "state.json"
@@ -57,7 +58,7 @@ class LabState(_Frozen):
     name: str
     lab_id: str
     site_source: str
-    profile: str
+    profile: Profile
     bare: bool
     created: float
     phase: Phase = "building"
@@ -181,7 +182,9 @@ class Journal:
         os.replace(tmp, target)
 
 
-def new_state(name: str, lab_id: str, site_source: str, *, profile: str, bare: bool) -> LabState:
+def new_state(
+    name: str, lab_id: str, site_source: str, *, profile: Profile, bare: bool
+) -> LabState:
     return LabState(
         name=name,
         lab_id=lab_id,

@@ -24,7 +24,8 @@ from hcplb.lab.topology import CLIENT, DNS, build_topology
 from hcplb.metallb import SPEAKER_DAEMONS
 from hcplb.plan import SitePlan, plan_site
 from hcplb.render import RenderedSite, Secrets, render_site, resolve_site_secrets, write_rendered
-from hcplb.render.host import SYSCTL_FILENAME, netns_host_commands
+from hcplb.render.host import SYSCTL_FILENAME
+from hcplb.render.profile import Profile, netns_host_commands_of
 from hcplb.render.router import router_dir
 from hcplb.settings import CONVERGE_TIMEOUT, FRR_LIB, LAB_SETUP_TIMEOUT, VTYSH
 from hcplb.spec import load_site
@@ -73,7 +74,7 @@ def up(
     name: str | None = None,
     *,
     bare: bool = False,
-    profile: str = "hcplb",
+    profile: Profile = Profile.hcplb,
     timeout: float = CONVERGE_TIMEOUT,
     on_phase: Progress | None = None,
     on_checks: ChecksCallback | None = None,
@@ -140,11 +141,11 @@ def up(
     return lab
 
 
-def _inputs(site_path: Path, profile: str) -> _Inputs:
+def _inputs(site_path: Path, profile: Profile) -> _Inputs:
     loaded = load_site(site_path)
     secrets = resolve_site_secrets(loaded.site, base_dir=site_path.parent)
     plan = plan_site(loaded.site)
-    rendered = render_site(loaded.site, secrets, profile="guide" if profile == "guide" else "hcplb")
+    rendered = render_site(loaded.site, secrets, profile=profile)
     return _Inputs(plan, secrets, rendered, simulate_site(plan, secrets, profile=profile))
 
 
@@ -226,7 +227,7 @@ def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
 def _prepare_routers(lab: Lab, inputs: _Inputs) -> None:
     """The rendered sysctl settings and firewall, applied inside each router's namespace."""
     for router in inputs.plan.routers:
-        for command in netns_host_commands(inputs.plan, router, profile=lab.state.profile):
+        for command in netns_host_commands_of(lab.state.profile, inputs.plan, router):
             result = lab.run(
                 router.name, command.argv, timeout=LAB_SETUP_TIMEOUT, input=command.input
             )

@@ -10,6 +10,7 @@ from hcplb.probes.expect import expect_site
 from hcplb.probes.sources import Prepared, kube_factory, rendered_frr, site_secrets
 from hcplb.probes.suite import VerifyTargets
 from hcplb.probes.vantage import OnTarget
+from hcplb.render.profile import Profile
 from hcplb.render.router import router_dir
 from hcplb.settings import PROBE_TIMEOUT
 from hcplb.spec import load_site
@@ -35,7 +36,7 @@ def prepare_lab(
     if site is not None:
         plan = plan_site(load_site(site).site)
         secrets, note = site_secrets(plan, site.parent)
-        profile = "hcplb"
+        profile = Profile.hcplb
         frr = rendered_frr(plan, secrets, profile) if not note else None
     else:
         plan = lab.plan

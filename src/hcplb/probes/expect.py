@@ -12,7 +12,7 @@ from typing import Any
 
 from hcplb.converged import HostedApi, RouterState, converged_site
 from hcplb.plan import SitePlan
-from hcplb.render.host import sysctl_settings
+from hcplb.render.profile import Profile, sysctl_settings_of
 from hcplb.render.secrets import Secrets
 from hcplb.spec.models import Bfd
 
@@ -46,7 +46,7 @@ def expect_site(
     plan: SitePlan,
     secrets: Secrets,
     *,
-    profile: str = "hcplb",
+    profile: Profile = Profile.hcplb,
     frr_confs: dict[str, str] | None = None,
 ) -> SiteExpect:
     """Expectations for `plan`; `frr_confs` maps router name to its rendered frr.conf."""
@@ -58,8 +58,8 @@ def expect_site(
             address=r.address,
             sessions=r.sessions,
             vips=r.vips,
-            bfd=plan.bfd if profile != "guide" else None,
-            sysctl=tuple(sysctl_settings(profile=profile)),
+            bfd=plan.bfd if profile is not Profile.guide else None,
+            sysctl=sysctl_settings_of(profile),
             frr_conf=(frr_confs or {}).get(r.name),
         )
         for r in converged.routers

@@ -19,15 +19,16 @@ from hcplb.probes.expect import SiteExpect, expect_site
 from hcplb.probes.suite import VerifyTargets
 from hcplb.probes.vantage import InProcess
 from hcplb.render import Secrets, render_site, resolve_site_secrets
+from hcplb.render.profile import Profile
 from hcplb.render.router import router_dir
 from hcplb.settings import PROBE_TIMEOUT
 from hcplb.spec import load_site
 from hcplb.targets import Target, open_target
+from hcplb.targets.routers import parse_router_options
 
 __all__ = [
     "Prepared",
     "kube_factory",
-    "parse_router_options",
     "prepare_live",
     "rendered_frr",
     "site_secrets",
@@ -57,11 +58,9 @@ def site_secrets(plan: SitePlan, base_dir: Path | None) -> tuple[Secrets, str]:
         return Secrets(), f"secrets not resolved ({exc.lines()[0]}): config drift not checked"
 
 
-def rendered_frr(plan: SitePlan, secrets: Secrets, profile: str) -> dict[str, str] | None:
+def rendered_frr(plan: SitePlan, secrets: Secrets, profile: Profile) -> dict[str, str] | None:
     try:
-        rendered = render_site(
-            plan.site, secrets, profile="guide" if profile == "guide" else "hcplb"
-        )
+        rendered = render_site(plan.site, secrets, profile=profile)
     except HcplbError:
         return None
     return {r.name: rendered.get(f"{router_dir(plan, r)}/frr.conf").content for r in plan.routers}
@@ -75,27 +74,6 @@ def kube_factory(
     from hcplb.targets.kube import kube_client  # lightkube config parsing only when asked for
 
     return lambda: kube_client(kubeconfig, context, timeout=timeout)
-
-
-def parse_router_options(values: Sequence[str], router_names: Sequence[str]) -> dict[str, str]:
-    """`--router TARGET` (one-router sites) or `--router NAME=TARGET` -> router name -> target."""
-    result: dict[str, str] = {}
-    for value in values:
-        name, sep, spec = value.partition("=")
-        if not sep or "://" in name:
-            if len(router_names) != 1:
-                raise ProbeError(
-                    f"--router {value}: the site has routers {', '.join(router_names)} "
-                    "(hint: --router NAME=local or --router NAME=ssh://user@host)"
-                )
-            name, spec = router_names[0], value
-        if name not in router_names:
-            raise ProbeError(
-                f"--router {value}: no router {name!r} in the site "
-                f"(routers: {', '.join(router_names)})"
-            )
-        result[name] = spec
-    return result
 
 
 def prepare_live(
@@ -114,9 +92,9 @@ def prepare_live(
     loaded = load_site(site)
     plan = plan_site(loaded.site)
     secrets, note = site_secrets(plan, site.parent)
-    frr = None if note else rendered_frr(plan, secrets, "hcplb")
+    frr = None if note else rendered_frr(plan, secrets, Profile.hcplb)
     expect = expect_site(plan, secrets, frr_confs=frr)
-    specs = parse_router_options(routers, [r.name for r in plan.routers])
+    specs = {o.router.name: o.target for o in parse_router_options(routers, plan.routers)}
     owned: list[Target] = []
     ssh_options: dict[str, object] = {"connect_timeout": timeout}
     if known_hosts is not None:

@@ -216,10 +216,8 @@ def prometheus_rule(plan: SitePlan) -> dict[str, Any]:
     }
 
 
-def render_alert_files(plan: SitePlan, *, profile: str = "hcplb") -> list[RenderedFile]:
-    """cluster/prometheusrule.yaml (the guide has no alerts: none for its profile)."""
-    if profile == "guide":
-        return []
+def render_alert_files(plan: SitePlan) -> list[RenderedFile]:
+    """cluster/prometheusrule.yaml."""
     header = (
         "Alerts for OpenShift monitoring on the MetalLB / frr-k8s speaker metrics; each links\n"
         "to the runbook section that fixes it. Apply: oc apply -f cluster/prometheusrule.yaml"

@@ -6,8 +6,7 @@ the `MetalLB` CR, BFD profile, password Secret, pools, peers, advertisement.
 
 The hcplb profile gives each hosted cluster its own `IPAddressPool` holding just its VIP and
 pinned (serviceAllocation) to the `kube-apiserver` Service of its control-plane namespace, so
-no other Service can take the VIP and the VIP cannot go to another cluster. The guide profile
-reproduces the guide's three manifests with the site's values (benchmarks only).
+no other Service can take the VIP and the VIP cannot go to another cluster.
 """
 
 from __future__ import annotations
@@ -22,12 +21,12 @@ from hcplb.render._yaml import Comments, dump, dump_all
 from hcplb.render.files import RenderedFile
 from hcplb.render.secrets import Secrets
 from hcplb.spec.models import Router
-from hcplb.spec.pools import pool_networks
 
 __all__ = [
     "ADVERTISEMENT_NAME",
     "PASSWORD_SECRET_FILE",
     "PASSWORD_SECRET_NAME",
+    "cluster_files",
     "cluster_manifests",
     "peer_name",
     "render_cluster_files",
@@ -40,10 +39,6 @@ PASSWORD_SECRET_FILE = "cluster/bgp-password-secret.yaml"
 ADVERTISEMENT_NAME = "hcplb-api"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 KUBE_APISERVER_SELECTOR = {"app": "kube-apiserver"}
-
-GUIDE_POOL = "hcp-api-pool"
-GUIDE_PEER = "upstream-router-peer"
-GUIDE_ADVERTISEMENT = "hcp-api-bgp-adv"
 
 # file name and what the summary table calls it, per kind, in apply order
 _FILES: dict[str, tuple[str, str]] = {
@@ -71,17 +66,13 @@ _HEADERS: dict[str, str] = {
 }
 
 
-def cluster_manifests(
-    plan: SitePlan, secrets: Secrets, profile: str = "hcplb"
-) -> list[dict[str, Any]]:
+def cluster_manifests(plan: SitePlan, secrets: Secrets) -> list[dict[str, Any]]:
     """The MetalLB objects of the site as plain dicts, in apply order.
 
     The password Secret is included only when the password's value is known (`secrets`);
     its `data.password` is base64 as in the API. BGPPeers refer to it whenever the spec sets a
     password.
     """
-    if profile == "guide":
-        return _guide_manifests(plan)
     docs: list[dict[str, Any]] = [_metallb(plan)]
     if plan.bfd is not None:
         docs.append(_bfd_profile(plan))
@@ -94,19 +85,24 @@ def cluster_manifests(
     return docs
 
 
-def render_cluster_files(
-    plan: SitePlan, secrets: Secrets, *, profile: str = "hcplb"
-) -> list[RenderedFile]:
+def render_cluster_files(plan: SitePlan, secrets: Secrets) -> list[RenderedFile]:
     """cluster/*.yaml and the kustomization.yaml that lists them in apply order."""
-    docs = cluster_manifests(plan, secrets, profile)
+    return cluster_files(plan, cluster_manifests(plan, secrets))
+
+
+def cluster_files(
+    plan: SitePlan, docs: list[dict[str, Any]], *, explain: bool = True
+) -> list[RenderedFile]:
+    """`docs` one kind per file in apply order, with a kustomization.yaml listing the files;
+    `explain`: with the comments that say why."""
     files: list[RenderedFile] = []
     for kind, (path, label) in _FILES.items():
         of_kind = [d for d in docs if d["kind"] == kind]
         if not of_kind:
             continue
-        header = "" if profile == "guide" else _header(plan, kind)
+        header = _header(plan, kind) if explain else ""
         texts = [
-            dump(d, comments=_comments(d, profile), header=header if i == 0 else "")
+            dump(d, comments=_comments(d) if explain else {}, header=header if i == 0 else "")
             for i, d in enumerate(of_kind)
         ]
         secret = kind == "Secret"
@@ -115,7 +111,7 @@ def render_cluster_files(
                 path, dump_all(texts), mode=0o600 if secret else 0o644, secret=secret, kind=label
             )
         )
-    files.insert(0, _kustomization(plan, [f.path for f in files], profile))
+    files.insert(0, _kustomization(plan, [f.path for f in files], explain))
     return files
 
 
@@ -272,9 +268,7 @@ def _advertisement(plan: SitePlan, peers: list[str]) -> dict[str, Any]:
     }
 
 
-def _comments(doc: Mapping[str, Any], profile: str) -> Comments:
-    if profile == "guide":
-        return {}
+def _comments(doc: Mapping[str, Any]) -> Comments:
     kind = doc["kind"]
     if kind == "MetalLB":
         if doc["spec"].get("bgpBackend") == "frr":
@@ -307,7 +301,7 @@ def _comments(doc: Mapping[str, Any], profile: str) -> Comments:
     return {}
 
 
-def _kustomization(plan: SitePlan, paths: list[str], profile: str) -> RenderedFile:
+def _kustomization(plan: SitePlan, paths: list[str], explain: bool) -> RenderedFile:
     doc = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -316,7 +310,7 @@ def _kustomization(plan: SitePlan, paths: list[str], profile: str) -> RenderedFi
     ns = plan.site.spec.management_cluster.metallb_namespace
     header = (
         ""
-        if profile == "guide"
+        if not explain
         else f"MetalLB for site {plan.site.name}. Apply the MetalLB CR first and wait for it:\n"
         "  oc apply -f metallb.yaml\n"
         f"  oc -n {ns} wait metallb/metallb --for=condition=Available --timeout=10m\n"
@@ -325,46 +319,3 @@ def _kustomization(plan: SitePlan, paths: list[str], profile: str) -> RenderedFi
     return RenderedFile(
         "cluster/kustomization.yaml", dump(doc, header=header), kind="kustomization"
     )
-
-
-# --- the guide's literal manifests (benchmarks) ---------------------------------------------
-
-
-def _guide_meta(plan: SitePlan, name: str) -> dict[str, Any]:
-    return {"name": name, "namespace": plan.site.spec.management_cluster.metallb_namespace}
-
-
-def _guide_manifests(plan: SitePlan) -> list[dict[str, Any]]:
-    addresses = [a for pool in plan.site.spec.pools for a in pool.addresses]
-    covered = list(pool_networks(addresses))
-    for c in plan.clusters:  # a fixed VIP outside every pool still needs an address to hand out
-        if not any(ipaddress.ip_address(c.vip) in n for n in covered):
-            addresses.append(_host_prefix(c.vip))
-    docs: list[dict[str, Any]] = [
-        {
-            "apiVersion": METALLB,
-            "kind": "IPAddressPool",
-            "metadata": _guide_meta(plan, GUIDE_POOL),
-            "spec": {"addresses": addresses, "autoAssign": True},
-        }
-    ]
-    asn = plan.site.spec.management_cluster.asn
-    for router in plan.routers:
-        name = GUIDE_PEER if len(plan.routers) == 1 else f"{GUIDE_PEER}-{router.name}"
-        docs.append(
-            {
-                "apiVersion": METALLB_V1BETA2,
-                "kind": "BGPPeer",
-                "metadata": _guide_meta(plan, name),
-                "spec": {"peerAddress": router.address, "peerASN": router.asn, "myASN": asn},
-            }
-        )
-    docs.append(
-        {
-            "apiVersion": METALLB,
-            "kind": "BGPAdvertisement",
-            "metadata": _guide_meta(plan, GUIDE_ADVERTISEMENT),
-            "spec": {"ipAddressPools": [GUIDE_POOL]},
-        }
-    )
-    return docs

@@ -30,6 +30,7 @@ __all__ = [
     "NFT_TABLE",
     "firewall_filenames",
     "firewall_sources",
+    "nft_table_head",
     "render_firewalld_script",
     "render_iptables_rules",
     "render_nft_equivalent",
@@ -57,9 +58,7 @@ def _echo_sources(plan: SitePlan, router: Router) -> tuple[str, ...]:
     return ()
 
 
-def _header(plan: SitePlan, router: Router, profile: str) -> list[str]:
-    if profile == "guide":
-        return [f"# The guide's firewall step for router {router.name}: BGP open to anyone."]
+def _header(plan: SitePlan, router: Router) -> list[str]:
     ports = f"BGP (TCP {BGP_PORT})"
     if plan.bfd is not None:
         ports += f" and BFD (UDP {BFD_PORTS[0]}, {BFD_PORTS[1]})"
@@ -71,12 +70,9 @@ def _header(plan: SitePlan, router: Router, profile: str) -> list[str]:
     ]
 
 
-def render_iptables_rules(plan: SitePlan, router: Router, *, family: int, profile: str) -> str:
+def render_iptables_rules(plan: SitePlan, router: Router, *, family: int) -> str:
     """An iptables-restore file (IPv4 or IPv6) for `iptables-restore --noflush`."""
-    lines = _header(plan, router, profile)
-    if profile == "guide":
-        lines += ["*filter", f"-I INPUT -p tcp --dport {BGP_PORT} -j ACCEPT", "COMMIT"]
-        return "\n".join(lines) + "\n"
+    lines = _header(plan, router)
     tool = "iptables" if family == 4 else "ip6tables"
     lines += [
         f"# Load: {tool}-restore --noflush <this file>   (refills chain {IPTABLES_CHAIN} only)",
@@ -117,28 +113,13 @@ def _nft_rules(plan: SitePlan, router: Router) -> Iterator[str]:
         yield f"\t\tudp dport {bfd} drop"
 
 
-def render_nft_equivalent(plan: SitePlan, router: Router, *, profile: str = "hcplb") -> str:
+def render_nft_equivalent(plan: SitePlan, router: Router) -> str:
     """An `nft -f` file with its own table `inet hcplb`, replaced atomically on every load.
 
     It is the nftables flavour's file and, for a firewalld router, what the lab applies in
     its namespace in place of the firewalld policy (same accepts and drops).
     """
-    lines = _header(plan, router, profile)
-    lines += [
-        f"# Load: nft -f <this file>   (replaces table {NFT_TABLE} only)",
-        f"table {NFT_TABLE}",
-        f"delete table {NFT_TABLE}",
-        f"table {NFT_TABLE} {{",
-    ]
-    if profile == "guide":
-        lines += [
-            "\tchain input {",
-            "\t\ttype filter hook input priority filter; policy accept;",
-            f"\t\ttcp dport {BGP_PORT} accept",
-            "\t}",
-            "}",
-        ]
-        return "\n".join(lines) + "\n"
+    lines = _header(plan, router) + nft_table_head()
     elements = ", ".join(s.removesuffix("/32") for s in firewall_sources(plan))
     lines += [
         "\tset bgp_peers {",
@@ -157,19 +138,23 @@ def render_nft_equivalent(plan: SitePlan, router: Router, *, profile: str = "hcp
     return "\n".join(lines) + "\n"
 
 
+def nft_table_head() -> list[str]:
+    """The lines that open table `inet hcplb`, replacing it whole on every load."""
+    return [
+        f"# Load: nft -f <this file>   (replaces table {NFT_TABLE} only)",
+        f"table {NFT_TABLE}",
+        f"delete table {NFT_TABLE}",
+        f"table {NFT_TABLE} {{",
+    ]
+
+
 def _rich(rule: str) -> str:
     return f"fw --policy=\"$policy\" --add-rich-rule='{rule}'"
 
 
-def render_firewalld_script(plan: SitePlan, router: Router, *, profile: str) -> str:
+def render_firewalld_script(plan: SitePlan, router: Router) -> str:
     """A bash script that (re)creates the firewalld policy and reloads firewalld."""
-    lines = ["#!/bin/bash", *_header(plan, router, profile), "set -euo pipefail", ""]
-    if profile == "guide":
-        lines += [
-            f"firewall-cmd --permanent --add-port={BGP_PORT}/tcp",
-            "firewall-cmd --reload",
-        ]
-        return "\n".join(lines) + "\n"
+    lines = ["#!/bin/bash", *_header(plan, router), "set -euo pipefail", ""]
     lines += [
         "# A policy from any zone to the host itself (firewalld >= 0.9); its negative priority",
         "# puts it before the zones. Recreated on every run so removed nodes lose access.",
@@ -206,10 +191,10 @@ def render_firewalld_script(plan: SitePlan, router: Router, *, profile: str) -> 
     return "\n".join(lines) + "\n"
 
 
-def firewall_filenames(router: Router, *, profile: str) -> tuple[str, ...]:
+def firewall_filenames(router: Router) -> tuple[str, ...]:
     """The firewall files rendered for a router's flavour, relative to its router directory."""
     if router.firewall is Firewall.iptables:
-        return ("iptables.rules",) if profile == "guide" else ("iptables.rules", "ip6tables.rules")
+        return ("iptables.rules", "ip6tables.rules")
     if router.firewall is Firewall.nftables:
         return ("hcplb.nft",)
     return ("firewalld.sh",)

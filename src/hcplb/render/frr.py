@@ -1,4 +1,4 @@
-"""frr.conf for one router: the hardened `hcplb` profile, or the guide's literal config.
+"""frr.conf for one router, hardened (the guide's literal config is `hcplb.render.guide`).
 
 The hcplb profile peers with the cluster nodes through one peer-group and accepts from them
 only host routes inside the VIP pools, sends them nothing, caps what they may send, spreads
@@ -25,7 +25,6 @@ __all__ = [
     "ROUTE_MAP_OUT",
     "check_bgp_password",
     "render_frr_conf",
-    "render_guide_frr_conf",
 ]
 
 # Only when one router has both iBGP and eBGP nodes: FRR wants a peer-group all one kind.
@@ -211,25 +210,4 @@ def render_frr_conf(plan: SitePlan, router: Router, *, password: str | None) -> 
     lines += _neighbor_lines(plan, groups)
     lines += _address_family(plan, router, groups)
     lines += ["exit", "!"]
-    return "\n".join(lines) + "\n"
-
-
-def render_guide_frr_conf(plan: SitePlan, router: Router) -> str:
-    """The guide's literal router config with this site's values (insecure; benchmarks only)."""
-    peerings = plan.peerings_of(router)
-    lines = [
-        f"hostname {router.name}",
-        "frr defaults traditional",
-        "log syslog informational",
-        "",
-        f"router bgp {router.asn}",
-        f"  bgp router-id {router.router_id}",
-        "  no bgp ebgp-requires-policy",
-        "",
-        "  ! Define your MetalLB nodes",
-    ]
-    lines += [f"  neighbor {p.node.address} remote-as {p.node_asn}" for p in peerings]
-    lines += ["", "  address-family ipv4 unicast"]
-    lines += [f"    neighbor {p.node.address} activate" for p in peerings]
-    lines.append("  exit-address-family")
     return "\n".join(lines) + "\n"

@@ -20,9 +20,9 @@ from hcplb.spec.models import Firewall, Router
 __all__ = [
     "SYSCTL_FILENAME",
     "HostCommand",
+    "daemons_file",
     "netns_host_commands",
     "render_daemons",
-    "render_setup_script",
     "render_sysctl",
     "sysctl_settings",
 ]
@@ -60,11 +60,13 @@ def _option_line(daemon: str) -> str:
     return f'{name}"{" " * (16 - len(name))}-A {address}{extra}"'
 
 
-def render_daemons(plan: SitePlan, *, profile: str) -> str:
-    """/etc/frr/daemons: bgpd on, bfdd on when BFD is (never in the guide's profile)."""
-    wanted = {"bgpd"}
-    if profile != "guide" and plan.bfd is not None:
-        wanted.add("bfdd")
+def render_daemons(plan: SitePlan) -> str:
+    """/etc/frr/daemons: bgpd on, bfdd on when BFD is."""
+    return daemons_file({"bgpd", "bfdd"} if plan.bfd is not None else {"bgpd"})
+
+
+def daemons_file(wanted: set[str]) -> str:
+    """A daemons file with just `wanted` switched on (zebra and staticd always run)."""
     lines = [
         "# Which FRR daemons the frr service starts (read by frrinit.sh / watchfrr).",
         f"# hcplb: {' and '.join(d for d in _DAEMONS if d in wanted)} for the MetalLB peering;"
@@ -112,18 +114,13 @@ def render_daemons(plan: SitePlan, *, profile: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sysctl_settings(*, profile: str) -> tuple[tuple[str, str], ...]:
+def sysctl_settings() -> tuple[tuple[str, str], ...]:
     """The kernel settings of a router, in the order they are applied."""
-    settings = [("net.ipv4.ip_forward", "1")]
-    if profile != "guide":
-        settings.append(("net.ipv4.fib_multipath_hash_policy", "1"))
-    return tuple(settings)
+    return (("net.ipv4.ip_forward", "1"), ("net.ipv4.fib_multipath_hash_policy", "1"))
 
 
-def render_sysctl(plan: SitePlan, router: Router, *, profile: str) -> str:
+def render_sysctl(plan: SitePlan, router: Router) -> str:
     """/etc/sysctl.d/90-hcplb.conf."""
-    if profile == "guide":
-        return "net.ipv4.ip_forward = 1\n"
     return (
         f"# hcplb: router {router.name} (site {plan.site.name}).\n"
         "# Route traffic for the MetalLB VIPs to the cluster nodes.\n"
@@ -142,9 +139,7 @@ class HostCommand:
     input: str | None = None
 
 
-def netns_host_commands(
-    plan: SitePlan, router: Router, *, profile: str = "hcplb"
-) -> tuple[HostCommand, ...]:
+def netns_host_commands(plan: SitePlan, router: Router) -> tuple[HostCommand, ...]:
     """sysctl and firewall commands that prepare a fresh lab namespace as this router.
 
     Run each with `hcplb.runner.run(cmd.argv, input=cmd.input, netns=NS, timeout=...,
@@ -153,194 +148,15 @@ def netns_host_commands(
     The INPUT hook is inserted unconditionally: meant for a namespace made for the lab.
     """
     commands = [
-        HostCommand(("sysctl", "-qw", f"{key}={value}"))
-        for key, value in sysctl_settings(profile=profile)
+        HostCommand(("sysctl", "-qw", f"{key}={value}")) for key, value in sysctl_settings()
     ]
     if router.firewall is Firewall.iptables:
-        families = (4,) if profile == "guide" else (4, 6)
-        for family in families:
+        for family in (4, 6):
             tool = "iptables" if family == 4 else "ip6tables"
-            rules = render_iptables_rules(plan, router, family=family, profile=profile)
+            rules = render_iptables_rules(plan, router, family=family)
             commands.append(HostCommand((f"{tool}-restore", "--noflush"), rules))
-            if profile != "guide":
-                commands.append(HostCommand((tool, "-I", "INPUT", "1", "-j", IPTABLES_CHAIN)))
+            commands.append(HostCommand((tool, "-I", "INPUT", "1", "-j", IPTABLES_CHAIN)))
     else:
-        nft = render_nft_equivalent(plan, router, profile=profile)
+        nft = render_nft_equivalent(plan, router)
         commands.append(HostCommand(("nft", "-f", "-"), nft))
     return tuple(commands)
-
-
-_SETUP_HEAD = """\
-#!/bin/bash
-# hcplb: set up router {router} (site {site}) from the files beside this script.
-# The guide's router steps as one idempotent script: run it as root, again after every
-# `hcplb render`; it changes only what differs. It never prints frr.conf (it may hold
-# the BGP password).
-set -euo pipefail
-
-here=$(cd -- "$(dirname -- "${{BASH_SOURCE[0]}}")" && pwd)
-daemons_changed=no
-conf_changed=no
-
-say() {{ printf '==> %s\\n' "$*"; }}
-die() {{
-\tprintf 'setup.sh: %s\\n' "$*" >&2
-\texit 1
-}}
-
-# put SRC DEST MODE [OWNER:GROUP]: install SRC when DEST differs; fails (1) when unchanged.
-put() {{
-\tif cmp -s "$1" "$2"; then
-\t\treturn 1
-\tfi
-\tinstall -D -m "$3" "$1" "$2"
-\tif [ -n "${{4:-}}" ]; then
-\t\tchown "$4" "$2"
-\tfi
-}}
-
-# pkg NAME...: install packages with dnf or apt-get.
-apt_updated=no
-pkg() {{
-\tif command -v dnf >/dev/null 2>&1; then
-\t\tdnf install -y "$@"
-\telif command -v apt-get >/dev/null 2>&1; then
-\t\tif [ "$apt_updated" = no ]; then
-\t\t\tapt-get update -qq
-\t\t\tapt_updated=yes
-\t\tfi
-\t\tDEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
-\telse
-\t\tdie "neither dnf nor apt-get found: install $* first"
-\tfi
-}}
-
-[ "$(id -u)" -eq 0 ] || die "run me as root"
-
-say "FRR package"
-command -v vtysh >/dev/null 2>&1 || pkg frr
-# systemctl reload frr runs frr-reload.py: part of frr on RHEL, of frr-pythontools on Debian.
-if [ ! -e /usr/libexec/frr/frr-reload.py ] && [ ! -e /usr/lib/frr/frr-reload.py ]; then
-\tpkg frr-pythontools
-fi
-
-say "check frr.conf with FRR's own parser before changing anything"
-if ! out=$(vtysh -C -f "$here/frr.conf" 2>&1); then
-\tprintf '%s\\n' "$out" | sed -E 's/(password).*/\\1 <redacted>/' >&2
-\tdie "FRR rejects frr.conf; nothing was changed"
-fi
-
-say "sysctl: {sysctl_what}"
-put "$here/{sysctl}" /etc/sysctl.d/{sysctl} 0644 || true
-sysctl -q -p /etc/sysctl.d/{sysctl}
-"""
-
-_SETUP_TAIL = """\
-
-say "FRR daemons: {daemons}"
-if put "$here/daemons" /etc/frr/daemons 0640 frr:frr; then
-\tdaemons_changed=yes
-fi
-
-say "frr.conf"
-if [ -f /etc/frr/frr.conf ] && [ ! -e /etc/frr/frr.conf.before-hcplb ] &&
-\t! cmp -s "$here/frr.conf" /etc/frr/frr.conf; then
-\tcp -p /etc/frr/frr.conf /etc/frr/frr.conf.before-hcplb
-fi
-if put "$here/frr.conf" /etc/frr/frr.conf 0640 frr:frr; then
-\tconf_changed=yes
-fi
-
-say "frr service"
-systemctl enable --quiet frr
-if [ "$daemons_changed" = yes ] || ! systemctl is-active --quiet frr; then
-\tsystemctl restart frr
-elif [ "$conf_changed" = yes ]; then
-\tsystemctl reload frr
-else
-\tsay "frr is running with this configuration already"
-fi
-say "done; check the sessions: vtysh -c 'show bgp summary'"
-"""
-
-_PERSIST_IPTABLES = """\
-# Saved the guide's way (/etc/sysconfig, RHEL iptables-services) or Debian's iptables-persistent.
-if [ -d /etc/sysconfig ]; then
-\tiptables-save >/etc/sysconfig/iptables
-{save6_rhel}elif [ -d /etc/iptables ]; then
-\tiptables-save >/etc/iptables/rules.v4
-{save6_deb}else
-\tsay "note: the rules are live but not saved for the next boot (no iptables-persistent)"
-fi
-"""
-
-
-def _firewall_steps(router: Router, profile: str) -> str:
-    if router.firewall is Firewall.iptables:
-        lines = ["command -v iptables-restore >/dev/null 2>&1 || pkg iptables"]
-        if profile == "guide":
-            lines.append(
-                "iptables -C INPUT -p tcp --dport 179 -j ACCEPT 2>/dev/null ||"
-                ' iptables-restore --noflush "$here/iptables.rules"'
-            )
-        else:
-            for tool, rules in (("iptables", "iptables.rules"), ("ip6tables", "ip6tables.rules")):
-                lines += [
-                    f'{tool}-restore --noflush "$here/{rules}"',
-                    f"{tool} -C INPUT -j {IPTABLES_CHAIN} 2>/dev/null ||"
-                    f" {tool} -I INPUT 1 -j {IPTABLES_CHAIN}",
-                ]
-        six = profile != "guide"
-        lines.append(
-            _PERSIST_IPTABLES.format(
-                save6_rhel="\tip6tables-save >/etc/sysconfig/ip6tables\n" if six else "",
-                save6_deb="\tip6tables-save >/etc/iptables/rules.v6\n" if six else "",
-            ).rstrip("\n")
-        )
-        return "\n".join(lines)
-    if router.firewall is Firewall.nftables:
-        return "\n".join(
-            [
-                "command -v nft >/dev/null 2>&1 || pkg nftables",
-                'put "$here/hcplb.nft" /etc/hcplb/hcplb.nft 0644 || true',
-                "nft -f /etc/hcplb/hcplb.nft",
-                "# Loaded at boot by the nftables service through an include in its config.",
-                "include='include \"/etc/hcplb/hcplb.nft\"'",
-                "for conf in /etc/sysconfig/nftables.conf /etc/nftables.conf; do",
-                '\tif [ -f "$conf" ]; then',
-                '\t\tgrep -qxF "$include" "$conf" || printf \'%s\\n\' "$include" >>"$conf"',
-                "\t\tbreak",
-                "\tfi",
-                "done",
-                "systemctl enable --quiet nftables",
-            ]
-        )
-    return "\n".join(
-        [
-            "command -v firewall-cmd >/dev/null 2>&1 || pkg firewalld",
-            "firewall-cmd --state >/dev/null 2>&1 ||"
-            ' die "firewalld is not running: systemctl enable --now firewalld, then run me again"',
-            'bash "$here/firewalld.sh"',
-        ]
-    )
-
-
-def render_setup_script(plan: SitePlan, router: Router, *, profile: str) -> str:
-    """router/setup.sh: package, frr.conf check, sysctl, firewall, daemons, frr.conf, service."""
-    sysctl_what = ", ".join(f"{k}={v}" for k, v in sysctl_settings(profile=profile))
-    daemons = "bgpd" if profile == "guide" or plan.bfd is None else "bgpd, bfdd"
-    flavour = router.firewall.value
-    what = (
-        "BGP open to anyone (the guide's rule)"
-        if profile == "guide"
-        else ("BGP" + (" and BFD" if plan.bfd is not None else "") + " only from the cluster nodes")
-    )
-    return (
-        _SETUP_HEAD.format(
-            router=router.name, site=plan.site.name, sysctl=SYSCTL_FILENAME, sysctl_what=sysctl_what
-        )
-        + f'\nsay "firewall ({flavour}): {what}"\n'
-        + _firewall_steps(router, profile)
-        + "\n"
-        + _SETUP_TAIL.format(daemons=daemons)
-    )

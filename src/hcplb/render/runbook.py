@@ -14,6 +14,7 @@ from hcplb.render.alerts import ALERTS, PROMETHEUS_RULE_FILE
 from hcplb.render.dns import NSUPDATE_FILE, TSIG_KEY_FILE, dns_zones
 from hcplb.render.failover import failover_section
 from hcplb.render.files import RenderedFile
+from hcplb.render.guide import GUIDE_ADVERTISEMENT, GUIDE_PEER, GUIDE_POOL
 from hcplb.render.hostedcluster import hostedcluster_paths
 from hcplb.render.router import router_dir
 from hcplb.render.topology import TOPOLOGY_FILE, topology_mermaid
@@ -22,8 +23,9 @@ __all__ = ["render_runbook"]
 
 # with more hosted clusters than this, the per-cluster checks are shown for the first one only
 _CHECKS_FOR_EACH = 10
+# what someone who followed the guide has in the cluster (one router: one peer)
 _GUIDE_OBJECTS = (
-    "ipaddresspool/hcp-api-pool bgppeer/upstream-router-peer bgpadvertisement/hcp-api-bgp-adv"
+    f"ipaddresspool/{GUIDE_POOL} bgppeer/{GUIDE_PEER} bgpadvertisement/{GUIDE_ADVERTISEMENT}"
 )
 
 

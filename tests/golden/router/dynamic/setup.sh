@@ -64,7 +64,7 @@ sysctl -q -p /etc/sysctl.d/90-hcplb.conf
 say "firewall (nftables): BGP and BFD only from the cluster nodes"
 command -v nft >/dev/null 2>&1 || pkg nftables
 put "$here/hcplb.nft" /etc/hcplb/hcplb.nft 0644 || true
-nft -f /etc/hcplb/hcplb.nft
+nft -f "$here/hcplb.nft"
 # Loaded at boot by the nftables service through an include in its config.
 include='include "/etc/hcplb/hcplb.nft"'
 for conf in /etc/sysconfig/nftables.conf /etc/nftables.conf; do
