@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 
 from hcplb.cli import app
 from hcplb.lab import Lab, down, faults, up
+from hcplb.lab.verification import prepare_lab
 from hcplb.probes.model import Status
-from hcplb.probes.sources import prepare_lab
 from hcplb.probes.suite import verify
 
 from . import browser
