@@ -20,14 +20,25 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "hcplb"
 # subprocess gate); `lint` may grow sub-packages (`hcplb.lint.x` is room lint).
 LAYERS: dict[str, int] = {
     **dict.fromkeys(
-        ("spec", "plan", "errors", "runner", "secrets", "gotext", "schemas", "settings"), 0
+        (
+            "spec",
+            "plan",
+            "errors",
+            "runner",
+            "secrets",
+            "gotext",
+            "schemas",
+            "settings",
+            "graphviz",
+        ),
+        0,
     ),
     "frrjson": 0,
     **dict.fromkeys(
         ("metallb", "render", "lint", "importer", "probes", "hypershift", "targets", "converged"),
         1,
     ),
-    **dict.fromkeys(("lab", "apply", "bench"), 2),
+    **dict.fromkeys(("lab", "apply", "bench", "report"), 2),
     "cli": 3,
 }
 # Only these modules start processes themselves; everything else goes through runner.run.
