@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hcplb.converged import converged_site, route_problem
+from hcplb.converged import converged_site, discards_updates, route_problem
 from hcplb.frrjson import parse_answer, parse_bgp_summary, parse_ip_route
 from hcplb.plan import SitePlan
 from hcplb.render.secrets import Secrets
@@ -49,7 +49,7 @@ def parse_sessions(summary_text: str) -> dict[str, str]:
     """Neighbour -> state from `show bgp summary json` (nothing when bgpd is down)."""
     summary = parse_bgp_summary(parse_answer(summary_text).data)
     return {
-        address: "Established (Policy)" if peer.established and peer.policy_blocked else peer.state
+        address: "Established (Policy)" if discards_updates(peer) else peer.state
         for address, peer in summary.peers.items()
     }
 
