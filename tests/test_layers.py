@@ -162,3 +162,19 @@ def test_script_run_in_lab_hosts_imports_only_the_standard_library() -> None:
     path = SRC / "lab" / "apiserver.py"
     ours = [f"{line}: {name}" for line, name in _imports(path) if name.startswith("hcplb")]
     assert not ours, f"{path.name} imports {ours}"
+
+
+PURE_ROOMS = ("spec", "plan", "frrjson", "converged", "render", "metallb", "gotext", "schemas")
+
+
+def test_pure_rooms_never_reach_ssh_or_kubernetes() -> None:
+    """spec, plan, render, MetalLB's model and the converged model stay pure (STYLE.md)."""
+    edge = ("asyncssh", "lightkube", "httpx", "httpx2", "subprocess", "socket")
+    offenders = [
+        f"{path.relative_to(SRC.parent)}:{line}: {name}"
+        for path in _sources()
+        if _room(_module_name(path)) in PURE_ROOMS
+        for line, name in _imports(path)
+        if name.split(".")[0] in edge
+    ]
+    assert not offenders, "\n".join(offenders)
