@@ -48,3 +48,5 @@ RELOAD_TIMEOUT = 120.0
 """frr-reload.py --test/--reload on a router"""
 ROLLBACK_WAIT = 60.0
 """after a rollback: nodes that got a NOTIFICATION back off before they dial again"""
+DOT_TIMEOUT = 30.0
+"""Graphviz's `dot` drawing one topology picture"""
