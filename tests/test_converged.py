@@ -21,6 +21,7 @@ from hcplb.spec import LoadedSite, load_site
 from .conftest import EXAMPLES
 
 DATA = Path(__file__).parent / "data" / "frr"
+SITES = Path(__file__).parent / "sites"
 NODES = ("192.168.125.20", "192.168.125.21", "192.168.125.22")
 
 
@@ -98,3 +99,13 @@ def test_route_rule_needs_every_nexthop_and_tolerates_extras() -> None:
     assert route_problem("10.0.2.20/32", NODES, ()) == (
         f"10.0.2.20/32: nexthops {', '.join(NODES)} missing (FIB has no route)"
     )
+
+
+def test_an_unresolved_password_does_not_change_who_announces() -> None:
+    """verify without the secrets and apply's wait compute the same state as with them."""
+    plan = plan_site(load_site(SITES / "password.yaml").site)
+    without = converged_site(plan, Secrets())
+    known = converged_site(plan, Secrets(bgp_password="s3cret-canary"))
+    assert without.problems == () and without.notes == known.notes
+    assert without.routers == known.routers and without.apis == known.apis
+    assert not any(m.get("kind") == "Secret" for m in without.manifests)  # what render writes

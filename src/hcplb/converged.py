@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hcplb.errors import HcplbError
@@ -222,6 +222,20 @@ def _simulate(
     return sim, sim.reason
 
 
+# Stands in for a BGP password the caller did not resolve: who peers and announces what does not
+# depend on its value, but MetalLB refuses a BGPPeer whose Secret is missing.
+_UNRESOLVED_PASSWORD = "hcplb-unresolved-password"
+
+
+def _with_password(
+    plan: SitePlan, secrets: Secrets, profile: Profile, manifests: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The manifests as the cluster holds them: with the password Secret the spec refers to."""
+    if plan.site.spec.bgp.password is None or secrets.bgp_password:
+        return manifests
+    return manifests_of(profile, plan, replace(secrets, bgp_password=_UNRESOLVED_PASSWORD))
+
+
 def _problems(plan: SitePlan, sim: Simulation | None, reason: str) -> list[str]:
     if sim is None:
         return [reason]
@@ -342,7 +356,8 @@ def converged_site(
     """
     # 1. MetalLB over the manifests this profile renders (with MetalLB installed)
     manifests = manifests_of(profile, plan, secrets)
-    sim, reason = _simulate(plan, manifests, extra_labels or {})
+    held = _with_password(plan, secrets, profile, manifests)
+    sim, reason = _simulate(plan, held, extra_labels or {})
     problems = _problems(plan, sim, reason)
     speakers = _speakers(plan, sim, reason)
     # 2. per router: sessions, and each hosted cluster's VIP prefix with its announcers
