@@ -33,7 +33,7 @@ LAYERS: dict[str, int] = {
         ),
         0,
     ),
-    **dict.fromkeys(("frrjson", "graphviz"), 0),
+    "frrjson": 0,
     **dict.fromkeys(
         ("metallb", "render", "lint", "importer", "probes", "hypershift", "targets", "converged"),
         1,
