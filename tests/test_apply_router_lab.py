@@ -288,8 +288,16 @@ def test_password_change_and_rollback_never_on_a_command_line(
     resolve_secret(SecretRef(env="HCPLB_TEST_BGP_PASSWORD"), field="spec.bgp.password")
     good = good_conf(setup.lab)
     line = " neighbor HCP-NODES passive\n"
-    with_old = good.replace(line, f"{line} neighbor HCP-NODES password {old}\n")
-    with_new = good.replace(line, f"{line} neighbor HCP-NODES password {new}\n")
+
+    def with_password(password: str) -> str:
+        # and a peer-group the router does not have yet: frr-reload.py adds it, password included
+        extra = (
+            " neighbor HCPLB-TEST peer-group\n neighbor HCPLB-TEST remote-as 64999\n"
+            f" neighbor HCPLB-TEST password {password}\n"
+        )
+        return good.replace(line, f"{line} neighbor HCP-NODES password {password}\n{extra}")
+
+    with_old, with_new = with_password(old), with_password(new)
     target = LabTarget(setup.lab, "frr")
     plan, router = setup.lab.plan, setup.lab.plan.routers[0]
     secrets = [old, new]
@@ -311,8 +319,11 @@ def test_password_change_and_rollback_never_on_a_command_line(
     # the recorder saw the reloads and frr-reload.py's own vtysh calls
     traces = "".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("trace.*")))
     assert "frr-reload.py" in traces and '"--reload"' in traces and 'vtysh", "-c"' in traces
+    # nor did frr-reload.py's own log
+    log = setup.lab.run("frr", ["cat", "/var/log/frr/frr-reload.log"], timeout=10).stdout
     for secret in secrets:
         assert secret not in traces
+        assert secret not in log
         for argv, env in seen:
             assert not any(secret in word for word in argv), argv
             assert "HCPLB_TEST_BGP_PASSWORD" not in env

@@ -72,6 +72,7 @@ class _Frr:
         self.router = router
         self.secrets = list(secrets)
         self.reload = reload_script(target)
+        self._log_level: bool | None = None
 
     def run(self, argv: Sequence[str], timeout: float = TIMEOUT) -> tuple[int, str, str]:
         result = self.target.run(argv, timeout=timeout)
@@ -103,9 +104,19 @@ class _Frr:
             raise self.fail("frr-reload.py not found", "", "install frr-pythontools (Debian)")
         if test:
             return self.run((self.reload, "--test", path), timeout=RELOAD_TIMEOUT)
-        # its file of added lines (in /var/run/frr) may hold a password: readable by root only
+        # its file of added lines (in /var/run/frr) may hold a password: readable by root only;
+        # at its default level it logs those lines to /var/log/frr/frr-reload.log
         umask = ("sh", "-c", 'umask 077 && exec "$@"', "sh")
-        return self.run((*umask, self.reload, "--reload", path), timeout=RELOAD_TIMEOUT)
+        quiet = ("--log-level", "warning") if self._logs_by_level() else ()
+        return self.run((*umask, self.reload, "--reload", *quiet, path), timeout=RELOAD_TIMEOUT)
+
+    def _logs_by_level(self) -> bool:
+        """Whether this frr-reload.py takes --log-level (older ones log every line they add)."""
+        if self._log_level is None:
+            assert self.reload is not None
+            result = self.target.run((self.reload, "--help"), timeout=TIMEOUT)
+            self._log_level = "--log-level" in result.stdout
+        return self._log_level
 
     def align_passwords(self, running: str, wanted: str) -> None:
         """Give the running BGP passwords the values of `wanted` through a 0600 file.
