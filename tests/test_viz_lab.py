@@ -160,12 +160,13 @@ class _Dom(HTMLParser):
 def test_html_report_of_a_failed_node_in_chromium(
     lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prepared = prepare_lab(lab.name, timeout=1.5)
+    # a generous probe timeout: on a loaded machine a 1.5 s probe of a healthy session can time out
+    prepared = prepare_lab(lab.name, timeout=5)
     try:
         faults.fail(lab, NODE, "down")
         deadline = time.monotonic() + 45
         while True:
-            report = verify(prepared.expect, prepared.targets, timeout=1.5)
+            report = verify(prepared.expect, prepared.targets, timeout=5)
             if report.get(SESSION).status is Status.fail or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
@@ -173,7 +174,7 @@ def test_html_report_of_a_failed_node_in_chromium(
         page = tmp_path / "report.html"
         result = CliRunner().invoke(
             app,
-            ["verify", "--lab", lab.name, "--timeout", "1.5", "-O", "html", "--report", str(page)],
+            ["verify", "--lab", lab.name, "--timeout", "5", "-O", "html", "--report", str(page)],
         )
         assert result.exit_code == 1, result.output
         profile = tmp_path / "chromium-profile"
