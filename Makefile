@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := frr frr-pythontools bind9 bind9-dnsutils iproute2 iptables nftables openssh-server openssh-client curl shellcheck procps python3-firewall graphviz chromium prometheus strace
 # COMMAND:package, installed only when COMMAND is missing. Debian 12's kubernetes-client (kubectl
 # 1.20, `kubectl kustomize` enough for our cluster/) conflicts with a kubectl some machines have.
-APT_COMMANDS := kubectl:kubernetes-client git:git
+APT_COMMANDS := kubectl:kubernetes-client git:git npm:npm
 STAMP := $(VENV)/.hcplb-installed
 # Mermaid's browser bundle, for the test that draws the runbook's Mermaid block in Chromium
 MERMAID_VERSION := 12.3.0

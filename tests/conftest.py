@@ -37,6 +37,8 @@ SETUP_TOOLS = {
     "ssh-keygen": "openssh-client",
     "kubectl": "kubernetes-client",
     "git": "git",
+    "chromium": "chromium",
+    "promtool": "prometheus",
     "strace": "strace",
 }
 

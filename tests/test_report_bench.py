@@ -5,6 +5,7 @@ is a benchmark, not a test)."""
 from __future__ import annotations
 
 import html
+import importlib.util
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from hcplb.bench import failover
 from hcplb.bench.failover import FailoverReport, RunResult
 from hcplb.bench.loadgen import Record
 from hcplb.cli import app
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, missing
 
 FAULT = 1_000_000.0
 
@@ -36,7 +37,8 @@ def _run(n: int) -> RunResult:
 
 
 def test_failover_report_page(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    if importlib.util.find_spec("matplotlib") is None:
+        missing("matplotlib not installed (make setup installs the [plot] extra)")
     synthetic = FailoverReport(
         str(EXAMPLES / "seed.yaml"), "hcplb", "down", 200.0, 240.0, (_run(1), _run(2)), 11.5,
         "1.00 1.00 1.00", "2.00 1.50 1.00",
