@@ -164,7 +164,8 @@ def _collect(root: Path) -> list[str]:
     argv = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
     result = run([*argv, str(root / "tests")], timeout=600, env=env)
     assert result.rc == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return [line for line in result.stdout.splitlines() if "::" in line]
+    ids = result.stdout.split("\n\n", 1)[0]  # the ids come first, then a blank line
+    return [line for line in ids.splitlines() if "::" in line]
 
 
 def _this_run(config: pytest.Config, items: list[pytest.Item]) -> list[str] | None:
