@@ -31,11 +31,16 @@ from hcplb.metallb.model import (
 from hcplb.metallb.peers import check_frr_peers, parse_peer
 from hcplb.metallb.selectors import EVERYTHING, LabelSelector, matches_any, parse_selectors
 from hcplb.metallb.validation import (
+    DEFAULT_AGGREGATION_V4,
+    DEFAULT_AGGREGATION_V6,
     MISSING_NAME,
     aggregation,
     aggregation_vs_entry,
+    bfd_echo_with_ipv6,
     duplicate_name,
     duplicate_object,
+    local_pref_compatible,
+    local_pref_conflict,
 )
 
 __all__ = ["CONFIG_KINDS", "Parsed", "compatible_local_pref", "parse_config"]
@@ -261,8 +266,8 @@ def _advertisement(
     service_selectors = _selectors(f, "serviceSelectors")
     peers = f.texts("peers", unique="peers")
     raw_communities = f.texts("communities", unique="community")
-    agg = f.integer("aggregationLength", 32)
-    agg6 = f.integer("aggregationLengthV6", 128)
+    agg = f.integer("aggregationLength", DEFAULT_AGGREGATION_V4)
+    agg6 = f.integer("aggregationLengthV6", DEFAULT_AGGREGATION_V6)
     for problem in aggregation(
         agg if f.has("aggregationLength") else None,
         agg6 if f.has("aggregationLengthV6") else None,
@@ -318,27 +323,14 @@ def _check_advertisements(ads: tuple[BgpAdvertisement, ...], pools: tuple[Pool, 
         for i, ad in enumerate(mine):
             for other in mine[:i]:
                 if not compatible_local_pref(ad, other, pool):
-                    raise MetallbError(
-                        f"BGPAdvertisement {ad.name}: invalid local preference {ad.local_pref}: "
-                        f"local preferernce {other.local_pref} was already set for the same type "
-                        "of BGP update. Check existing BGP advertisements with common pools and "
-                        "aggregation lengths"
-                    )
+                    message = local_pref_conflict(ad.local_pref, other.local_pref)
+                    raise MetallbError(f"BGPAdvertisement {ad.name}: {message}")
 
 
 def compatible_local_pref(a: BgpAdvertisement, b: BgpAdvertisement, pool: Pool) -> bool:
-    if a.local_pref == b.local_pref:
-        return True
-    versions = {nets[0].version for _, nets in pool.entries if nets}
-    v4_differs = a.aggregation_length != b.aggregation_length
-    v6_differs = a.aggregation_length_v6 != b.aggregation_length_v6
-    if (v4_differs and 6 not in versions) or (v6_differs and 4 not in versions):
-        return True
-    if v4_differs and v6_differs:
-        return True
-    if a.peers and b.peers and not set(a.peers) & set(b.peers):
-        return True
-    return not a.nodes & b.nodes
+    """MetalLB's rule on the LOCAL_PREFs of two advertisements of `pool`."""
+    families = {nets[0].version for _, nets in pool.entries if nets}
+    return local_pref_compatible(a.traits, b.traits, families, bool(a.nodes & b.nodes))
 
 
 def _check_bfd_echo_v6(
@@ -356,7 +348,4 @@ def _check_bfd_echo_v6(
                 continue
             for peer in peers:
                 if (not ad.peers or peer.name in ad.peers) and peer.bfd_profile in echo:
-                    raise MetallbError(
-                        f"pool {pool.name} has bgpadvertisement {ad.name} which references peer "
-                        f"{peer.name} which has bfd echo enabled, which is not possible"
-                    )
+                    raise MetallbError(bfd_echo_with_ipv6(pool.name, ad.name, peer.name))

@@ -20,6 +20,7 @@ from hcplb.metallb.frr import Advertisement, FrrConfig, Session, prefix_version
 from hcplb.metallb.model import BgpAdvertisement, MetallbConfig, Peer, Pool
 from hcplb.metallb.objects import NodeView, ServiceView
 from hcplb.metallb.selectors import matches_any
+from hcplb.metallb.validation import local_pref_conflict_at_runtime
 
 __all__ = ["SpeakerConfig", "session_for", "speaker_for"]
 
@@ -100,11 +101,10 @@ def _why_not(
     for i, a in enumerate(mine):
         for b in mine[i + 1 :]:
             if not compatible_local_pref(a, b, pool):
-                return (
-                    f"conflictingAdvertisements: advertisements '{a.name}' and '{b.name}' have "
-                    f"conflicting LOCAL_PREF ({a.local_pref} vs {b.local_pref})",
-                    (),
+                conflict = local_pref_conflict_at_runtime(
+                    a.name, b.name, a.local_pref, b.local_pref
                 )
+                return f"conflictingAdvertisements: {conflict}", ()
     if node.network_unavailable:
         return "nodeNetworkUnavailable: the node has the NetworkUnavailable condition", ()
     if node.excluded:

@@ -12,6 +12,7 @@ Formatting follows Go: `%q` of a Duration is its String() ("1500ms" -> "1.5s", n
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from hcplb.gotext import format_duration, ip16, parse_cidr, parse_duration, parse_ip, q, q_int
@@ -25,14 +26,19 @@ __all__ = [
     "MAX_COMMUNITIES",
     "MISSING_NAME",
     "UINT32",
+    "AdvertisementTraits",
     "Violation",
     "aggregation",
+    "bfd_echo_with_ipv6",
     "bfd_range",
     "community_problem",
     "crd_range",
     "duplicate_name",
     "duplicate_object",
     "duration",
+    "local_pref_compatible",
+    "local_pref_conflict",
+    "local_pref_conflict_at_runtime",
     "pool_entry",
     "secret_not_found",
     "secret_type_mismatch",
@@ -177,6 +183,65 @@ def aggregation_vs_entry(v4: int, v6: int, entry: str, nets: list[Net]) -> Viola
         "adv.agg.vs.pool",
         f"invalid aggregation length {v4}: prefix {lowest} in this pool is more specific than "
         f"the aggregation length for addresses {entry}",
+    )
+
+
+@dataclass(frozen=True)
+class AdvertisementTraits:
+    """What MetalLB compares between two BGPAdvertisements of one pool."""
+
+    local_pref: int
+    aggregation_length: int
+    aggregation_length_v6: int
+    peers: frozenset[str]
+
+
+def local_pref_compatible(
+    new: AdvertisementTraits,
+    old: AdvertisementTraits,
+    families: Collection[int],
+    share_nodes: bool,
+) -> bool:
+    """Two advertisements of a pool may set different LOCAL_PREFs only if they never produce
+    the same BGP update: other aggregation lengths (for the families the pool has), disjoint
+    peers, or disjoint nodes."""
+    if new.local_pref == old.local_pref or not families:
+        return True
+    v4_differs = new.aggregation_length != old.aggregation_length
+    v6_differs = new.aggregation_length_v6 != old.aggregation_length_v6
+    if (v4_differs and 6 not in families) or (v6_differs and 4 not in families):
+        return True
+    if v4_differs and v6_differs:
+        return True
+    if new.peers and old.peers and not new.peers & old.peers:
+        return True
+    return not share_nodes
+
+
+def local_pref_conflict(new: int, old: int) -> str:
+    """MetalLB's parse error for incompatible LOCAL_PREFs (its spelling kept)."""
+    return (
+        f"invalid local preference {new}: local preferernce {old} was already set for the same "
+        "type of BGP update. Check existing BGP advertisements with common pools and aggregation "
+        "lengths"
+    )
+
+
+def local_pref_conflict_at_runtime(
+    first: str, second: str, first_pref: int, second_pref: int
+) -> str:
+    """The speaker's reason for not announcing a Service two such advertisements select."""
+    return (
+        f"advertisements '{first}' and '{second}' have conflicting LOCAL_PREF "
+        f"({first_pref} vs {second_pref})"
+    )
+
+
+def bfd_echo_with_ipv6(pool: str, advertisement: str, peer: str) -> str:
+    """MetalLB's error for an IPv6 pool announced to a peer whose BFD profile has echo mode."""
+    return (
+        f"pool {pool} has bgpadvertisement {advertisement} which references peer {peer} which "
+        "has bfd echo enabled, which is not possible"
     )
 
 
