@@ -19,6 +19,13 @@ from hcplb.metallb._fields import (
     parse_community,
     parse_pool_entry,
 )
+from hcplb.metallb.adv_rules import (
+    aggregation,
+    aggregation_vs_entry,
+    bfd_echo_with_ipv6,
+    local_pref_compatible,
+    local_pref_conflict,
+)
 from hcplb.metallb.frr import BfdProfile
 from hcplb.metallb.model import (
     BgpAdvertisement,
@@ -28,27 +35,23 @@ from hcplb.metallb.model import (
     Pool,
     ServiceAllocation,
 )
+from hcplb.metallb.objects import CONFIG_KINDS, DEFAULT_NAMESPACE
 from hcplb.metallb.peers import check_frr_peers, parse_peer
 from hcplb.metallb.selectors import EVERYTHING, LabelSelector, matches_any, parse_selectors
 from hcplb.metallb.validation import (
+    CR_NAME,
     DEFAULT_AGGREGATION_V4,
     DEFAULT_AGGREGATION_V6,
     MISSING_NAME,
-    aggregation,
-    aggregation_vs_entry,
-    bfd_echo_with_ipv6,
+    NAMESPACES_DUPLICATE,
+    POOL_EMPTY,
     duplicate_name,
     duplicate_object,
-    local_pref_compatible,
-    local_pref_conflict,
+    pool_overlap,
+    wrong_namespace,
 )
 
 __all__ = ["CONFIG_KINDS", "Parsed", "compatible_local_pref", "parse_config"]
-
-CONFIG_KINDS = frozenset(
-    {"IPAddressPool", "BGPPeer", "BGPAdvertisement", "BFDProfile", "Community", "L2Advertisement"}
-)
-DEFAULT_NAMESPACE = "metallb-system"
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def parse_config(
         return Parsed(None, "no MetalLB resource: the operator deploys no controller or speaker")
     cr = next((c for c in crs if (c.get("metadata") or {}).get("name") == "metallb"), None)
     if cr is None:
-        return Parsed(None, "MetalLB resource name must be 'metallb'")
+        return Parsed(None, CR_NAME)
     ns = (cr.get("metadata") or {}).get("namespace") or DEFAULT_NAMESPACE
     spec = Fields(cr.get("spec"), f"{object_name(cr)} spec")
     backend = spec.text("bgpBackend", "frr") or "frr"
@@ -89,7 +92,7 @@ def parse_config(
         obj_ns = (m.get("metadata") or {}).get("namespace") or ns
         if kind in CONFIG_KINDS:
             if obj_ns != ns:
-                raise MetallbError(f"{object_name(m)}: resource must be created in {ns} namespace")
+                raise MetallbError(f"{object_name(m)}: {wrong_namespace(ns)}")
             _admit(m, objs[str(kind)])
             objs[str(kind)].append(m)
         elif kind == "Secret" and obj_ns == ns:
@@ -194,9 +197,7 @@ def _pools(
         f = Fields(obj.get("spec"), f"{where} spec")
         addresses = f.texts("addresses")
         if not addresses:
-            raise MetallbError(
-                f"{where}: parsing address pool {name}: pool has no prefixes defined"
-            )
+            raise MetallbError(f"{where}: parsing address pool {name}: {POOL_EMPTY}")
         entries: list[tuple[str, tuple[Network, ...]]] = []
         for entry in addresses:
             try:
@@ -206,10 +207,7 @@ def _pools(
             for net in nets:
                 for other, _ in seen:
                     if net.version == other.version and net.overlaps(other):
-                        raise MetallbError(
-                            f'{where}: CIDR "{net}" in pool "{name}" overlaps with already '
-                            f'defined CIDR "{other}"'
-                        )
+                        raise MetallbError(f"{where}: {pool_overlap(str(net), name, str(other))}")
                 seen.append((net, name))
             entries.append((entry, nets))
         labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -234,7 +232,7 @@ def _service_allocation(
     f = spec.sub("serviceAllocation")
     names = f.texts("namespaces", unique="")
     if len(set(names)) != len(names):
-        raise MetallbError(f"{f.where}: duplicate definition in namespaces field")
+        raise MetallbError(f"{f.where}: {NAMESPACES_DUPLICATE}")
     ns_selectors = _selectors(f, "namespaceSelectors")
     svc_selectors = _selectors(f, "serviceSelectors")
     priority = f.integer("priority")

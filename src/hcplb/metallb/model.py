@@ -13,6 +13,7 @@ from functools import cache, cached_property
 
 from hcplb.errors import MetallbError
 from hcplb.gotext import parse_duration
+from hcplb.metallb.adv_rules import AdvertisementTraits
 from hcplb.metallb.frr import BfdProfile
 from hcplb.metallb.peer_rules import peer_identifier
 from hcplb.metallb.selectors import LabelSelector
@@ -20,7 +21,6 @@ from hcplb.metallb.validation import (
     DEFAULT_AGGREGATION_V4,
     DEFAULT_AGGREGATION_V6,
     DEFAULT_PORT,
-    AdvertisementTraits,
 )
 
 __all__ = [

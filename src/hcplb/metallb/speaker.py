@@ -14,13 +14,13 @@ import ipaddress
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from hcplb.metallb.adv_rules import local_pref_conflict_at_runtime
 from hcplb.metallb.allocator import Allocation
 from hcplb.metallb.config import compatible_local_pref
 from hcplb.metallb.frr import Advertisement, FrrConfig, Session, prefix_version
 from hcplb.metallb.model import BgpAdvertisement, MetallbConfig, Peer, Pool
 from hcplb.metallb.objects import NodeView, ServiceView
 from hcplb.metallb.selectors import matches_any
-from hcplb.metallb.validation import local_pref_conflict_at_runtime
 
 __all__ = ["SpeakerConfig", "session_for", "speaker_for"]
 

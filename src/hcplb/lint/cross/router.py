@@ -15,7 +15,9 @@ from hcplb.lint.hostfiles import Firewall
 from hcplb.lint.metallb.pools import pool_networks, selected_pools
 from hcplb.lint.world import RouterView, World
 from hcplb.metallb.selectors import selects
-from hcplb.metallb.validation import DEFAULT_AGGREGATION_V4
+from hcplb.metallb.validation import (
+    DEFAULT_AGGREGATION_V4,
+)
 
 # Documentation addresses (TEST-NET-3, 2001:db8::/32) stand for "anyone who is not a node".
 _OUTSIDE = {4: "203.0.113.77", 6: "2001:db8::77"}

@@ -14,10 +14,7 @@ from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.pools import Pool, read_pools, selected_pools
 from hcplb.lint.metallb.view import MetallbView, selector_findings
-from hcplb.metallb.selectors import selects
-from hcplb.metallb.validation import (
-    DEFAULT_AGGREGATION_V4,
-    DEFAULT_AGGREGATION_V6,
+from hcplb.metallb.adv_rules import (
     MAX_COMMUNITIES,
     AdvertisementTraits,
     aggregation,
@@ -27,6 +24,13 @@ from hcplb.metallb.validation import (
     local_pref_compatible,
     local_pref_conflict,
     local_pref_conflict_at_runtime,
+)
+from hcplb.metallb.selectors import selects
+from hcplb.metallb.validation import (
+    DEFAULT_AGGREGATION_V4,
+    DEFAULT_AGGREGATION_V6,
+    duplicate_object,
+    duplicate_value,
 )
 
 _DUP_RULES = {
@@ -44,7 +48,7 @@ def _duplicates(ad: Manifest) -> Iterator[Finding]:
             yield error(
                 ad.where("spec", key, dup),
                 rule,
-                f"duplicate definition of {label} {gotext.q(values[dup])}",
+                duplicate_value(label, values[dup]),
             )
     for key in ("ipAddressPoolSelectors", "nodeSelectors", "serviceSelectors"):
         yield from selector_findings(ad, ("spec", key), key, "metallb.adv.dup.selectors")
@@ -235,7 +239,7 @@ def check_pools(view: MetallbView, nodes: Sequence[NodeFact]) -> list[Finding]:
                     error(
                         other.where(),
                         "metallb.adv.duplicate",
-                        f"duplicate definition of bgpadvertisements. advertisement {i + 1} and {j + 1} are equal",
+                        duplicate_object(ad.kind, ad.name, i + 1, j + 1) or "",
                     )
                 )
     found += _communities(view, ads)
