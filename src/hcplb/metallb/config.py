@@ -37,7 +37,7 @@ from hcplb.metallb.model import (
 )
 from hcplb.metallb.objects import CONFIG_KINDS, DEFAULT_NAMESPACE
 from hcplb.metallb.peers import check_frr_peers, parse_peer
-from hcplb.metallb.selectors import EVERYTHING, LabelSelector, matches_any, parse_selectors
+from hcplb.metallb.selectors import EVERYTHING, LabelSelector, chosen, matches_any, parse_selectors
 from hcplb.metallb.validation import (
     CR_NAME,
     DEFAULT_AGGREGATION_V4,
@@ -259,7 +259,7 @@ def _advertisement(
     where = object_name(obj)
     f = Fields(obj.get("spec"), f"{where} spec")
     pool_names = f.texts("ipAddressPools", unique="ipAddressPools")
-    pool_selectors = _selectors(f, "ipAddressPoolSelectors")
+    _selectors(f, "ipAddressPoolSelectors")  # MetalLB's checks; chosen() reads them raw
     node_selectors = _selectors(f, "nodeSelectors")
     service_selectors = _selectors(f, "serviceSelectors")
     peers = f.texts("peers", unique="peers")
@@ -280,15 +280,12 @@ def _advertisement(
             raise MetallbError(
                 f'{where}: invalid community "{c}" in BGP advertisement: {exc}'
             ) from None
-    if not pool_names and not pool_selectors:
-        selected = {p.name for p in pools}
-    else:
-        known = {p.name for p in pools}
-        for missing in sorted(set(pool_names) - known):
-            notes.append(f"{where} names IPAddressPool {missing!r}, which does not exist")
-        selected = (set(pool_names) & known) | {
-            p.name for p in pools if any(s.matches(p.labels) for s in pool_selectors)
-        }
+    known = {p.name for p in pools}
+    for missing in sorted(set(pool_names) - known):
+        notes.append(f"{where} names IPAddressPool {missing!r}, which does not exist")
+    selected = chosen(
+        pool_names, f.items("ipAddressPoolSelectors"), [(p.name, p.labels) for p in pools]
+    )
     ad = BgpAdvertisement(
         name=name,
         pools=frozenset(selected),

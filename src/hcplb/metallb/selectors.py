@@ -20,6 +20,7 @@ __all__ = [
     "LabelSelector",
     "Requirement",
     "canonical",
+    "chosen",
     "go_requirement",
     "go_selector",
     "matches_any",
@@ -186,6 +187,23 @@ def matches(sel: Any, labels: Mapping[str, str]) -> bool:
 def selects(selectors: Sequence[Any], labels: Mapping[str, str]) -> bool:
     """A list of raw selectors: empty selects everything, else any one must match."""
     return not selectors or any(matches(s, labels) for s in selectors)
+
+
+def chosen(
+    names: Sequence[str],
+    selectors: Sequence[Any],
+    candidates: Sequence[tuple[str, Mapping[str, str]]],
+) -> list[str]:
+    """The objects (name, labels) a list of names plus raw selectors picks, in their order;
+    naming and selecting nothing picks them all (an advertisement's pools, MetalLB's rule)."""
+    if not names and not selectors:
+        return [name for name, _ in candidates]
+    wanted = set(names)
+    return [
+        name
+        for name, labels in candidates
+        if name in wanted or (selectors and selects(selectors, labels))
+    ]
 
 
 def _expression(expr: Any) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.view import MetallbView, selector_findings
-from hcplb.metallb.selectors import selects
+from hcplb.metallb.selectors import chosen
 from hcplb.metallb.validation import (
     MISSING_NAME,
     NAMESPACES_DUPLICATE,
@@ -124,16 +124,12 @@ def _allocation(pool: Manifest) -> Iterator[Finding]:
 
 def selected_pools(ad: Manifest, pools: Sequence[Manifest]) -> list[Manifest]:
     """The pools an advertisement applies to: named, label-selected, or all when it names none."""
-    names = {str(n) for n in ad.items("spec", "ipAddressPools")}
+    names = [str(n) for n in ad.items("spec", "ipAddressPools")]
     selectors = ad.items("spec", "ipAddressPoolSelectors")
-    if not names and not selectors:
-        return list(pools)
-    return [
-        p
-        for p in pools
-        if p.name in names
-        or (selectors and any(selects([s], p.mapping("metadata", "labels")) for s in selectors))
-    ]
+    picked = set(
+        chosen(names, selectors, [(p.name, p.mapping("metadata", "labels")) for p in pools])
+    )
+    return [p for p in pools if p.name in picked]
 
 
 def covering(index: dict[Net, Manifest], address: Net) -> Manifest | None:
