@@ -283,9 +283,12 @@ def _advertisement(
     known = {p.name for p in pools}
     for missing in sorted(set(pool_names) - known):
         notes.append(f"{where} names IPAddressPool {missing!r}, which does not exist")
-    selected = chosen(
-        pool_names, f.items("ipAddressPoolSelectors"), [(p.name, p.labels) for p in pools]
-    )
+    selected = {
+        p.name
+        for p in chosen(
+            pool_names, f.items("ipAddressPoolSelectors"), pools, _pool_name, _pool_labels
+        )
+    }
     ad = BgpAdvertisement(
         name=name,
         pools=frozenset(selected),
@@ -301,6 +304,14 @@ def _advertisement(
         if pool.name in ad.pools:
             _check_aggregation(ad, pool, where)
     return ad
+
+
+def _pool_name(pool: Pool) -> str:
+    return pool.name
+
+
+def _pool_labels(pool: Pool) -> Mapping[str, str]:
+    return pool.labels
 
 
 def _check_aggregation(ad: BgpAdvertisement, pool: Pool, where: str) -> None:

@@ -126,10 +126,15 @@ def selected_pools(ad: Manifest, pools: Sequence[Manifest]) -> list[Manifest]:
     """The pools an advertisement applies to: named, label-selected, or all when it names none."""
     names = [str(n) for n in ad.items("spec", "ipAddressPools")]
     selectors = ad.items("spec", "ipAddressPoolSelectors")
-    picked = set(
-        chosen(names, selectors, [(p.name, p.mapping("metadata", "labels")) for p in pools])
-    )
-    return [p for p in pools if p.name in picked]
+    return chosen(names, selectors, pools, _name, _labels)
+
+
+def _name(manifest: Manifest) -> str:
+    return manifest.name
+
+
+def _labels(manifest: Manifest) -> dict[str, str]:
+    return manifest.mapping("metadata", "labels")
 
 
 def covering(index: dict[Net, Manifest], address: Net) -> Manifest | None:
