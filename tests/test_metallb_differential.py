@@ -247,3 +247,26 @@ def configurations(draw: st.DrawFn) -> list[dict[str, Any]]:
 @given(configurations())
 def test_generated_objects(docs: list[dict[str, Any]]) -> None:
     assert_agree(docs)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (
+            corpus.peer(holdTime="1500ms"),
+            'invalid BGPPeer timers: invalid hold time "1.5s": must be 0 or >=3s',
+        ),
+        (
+            corpus.peer(holdTime="90s", keepaliveTime="1500s"),
+            'invalid BGPPeer timers: invalid keepaliveTime "25m0s", must be lower than holdTime "1m30s"',
+        ),
+        (corpus.ad(aggregationLength=33), "invalid aggregation length '!' for IPv4"),
+    ],
+    ids=["hold-1500ms", "keepalive-1500s", "aggregation-33"],
+)
+def test_the_issue_examples_print_what_metallb_prints(doc: dict[str, Any], message: str) -> None:
+    """Go's %q of a Duration is its String(), of an int a quoted rune: both say it so."""
+    docs = with_base(doc)
+    simulated = simulator_message(docs)
+    assert simulated is not None and simulated.endswith(": " + message)
+    assert message in lint_messages(docs)

@@ -8,17 +8,18 @@ bfd-one-side (the session works, fast failure detection does not).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from hcplb.errors import MetallbError
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, Severity, Where
 from hcplb.lint.frr.model import Neighbor
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.world import RouterView, World
+from hcplb.metallb.peers import secret_password
 from hcplb.metallb.selectors import selects
+from hcplb.metallb.validation import DEFAULT_PORT
 
 MATCHED = "matched"
 HALF_OPEN = "half-open"
@@ -68,14 +69,11 @@ def _secret_password(world: World, peer: Manifest) -> str | None:
     secret = world.metallb.secret(name)
     if secret is None:
         return "<unknown>"
-    plain = secret.text("stringData", "password")
-    if plain is not None:
-        return plain
-    encoded = secret.text("data", "password")
     try:
-        return base64.b64decode(encoded or "", validate=True).decode() if encoded else "<unknown>"
-    except (binascii.Error, UnicodeDecodeError):
+        value = secret_password(secret.body)
+    except MetallbError:
         return "<unknown>"
+    return "<unknown>" if value is None else value
 
 
 def _selected(peer: Manifest, nodes: tuple[NodeFact, ...]) -> tuple[list[NodeFact], list[NodeFact]]:
@@ -122,7 +120,7 @@ def _compare(world: World, router: RouterView, nb: Neighbor, peer: Manifest) -> 
         checks.append((PASSWORD_MISMATCH, f"only the {side} sets an MD5 password"))
     elif node_pw and router_pw and "<unknown>" not in (node_pw, router_pw) and node_pw != router_pw:
         checks.append((PASSWORD_MISMATCH, "the passwords differ"))
-    port = peer.integer("spec", "peerPort") or 179
+    port = peer.integer("spec", "peerPort") or DEFAULT_PORT
     listen = next((d.bgpd_port for d in world.inputs.daemons if d.bgpd_port), None) or 179
     if port != listen:
         checks.append((PORT_MISMATCH, f"node dials port {port}, router listens on {listen}"))

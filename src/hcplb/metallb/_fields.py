@@ -6,13 +6,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hcplb.errors import MetallbError
+from hcplb.metallb.adv_rules import canonical_community, community_problem
 from hcplb.metallb.frr import BfdProfile
 from hcplb.metallb.model import Network
 from hcplb.metallb.validation import (
     BFD_RANGES,
     bfd_range,
-    canonical_community,
-    community_problem,
+    duplicate_value,
     pool_entry,
 )
 
@@ -105,7 +105,7 @@ class Fields:
             seen: set[str] = set()
             for v in values:
                 if v in seen:
-                    raise MetallbError(f'{self.where}: duplicate definition of {unique} "{v}"')
+                    raise MetallbError(f"{self.where}: {duplicate_value(unique, v)}")
                 seen.add(v)
         return values
 

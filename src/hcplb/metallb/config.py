@@ -19,6 +19,13 @@ from hcplb.metallb._fields import (
     parse_community,
     parse_pool_entry,
 )
+from hcplb.metallb.adv_rules import (
+    aggregation,
+    aggregation_vs_entry,
+    bfd_echo_with_ipv6,
+    local_pref_compatible,
+    local_pref_conflict,
+)
 from hcplb.metallb.frr import BfdProfile
 from hcplb.metallb.model import (
     BgpAdvertisement,
@@ -28,22 +35,23 @@ from hcplb.metallb.model import (
     Pool,
     ServiceAllocation,
 )
+from hcplb.metallb.objects import CONFIG_KINDS, DEFAULT_NAMESPACE
 from hcplb.metallb.peers import check_frr_peers, parse_peer
-from hcplb.metallb.selectors import EVERYTHING, LabelSelector, matches_any, parse_selectors
+from hcplb.metallb.selectors import EVERYTHING, LabelSelector, chosen, matches_any, parse_selectors
 from hcplb.metallb.validation import (
+    CR_NAME,
+    DEFAULT_AGGREGATION_V4,
+    DEFAULT_AGGREGATION_V6,
     MISSING_NAME,
-    aggregation,
-    aggregation_vs_entry,
+    NAMESPACES_DUPLICATE,
+    POOL_EMPTY,
     duplicate_name,
     duplicate_object,
+    pool_overlap,
+    wrong_namespace,
 )
 
 __all__ = ["CONFIG_KINDS", "Parsed", "compatible_local_pref", "parse_config"]
-
-CONFIG_KINDS = frozenset(
-    {"IPAddressPool", "BGPPeer", "BGPAdvertisement", "BFDProfile", "Community", "L2Advertisement"}
-)
-DEFAULT_NAMESPACE = "metallb-system"
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ def parse_config(
         return Parsed(None, "no MetalLB resource: the operator deploys no controller or speaker")
     cr = next((c for c in crs if (c.get("metadata") or {}).get("name") == "metallb"), None)
     if cr is None:
-        return Parsed(None, "MetalLB resource name must be 'metallb'")
+        return Parsed(None, CR_NAME)
     ns = (cr.get("metadata") or {}).get("namespace") or DEFAULT_NAMESPACE
     spec = Fields(cr.get("spec"), f"{object_name(cr)} spec")
     backend = spec.text("bgpBackend", "frr") or "frr"
@@ -84,7 +92,7 @@ def parse_config(
         obj_ns = (m.get("metadata") or {}).get("namespace") or ns
         if kind in CONFIG_KINDS:
             if obj_ns != ns:
-                raise MetallbError(f"{object_name(m)}: resource must be created in {ns} namespace")
+                raise MetallbError(f"{object_name(m)}: {wrong_namespace(ns)}")
             _admit(m, objs[str(kind)])
             objs[str(kind)].append(m)
         elif kind == "Secret" and obj_ns == ns:
@@ -189,9 +197,7 @@ def _pools(
         f = Fields(obj.get("spec"), f"{where} spec")
         addresses = f.texts("addresses")
         if not addresses:
-            raise MetallbError(
-                f"{where}: parsing address pool {name}: pool has no prefixes defined"
-            )
+            raise MetallbError(f"{where}: parsing address pool {name}: {POOL_EMPTY}")
         entries: list[tuple[str, tuple[Network, ...]]] = []
         for entry in addresses:
             try:
@@ -201,10 +207,7 @@ def _pools(
             for net in nets:
                 for other, _ in seen:
                     if net.version == other.version and net.overlaps(other):
-                        raise MetallbError(
-                            f'{where}: CIDR "{net}" in pool "{name}" overlaps with already '
-                            f'defined CIDR "{other}"'
-                        )
+                        raise MetallbError(f"{where}: {pool_overlap(str(net), name, str(other))}")
                 seen.append((net, name))
             entries.append((entry, nets))
         labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -229,7 +232,7 @@ def _service_allocation(
     f = spec.sub("serviceAllocation")
     names = f.texts("namespaces", unique="")
     if len(set(names)) != len(names):
-        raise MetallbError(f"{f.where}: duplicate definition in namespaces field")
+        raise MetallbError(f"{f.where}: {NAMESPACES_DUPLICATE}")
     ns_selectors = _selectors(f, "namespaceSelectors")
     svc_selectors = _selectors(f, "serviceSelectors")
     priority = f.integer("priority")
@@ -256,13 +259,13 @@ def _advertisement(
     where = object_name(obj)
     f = Fields(obj.get("spec"), f"{where} spec")
     pool_names = f.texts("ipAddressPools", unique="ipAddressPools")
-    pool_selectors = _selectors(f, "ipAddressPoolSelectors")
+    _selectors(f, "ipAddressPoolSelectors")  # MetalLB's checks; chosen() reads them raw
     node_selectors = _selectors(f, "nodeSelectors")
     service_selectors = _selectors(f, "serviceSelectors")
     peers = f.texts("peers", unique="peers")
     raw_communities = f.texts("communities", unique="community")
-    agg = f.integer("aggregationLength", 32)
-    agg6 = f.integer("aggregationLengthV6", 128)
+    agg = f.integer("aggregationLength", DEFAULT_AGGREGATION_V4)
+    agg6 = f.integer("aggregationLengthV6", DEFAULT_AGGREGATION_V6)
     for problem in aggregation(
         agg if f.has("aggregationLength") else None,
         agg6 if f.has("aggregationLengthV6") else None,
@@ -277,15 +280,15 @@ def _advertisement(
             raise MetallbError(
                 f'{where}: invalid community "{c}" in BGP advertisement: {exc}'
             ) from None
-    if not pool_names and not pool_selectors:
-        selected = {p.name for p in pools}
-    else:
-        known = {p.name for p in pools}
-        for missing in sorted(set(pool_names) - known):
-            notes.append(f"{where} names IPAddressPool {missing!r}, which does not exist")
-        selected = (set(pool_names) & known) | {
-            p.name for p in pools if any(s.matches(p.labels) for s in pool_selectors)
-        }
+    known = {p.name for p in pools}
+    for missing in sorted(set(pool_names) - known):
+        notes.append(f"{where} names IPAddressPool {missing!r}, which does not exist")
+    selected = {
+        p.name
+        for p in chosen(
+            pool_names, f.items("ipAddressPoolSelectors"), pools, _pool_name, _pool_labels
+        )
+    }
     ad = BgpAdvertisement(
         name=name,
         pools=frozenset(selected),
@@ -303,6 +306,14 @@ def _advertisement(
     return ad
 
 
+def _pool_name(pool: Pool) -> str:
+    return pool.name
+
+
+def _pool_labels(pool: Pool) -> Mapping[str, str]:
+    return pool.labels
+
+
 def _check_aggregation(ad: BgpAdvertisement, pool: Pool, where: str) -> None:
     for entry, nets in pool.entries:
         problem = aggregation_vs_entry(
@@ -318,27 +329,14 @@ def _check_advertisements(ads: tuple[BgpAdvertisement, ...], pools: tuple[Pool, 
         for i, ad in enumerate(mine):
             for other in mine[:i]:
                 if not compatible_local_pref(ad, other, pool):
-                    raise MetallbError(
-                        f"BGPAdvertisement {ad.name}: invalid local preference {ad.local_pref}: "
-                        f"local preferernce {other.local_pref} was already set for the same type "
-                        "of BGP update. Check existing BGP advertisements with common pools and "
-                        "aggregation lengths"
-                    )
+                    message = local_pref_conflict(ad.local_pref, other.local_pref)
+                    raise MetallbError(f"BGPAdvertisement {ad.name}: {message}")
 
 
 def compatible_local_pref(a: BgpAdvertisement, b: BgpAdvertisement, pool: Pool) -> bool:
-    if a.local_pref == b.local_pref:
-        return True
-    versions = {nets[0].version for _, nets in pool.entries if nets}
-    v4_differs = a.aggregation_length != b.aggregation_length
-    v6_differs = a.aggregation_length_v6 != b.aggregation_length_v6
-    if (v4_differs and 6 not in versions) or (v6_differs and 4 not in versions):
-        return True
-    if v4_differs and v6_differs:
-        return True
-    if a.peers and b.peers and not set(a.peers) & set(b.peers):
-        return True
-    return not a.nodes & b.nodes
+    """MetalLB's rule on the LOCAL_PREFs of two advertisements of `pool`."""
+    families = {nets[0].version for _, nets in pool.entries if nets}
+    return local_pref_compatible(a.traits, b.traits, families, bool(a.nodes & b.nodes))
 
 
 def _check_bfd_echo_v6(
@@ -356,7 +354,4 @@ def _check_bfd_echo_v6(
                 continue
             for peer in peers:
                 if (not ad.peers or peer.name in ad.peers) and peer.bfd_profile in echo:
-                    raise MetallbError(
-                        f"pool {pool.name} has bgpadvertisement {ad.name} which references peer "
-                        f"{peer.name} which has bfd echo enabled, which is not possible"
-                    )
+                    raise MetallbError(bfd_echo_with_ipv6(pool.name, ad.name, peer.name))

@@ -13,9 +13,15 @@ from functools import cache, cached_property
 
 from hcplb.errors import MetallbError
 from hcplb.gotext import parse_duration
+from hcplb.metallb.adv_rules import AdvertisementTraits
 from hcplb.metallb.frr import BfdProfile
 from hcplb.metallb.peer_rules import peer_identifier
 from hcplb.metallb.selectors import LabelSelector
+from hcplb.metallb.validation import (
+    DEFAULT_AGGREGATION_V4,
+    DEFAULT_AGGREGATION_V6,
+    DEFAULT_PORT,
+)
 
 __all__ = [
     "BgpAdvertisement",
@@ -95,7 +101,7 @@ class Peer:
     address: str = ""
     interface: str = ""
     source_address: str = ""
-    port: int = 179
+    port: int = DEFAULT_PORT
     hold_time: float | None = None
     keepalive_time: float | None = None
     connect_time: float | None = None
@@ -121,13 +127,22 @@ class BgpAdvertisement:
 
     name: str
     pools: frozenset[str]
-    aggregation_length: int = 32
-    aggregation_length_v6: int = 128
+    aggregation_length: int = DEFAULT_AGGREGATION_V4
+    aggregation_length_v6: int = DEFAULT_AGGREGATION_V6
     local_pref: int = 0
     communities: tuple[str, ...] = ()
     nodes: frozenset[str] = frozenset()
     peers: tuple[str, ...] = ()
     service_selectors: tuple[LabelSelector, ...] = ()
+
+    @property
+    def traits(self) -> AdvertisementTraits:
+        return AdvertisementTraits(
+            self.local_pref,
+            self.aggregation_length,
+            self.aggregation_length_v6,
+            frozenset(self.peers),
+        )
 
     def aggregate(self, address: Address) -> str:
         """The prefix announced for `address`: masked to this advertisement's length."""

@@ -10,13 +10,30 @@ from typing import Any
 from hcplb.errors import MetallbError
 
 __all__ = [
+    "BACKENDS",
+    "CONFIG_KINDS",
+    "DEFAULT_NAMESPACE",
     "EXCLUDE_LABEL",
+    "GROUP",
     "NodeView",
     "ServiceView",
     "apiserver_service",
     "node_object",
 ]
 
+GROUP = "metallb.io"
+# The kinds MetalLB's controller and speakers read their configuration from.
+CONFIG_KINDS = (
+    "IPAddressPool",
+    "BGPPeer",
+    "BGPAdvertisement",
+    "L2Advertisement",
+    "BFDProfile",
+    "Community",
+)
+# The MetalLB CR's spec.bgpBackend values the operator accepts.
+BACKENDS = ("native", "frr", "frr-k8s", "frr-k8s-external")
+DEFAULT_NAMESPACE = "metallb-system"
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 KAS_LABELS = {
     "app": "kube-apiserver",

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from hcplb.gotext import parse_ip, q
-from hcplb.metallb.validation import UINT32, Violation, crd_range, duration, timers
+from hcplb.metallb.validation import (
+    UINT32,
+    Violation,
+    crd_range,
+    duration,
+    timers,
+)
 
 __all__ = ["PeerKey", "frr_pair_violation", "peer_identifier", "peer_violations"]
 

@@ -8,9 +8,9 @@ Raw selectors (the manifest's mappings) are checked without raising: `selector_p
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from hcplb.errors import MetallbError
 from hcplb.gotext import q
@@ -20,6 +20,7 @@ __all__ = [
     "LabelSelector",
     "Requirement",
     "canonical",
+    "chosen",
     "go_requirement",
     "go_selector",
     "matches_any",
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+T = TypeVar("T")
 
 DuplicateKind = Literal["value", "expression", "selector"]
 
@@ -186,6 +188,26 @@ def matches(sel: Any, labels: Mapping[str, str]) -> bool:
 def selects(selectors: Sequence[Any], labels: Mapping[str, str]) -> bool:
     """A list of raw selectors: empty selects everything, else any one must match."""
     return not selectors or any(matches(s, labels) for s in selectors)
+
+
+def chosen(
+    names: Sequence[str],
+    selectors: Sequence[Any],
+    candidates: Sequence[T],
+    name_of: Callable[[T], str],
+    labels_of: Callable[[T], Mapping[str, str]],
+) -> list[T]:
+    """The candidates a list of names plus raw selectors picks, in their order; naming and
+    selecting nothing picks them all (an advertisement's pools, MetalLB's rule). Labels are
+    read only when there are selectors."""
+    if not names and not selectors:
+        return list(candidates)
+    wanted = set(names)
+    return [
+        c
+        for c in candidates
+        if name_of(c) in wanted or (selectors and selects(selectors, labels_of(c)))
+    ]
 
 
 def _expression(expr: Any) -> str:

@@ -14,6 +14,7 @@ import ipaddress
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from hcplb.metallb.adv_rules import local_pref_conflict_at_runtime
 from hcplb.metallb.allocator import Allocation
 from hcplb.metallb.config import compatible_local_pref
 from hcplb.metallb.frr import Advertisement, FrrConfig, Session, prefix_version
@@ -100,11 +101,10 @@ def _why_not(
     for i, a in enumerate(mine):
         for b in mine[i + 1 :]:
             if not compatible_local_pref(a, b, pool):
-                return (
-                    f"conflictingAdvertisements: advertisements '{a.name}' and '{b.name}' have "
-                    f"conflicting LOCAL_PREF ({a.local_pref} vs {b.local_pref})",
-                    (),
+                conflict = local_pref_conflict_at_runtime(
+                    a.name, b.name, a.local_pref, b.local_pref
                 )
+                return f"conflictingAdvertisements: {conflict}", ()
     if node.network_unavailable:
         return "nodeNetworkUnavailable: the node has the NetworkUnavailable condition", ()
     if node.excluded:

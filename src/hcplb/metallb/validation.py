@@ -1,5 +1,8 @@
 """MetalLB's validation rules with MetalLB's own messages: the one home for lint and the simulator.
 
+Here: durations and timers, CRD ranges, BFD ranges, pool entries, names and duplicates, Secrets;
+rules on BGPPeers are in `peer_rules`, on BGPAdvertisements and Communities in `adv_rules`.
+
 Each rule reads raw manifest values and returns what MetalLB would say, never raising: the
 simulator (`config.parse_config`) raises the first message as MetalLB's `config.For` stops at
 its first error; lint reports every one at its line. A `Violation` names the field under `spec`
@@ -14,30 +17,33 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from hcplb.gotext import format_duration, ip16, parse_cidr, parse_duration, parse_ip, q, q_int
+from hcplb.gotext import format_duration, ip16, parse_cidr, parse_duration, parse_ip, q
 
 __all__ = [
     "BASIC_AUTH",
     "BFD_RANGES",
+    "CR_NAME",
     "DEFAULT_AGGREGATION_V4",
     "DEFAULT_AGGREGATION_V6",
     "DEFAULT_PORT",
-    "MAX_COMMUNITIES",
     "MISSING_NAME",
+    "NAMESPACES_DUPLICATE",
+    "POOL_EMPTY",
     "UINT32",
     "Violation",
-    "aggregation",
     "bfd_range",
-    "community_problem",
     "crd_range",
     "duplicate_name",
     "duplicate_object",
+    "duplicate_value",
     "duration",
     "pool_entry",
+    "pool_overlap",
     "secret_not_found",
     "secret_type_mismatch",
     "secret_without_password",
     "timers",
+    "wrong_namespace",
 ]
 
 UINT32 = 4294967295
@@ -46,7 +52,6 @@ DEFAULT_PORT = 179
 DEFAULT_AGGREGATION_V4 = 32
 DEFAULT_AGGREGATION_V6 = 128
 BASIC_AUTH = "kubernetes.io/basic-auth"
-MAX_COMMUNITIES = 63
 # BFDProfile fields and their ranges (CRD and bfdIntFromConfig agree).
 BFD_RANGES: dict[str, tuple[int, int]] = {
     "detectMultiplier": (2, 255),
@@ -123,100 +128,6 @@ def bfd_range(value: int, low: int, high: int) -> str | None:
     return f"invalid value {value}, must be in {low}-{high} range"
 
 
-def aggregation(v4: int | None, v6: int | None, service_selectors: bool) -> list[Violation]:
-    """An advertisement's aggregation lengths: the CRD's rules, then MetalLB's parser's."""
-    found: list[Violation] = []
-    if service_selectors and ((v4 is not None and v4 != 32) or (v6 is not None and v6 != 128)):
-        found.append(
-            Violation(
-                "serviceSelectors",
-                "adv.svcsel.vs.agg",
-                "serviceSelectors and aggregationLength are mutually exclusive, can only be used "
-                "together with default aggregationLength (32) and aggregationLengthV6 (128)",
-            )
-        )
-    if v4 is not None and v4 < 1:
-        found.append(
-            Violation(
-                "aggregationLength",
-                "adv.agg.v4.min",
-                f"spec.aggregationLength: Invalid value: {v4}: spec.aggregationLength in body "
-                "should be greater than or equal to 1",
-            )
-        )
-    if v4 is not None and v4 > 32:
-        found.append(
-            Violation(
-                "aggregationLength",
-                "adv.agg.v4.max",
-                f"invalid aggregation length {q_int(v4)} for IPv4",
-            )
-        )
-    if v6 is not None and v6 > 128:
-        found.append(
-            Violation(
-                "aggregationLengthV6",
-                "adv.agg.v6.max",
-                f"invalid aggregation length {q_int(v6)} for IPv6",
-            )
-        )
-    return found
-
-
-def aggregation_vs_entry(v4: int, v6: int, entry: str, nets: list[Net]) -> Violation | None:
-    """validateBGPAdvPerPool: the aggregation length is not shorter than a pool entry's
-    shortest prefix (the message prints the IPv4 length, also for IPv6 entries)."""
-    if not nets:
-        return None
-    v6_entry = nets[0].version == 6
-    lowest = min(n.prefixlen for n in nets)
-    if (v6 if v6_entry else v4) >= lowest:
-        return None
-    return Violation(
-        "aggregationLengthV6" if v6_entry else "aggregationLength",
-        "adv.agg.vs.pool",
-        f"invalid aggregation length {v4}: prefix {lowest} in this pool is more specific than "
-        f"the aggregation length for addresses {entry}",
-    )
-
-
-def community_problem(value: str) -> tuple[str | None, bool]:
-    """(problem, transient) for one community string, as MetalLB's community.New says it.
-
-    Transient: neither N:N nor large:N:N:N, so MetalLB takes it for a Community alias that may
-    be created later and retries.
-    """
-    parts = value.split(":")
-    if len(parts) not in (2, 4):
-        return f"invalid community format: {value}", True
-    if len(parts) == 4 and parts[0] != "large":
-        return (
-            "invalid community value: invalid marker for large community, expected community to "
-            f"be of format large:<uint32>:<uint32>:<uint32> but got {q(value)} instead"
-        ), False
-    bits = 16 if len(parts) == 2 else 32
-    for part in parts if len(parts) == 2 else parts[1:]:
-        if not part.isdigit() or not part.isascii():
-            err = f"strconv.ParseUint: parsing {q(part)}: invalid syntax"
-        elif int(part) >= 2**bits:
-            err = f"strconv.ParseUint: parsing {q(part)}: value out of range"
-        else:
-            continue
-        return (
-            f"invalid community value: invalid section {q(part)} of community {q(value)}, "
-            f"err: {q(err)}"
-        ), False
-    return None, False
-
-
-def canonical_community(value: str) -> str:
-    """A valid community in canonical form (`N:N` or `large:N:N:N`, leading zeros dropped)."""
-    parts = value.split(":")
-    if len(parts) == 2:
-        return ":".join(str(int(p)) for p in parts)
-    return "large:" + ":".join(str(int(p)) for p in parts[1:])
-
-
 def pool_entry(entry: str, pool: str) -> tuple[list[Net], str | None]:
     """An IPAddressPool entry's CIDRs (ranges summarized), or MetalLB's error for it.
 
@@ -240,6 +151,27 @@ def pool_entry(entry: str, pool: str) -> tuple[list[Net], str | None]:
     if first.version != last.version:
         return [], None
     return list(ipaddress.summarize_address_range(first, last)), None
+
+
+# The operator's condition message for a MetalLB CR not named `metallb`.
+CR_NAME = "MetalLB resource name must be 'metallb'"
+POOL_EMPTY = "pool has no prefixes defined"
+NAMESPACES_DUPLICATE = "duplicate definition in namespaces field"
+
+
+def wrong_namespace(namespace: str) -> str:
+    """The webhook's message for a configuration object outside MetalLB's namespace."""
+    return f"resource must be created in {namespace} namespace"
+
+
+def pool_overlap(cidr: str, pool: str, other: str) -> str:
+    """MetalLB's message for a pool CIDR overlapping one defined before (in any pool)."""
+    return f"CIDR {q(cidr)} in pool {q(pool)} overlaps with already defined CIDR {q(other)}"
+
+
+def duplicate_value(label: str, value: str) -> str:
+    """validateDuplicate's message for a list holding `value` twice."""
+    return f"duplicate definition of {label} {q(value)}"
 
 
 # MetalLB's messages for an object without a name (other kinds: hcplb's own).

@@ -15,6 +15,9 @@ from hcplb.lint.hostfiles import Firewall
 from hcplb.lint.metallb.pools import pool_networks, selected_pools
 from hcplb.lint.world import RouterView, World
 from hcplb.metallb.selectors import selects
+from hcplb.metallb.validation import (
+    DEFAULT_AGGREGATION_V4,
+)
 
 # Documentation addresses (TEST-NET-3, 2001:db8::/32) stand for "anyone who is not a node".
 _OUTSIDE = {4: "203.0.113.77", 6: "2001:db8::77"}
@@ -42,7 +45,7 @@ def _wanted(world: World, router: RouterView) -> list[tuple[Net, int]]:
         peers = [p for p in view.in_namespace(view.peers) if not names or p.name in names]
         if peers and not any(p.text("spec", "peerAddress") in router.addresses for p in peers):
             continue
-        length = ad.integer("spec", "aggregationLength") or 32
+        length = ad.integer("spec", "aggregationLength") or DEFAULT_AGGREGATION_V4
         for pool in selected_pools(ad, pools):
             wanted += [(n, length) for n in pool_networks(pool) if n.version == 4]
     if not wanted and not ads:

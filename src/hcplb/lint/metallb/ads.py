@@ -14,12 +14,23 @@ from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.pools import Pool, read_pools, selected_pools
 from hcplb.lint.metallb.view import MetallbView, selector_findings
-from hcplb.metallb.selectors import selects
-from hcplb.metallb.validation import (
+from hcplb.metallb.adv_rules import (
     MAX_COMMUNITIES,
+    AdvertisementTraits,
     aggregation,
     aggregation_vs_entry,
+    bfd_echo_with_ipv6,
     community_problem,
+    local_pref_compatible,
+    local_pref_conflict,
+    local_pref_conflict_at_runtime,
+)
+from hcplb.metallb.selectors import selects
+from hcplb.metallb.validation import (
+    DEFAULT_AGGREGATION_V4,
+    DEFAULT_AGGREGATION_V6,
+    duplicate_object,
+    duplicate_value,
 )
 
 _DUP_RULES = {
@@ -37,7 +48,7 @@ def _duplicates(ad: Manifest) -> Iterator[Finding]:
             yield error(
                 ad.where("spec", key, dup),
                 rule,
-                f"duplicate definition of {label} {gotext.q(values[dup])}",
+                duplicate_value(label, values[dup]),
             )
     for key in ("ipAddressPoolSelectors", "nodeSelectors", "serviceSelectors"):
         yield from selector_findings(ad, ("spec", key), key, "metallb.adv.dup.selectors")
@@ -112,51 +123,45 @@ def ad_nodes(ad: Manifest, nodes: Sequence[NodeFact]) -> set[str]:
     }
 
 
-def _aggr_different(new: Manifest, old: Manifest, pool: Pool) -> bool:
-    families = pool.families()
-    if not families:
-        return True
-    v4_diff = (new.integer("spec", "aggregationLength") or 32) != (
-        old.integer("spec", "aggregationLength") or 32
+def _int(ad: Manifest, key: str, default: int) -> int:
+    value = ad.integer("spec", key)
+    return default if value is None else value
+
+
+def _traits(ad: Manifest) -> AdvertisementTraits:
+    return AdvertisementTraits(
+        local_pref=_int(ad, "localPref", 0),
+        aggregation_length=_int(ad, "aggregationLength", DEFAULT_AGGREGATION_V4),
+        aggregation_length_v6=_int(ad, "aggregationLengthV6", DEFAULT_AGGREGATION_V6),
+        peers=frozenset(str(p) for p in ad.items("spec", "peers")),
     )
-    v6_diff = (new.integer("spec", "aggregationLengthV6") or 128) != (
-        old.integer("spec", "aggregationLengthV6") or 128
-    )
-    if v4_diff and 6 not in families:
-        return True
-    if v6_diff and 4 not in families:
-        return True
-    return v4_diff and v6_diff
 
 
 def _compatible(new: Manifest, old: Manifest, pool: Pool, nodes: Sequence[NodeFact]) -> bool:
-    if (new.integer("spec", "localPref") or 0) == (old.integer("spec", "localPref") or 0):
-        return True
-    if _aggr_different(new, old, pool):
-        return True
-    new_peers, old_peers = new.items("spec", "peers"), old.items("spec", "peers")
-    if new_peers and old_peers and not set(map(str, new_peers)) & set(map(str, old_peers)):
-        return True
-    return not (ad_nodes(new, nodes) & ad_nodes(old, nodes))
+    a, b = _traits(new), _traits(old)
+    if a.local_pref == b.local_pref:
+        return True  # the node sets below cost a selector walk each
+    return local_pref_compatible(
+        a, b, pool.families(), bool(ad_nodes(new, nodes) & ad_nodes(old, nodes))
+    )
 
 
 def _per_pool(ad: Manifest, pool: Pool, nodes: Sequence[NodeFact]) -> Iterator[Finding]:
-    v4 = ad.integer("spec", "aggregationLength") or 32
-    v6 = ad.integer("spec", "aggregationLengthV6") or 128
+    traits = _traits(ad)
     for entry, nets in pool.entries:
-        v = aggregation_vs_entry(v4, v6, entry, nets)
+        v = aggregation_vs_entry(
+            traits.aggregation_length, traits.aggregation_length_v6, entry, nets
+        )
         if v is not None:
             yield error(ad.where("spec", v.field), f"metallb.{v.rule}", v.message)
     if ad.items("spec", "serviceSelectors"):
         for old in pool.ads:
-            if old.items("spec", "serviceSelectors") and (
-                (ad.integer("spec", "localPref") or 0) != (old.integer("spec", "localPref") or 0)
-            ):
+            pref, old_pref = traits.local_pref, _traits(old).local_pref
+            if old.items("spec", "serviceSelectors") and pref != old_pref:
                 yield warning(
                     ad.where("spec", "localPref"),
                     "metallb.adv.localpref.runtime",
-                    f"advertisements '{old.name}' and '{ad.name}' have conflicting LOCAL_PREF "
-                    f"({old.integer('spec', 'localPref') or 0} vs {ad.integer('spec', 'localPref') or 0})",
+                    local_pref_conflict_at_runtime(old.name, ad.name, old_pref, pref),
                     "a Service both select is then not announced (reason conflictingAdvertisements)",
                 )
         return
@@ -167,9 +172,7 @@ def _per_pool(ad: Manifest, pool: Pool, nodes: Sequence[NodeFact]) -> Iterator[F
             yield error(
                 ad.where("spec", "localPref"),
                 "metallb.adv.localpref.conflict",
-                f"invalid local preference {ad.integer('spec', 'localPref') or 0}: local preferernce "
-                f"{old.integer('spec', 'localPref') or 0} was already set for the same type of BGP "
-                "update. Check existing BGP advertisements with common pools and aggregation lengths",
+                local_pref_conflict(traits.local_pref, _traits(old).local_pref),
             )
 
 
@@ -187,8 +190,7 @@ def _families(view: MetallbView, ad: Manifest, pool: Pool) -> Iterator[Finding]:
             yield error(
                 ad.where(),
                 "metallb.adv.bfdecho.v6",
-                f"pool {pool.manifest.name} has bgpadvertisement {ad.name} which references peer "
-                f"{peer.name} which has bfd echo enabled, which is not possible",
+                bfd_echo_with_ipv6(pool.manifest.name, ad.name, peer.name),
             )
         address = gotext.parse_ip(peer.text("spec", "peerAddress"))
         if address is None or peer.flag("spec", "dualStackAddressFamily"):
@@ -237,7 +239,7 @@ def check_pools(view: MetallbView, nodes: Sequence[NodeFact]) -> list[Finding]:
                     error(
                         other.where(),
                         "metallb.adv.duplicate",
-                        f"duplicate definition of bgpadvertisements. advertisement {i + 1} and {j + 1} are equal",
+                        duplicate_object(ad.kind, ad.name, i + 1, j + 1) or "",
                     )
                 )
     found += _communities(view, ads)

@@ -7,12 +7,18 @@ import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from hcplb import gotext
 from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.view import MetallbView, selector_findings
-from hcplb.metallb.selectors import selects
-from hcplb.metallb.validation import pool_entry
+from hcplb.metallb.selectors import chosen
+from hcplb.metallb.validation import (
+    MISSING_NAME,
+    NAMESPACES_DUPLICATE,
+    POOL_EMPTY,
+    duplicate_name,
+    pool_entry,
+    pool_overlap,
+)
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -53,7 +59,7 @@ def read_pools(view: MetallbView) -> tuple[dict[str, Pool], list[Finding]]:
     for manifest in view.in_namespace(view.pools):
         if not manifest.name:
             found.append(
-                error(manifest.where("metadata"), "metallb.pool.name", "missing pool name")
+                error(manifest.where("metadata"), "metallb.pool.name", MISSING_NAME[manifest.kind])
             )
             continue
         if manifest.name in pools:
@@ -61,16 +67,14 @@ def read_pools(view: MetallbView) -> tuple[dict[str, Pool], list[Finding]]:
                 error(
                     manifest.where("metadata", "name"),
                     "metallb.pool.duplicate",
-                    f"duplicate definition of pool {gotext.q(manifest.name)}",
+                    duplicate_name(manifest.kind, manifest.name) or "",
                 )
             )
             continue
         pool = Pool(manifest)
         addresses = manifest.items("spec", "addresses")
         if not addresses:
-            found.append(
-                error(manifest.where("spec"), "metallb.pool.empty", "pool has no prefixes defined")
-            )
+            found.append(error(manifest.where("spec"), "metallb.pool.empty", POOL_EMPTY))
         for i, entry in enumerate(addresses):
             if not isinstance(entry, str):
                 continue
@@ -94,8 +98,7 @@ def read_pools(view: MetallbView) -> tuple[dict[str, Pool], list[Finding]]:
                         error(
                             manifest.where("spec", "addresses", i),
                             "metallb.pool.overlap",
-                            f"CIDR {gotext.q(str(net))} in pool {gotext.q(manifest.name)} overlaps with "
-                            f"already defined CIDR {gotext.q(str(clash))}",
+                            pool_overlap(str(net), manifest.name, str(clash)),
                         )
                     )
                 seen.append((net, manifest.name))
@@ -111,7 +114,7 @@ def _allocation(pool: Manifest) -> Iterator[Finding]:
         yield error(
             pool.where("spec", "serviceAllocation", "namespaces"),
             "metallb.pool.alloc.nsdup",
-            "duplicate definition in namespaces field",
+            NAMESPACES_DUPLICATE,
         )
     for key in ("namespaceSelectors", "serviceSelectors"):
         yield from selector_findings(
@@ -121,16 +124,17 @@ def _allocation(pool: Manifest) -> Iterator[Finding]:
 
 def selected_pools(ad: Manifest, pools: Sequence[Manifest]) -> list[Manifest]:
     """The pools an advertisement applies to: named, label-selected, or all when it names none."""
-    names = {str(n) for n in ad.items("spec", "ipAddressPools")}
+    names = [str(n) for n in ad.items("spec", "ipAddressPools")]
     selectors = ad.items("spec", "ipAddressPoolSelectors")
-    if not names and not selectors:
-        return list(pools)
-    return [
-        p
-        for p in pools
-        if p.name in names
-        or (selectors and any(selects([s], p.mapping("metadata", "labels")) for s in selectors))
-    ]
+    return chosen(names, selectors, pools, _name, _labels)
+
+
+def _name(manifest: Manifest) -> str:
+    return manifest.name
+
+
+def _labels(manifest: Manifest) -> dict[str, str]:
+    return manifest.mapping("metadata", "labels")
 
 
 def covering(index: dict[Net, Manifest], address: Net) -> Manifest | None:

@@ -15,8 +15,17 @@ from hcplb.lint.findings import Finding, error, warning
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.ads import check_pools
 from hcplb.lint.metallb.peers import check_frr_pairs, check_native, check_peer
-from hcplb.lint.metallb.view import BACKENDS, MetallbView
-from hcplb.metallb.validation import BFD_RANGES, bfd_range
+from hcplb.lint.metallb.view import MetallbView
+from hcplb.metallb.objects import BACKENDS, DEFAULT_NAMESPACE
+from hcplb.metallb.validation import (
+    BFD_RANGES,
+    CR_NAME,
+    MISSING_NAME,
+    bfd_range,
+    duplicate_name,
+    duplicate_object,
+    wrong_namespace,
+)
 
 _LOG_LEVELS = ("all", "debug", "info", "warn", "error", "none")
 
@@ -43,7 +52,7 @@ def check_metallb(
 def _operator(view: MetallbView, *, openshift: bool) -> Iterator[Finding]:
     if not view.operators and view.config_objects:
         first = view.config_objects[0]
-        ns = view.namespace or "metallb-system"
+        ns = view.namespace or DEFAULT_NAMESPACE
         yield error(
             first.where(),
             "metallb.cr.missing",
@@ -64,7 +73,7 @@ def _operator(view: MetallbView, *, openshift: bool) -> Iterator[Finding]:
             yield error(
                 cr.where("metadata", "name"),
                 "metallb.op.name",
-                "MetalLB resource name must be 'metallb'",
+                CR_NAME,
                 "the operator marks it Degraded (IncorrectMetalLBResourceName) and deploys nothing",
             )
         if cr.namespace and config_ns and cr.namespace not in config_ns:
@@ -81,7 +90,7 @@ def _operator(view: MetallbView, *, openshift: bool) -> Iterator[Finding]:
             yield error(
                 cr.where("spec", "bgpBackend"),
                 "metallb.op.bgpbackend",
-                "invalid BGP Backend, must be one of native, frr, frr-k8s, frr-k8s-external",
+                f"invalid BGP Backend, must be one of {', '.join(BACKENDS)}",
             )
         if backend == "native" and openshift:
             yield error(
@@ -137,7 +146,9 @@ def _namespaces(view: MetallbView) -> Iterator[Finding]:
                 pass  # reported with MetalLB's own message
             elif obj.kind == "BGPPeer" and same:
                 yield error(
-                    obj.where(), "metallb.peer.duplicate.exact", f"peer {obj.name} already exists"
+                    obj.where(),
+                    "metallb.peer.duplicate.exact",
+                    duplicate_object(obj.kind, obj.name, 0, 0) or "",
                 )
             else:
                 yield error(
@@ -151,13 +162,13 @@ def _namespaces(view: MetallbView) -> Iterator[Finding]:
                 obj.where("metadata"),
                 "metallb.namespace.missing",
                 f"{obj.kind} {obj.name} has no namespace: it lands in whatever namespace kubectl uses",
-                f"set metadata.namespace: {view.namespace or 'metallb-system'}",
+                f"set metadata.namespace: {view.namespace or DEFAULT_NAMESPACE}",
             )
         elif view.namespace and obj.namespace != view.namespace:
             yield error(
                 obj.where("metadata", "namespace"),
                 "metallb.webhook.namespace",
-                f"resource must be created in {view.namespace} namespace",
+                wrong_namespace(view.namespace),
                 f"MetalLB runs in {view.namespace} (from the {view.namespace_source}) and ignores "
                 "objects elsewhere",
             )
@@ -167,12 +178,12 @@ def _bfd_profiles(view: MetallbView) -> Iterator[Finding]:
     names: set[str] = set()
     for bfd in view.bfd_profiles:
         if not bfd.name:
-            yield error(bfd.where("metadata"), "metallb.bfd.name", "missing bfd profile name")
+            yield error(bfd.where("metadata"), "metallb.bfd.name", MISSING_NAME[bfd.kind])
         elif bfd.name in names:
             yield error(
                 bfd.where("metadata", "name"),
                 "metallb.bfd.dup",
-                f"found duplicate bfd profile name {bfd.name}",
+                duplicate_name(bfd.kind, bfd.name) or "",
             )
         names.add(bfd.name)
         for key, (low, high) in BFD_RANGES.items():

@@ -8,18 +8,8 @@ from dataclasses import dataclass
 
 from hcplb.lint.findings import Finding, error
 from hcplb.lint.k8s import Manifest
+from hcplb.metallb.objects import CONFIG_KINDS, GROUP
 from hcplb.metallb.selectors import selector_duplicates, selector_problem
-
-GROUP = "metallb.io"
-CONFIG_KINDS = (
-    "IPAddressPool",
-    "BGPPeer",
-    "BGPAdvertisement",
-    "L2Advertisement",
-    "BFDProfile",
-    "Community",
-)
-BACKENDS = ("native", "frr", "frr-k8s", "frr-k8s-external")
 
 
 @dataclass(frozen=True)
