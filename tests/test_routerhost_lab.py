@@ -27,7 +27,7 @@ from hcplb.lab.routerhost import run_setup, ssh_for, wait_booted
 from hcplb.lab.sshd import LabSsh
 from hcplb.lab.state import netns_prefix
 from hcplb.render.firewall import BFD_PORTS
-from hcplb.runner import Result
+from hcplb.runner import Result, run
 from tests.conftest import EXAMPLES, missing
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -140,6 +140,23 @@ def test_setup_sh_prepared_the_booted_router(booted: Booted) -> None:
     rendered = booted.lab.render_dir / "router"
     for name, path in (("frr.conf", "/etc/frr/frr.conf"), ("daemons", "/etc/frr/daemons")):
         assert on_router(booted, "cat", path).stdout == (rendered / name).read_text()
+
+
+def test_lab_exec_and_status_see_the_booted_router(booted: Booted) -> None:
+    def hcplb(*args: str) -> Result:
+        return run([HCPLB, *args], timeout=60)
+
+    name = booted.lab.name
+    exec_ = ("lab", "exec", name, ROUTER, "--")
+    assert hcplb(*exec_, "systemctl", "is-active", "frr").stdout.strip() == "active"
+    assert hcplb(*exec_, "hostname").stdout.strip() == ROUTER
+    journal = hcplb(*exec_, "journalctl", "-u", "frr", "-o", "json", "-n", "1", "--no-pager")
+    assert json.loads(journal.stdout)["_SYSTEMD_UNIT"] == "frr.service"
+    assert hcplb(*exec_, "firewall-cmd", "--state").stdout.strip() == "running"
+    status = json.loads(hcplb("lab", "status", name, "-O", "json").stdout)
+    assert status["router_host"] == "systemd" and status["converged"]
+    roles = {p["role"] for h in status["hosts"] if h["name"] == ROUTER for p in h["processes"]}
+    assert roles == {nspawn.ROLE}
 
 
 def test_setup_sh_a_second_time_changes_nothing(booted: Booted) -> None:

@@ -235,7 +235,7 @@ def _build(say: Progress, *, replace: Image | None) -> Image:
         say(f"debootstrap {SUITE} ({len(PACKAGES)} packages) into {work / ROOTFS}")
         started = time.monotonic()
         _debootstrap(work, mirror, say)
-        say("post-install: per-lab ssh host keys, no network timers")
+        say("post-install: no ssh host keys (one per lab), no network timers, no host identity")
         _post_install(work / ROOTFS)
         seconds = time.monotonic() - started
         size = _du(work / ROOTFS)
@@ -315,6 +315,22 @@ def _post_install(rootfs: Path) -> None:
         if not link.is_symlink() and not link.exists():
             link.symlink_to("/dev/null")
     (rootfs / "etc/machine-id").write_text("")  # each boot gets its own id
+    # debootstrap copies these from the building machine: nothing of it belongs in the image
+    write_identity(rootfs, "localhost")
+
+
+def write_identity(rootfs: Path, hostname: str) -> None:
+    """/etc/hostname, /etc/hosts and an empty /etc/resolv.conf of a router's root filesystem
+    (systemd sets the host name from /etc/hostname at boot)."""
+    etc = rootfs / "etc"
+    for name in ("hostname", "hosts", "resolv.conf"):
+        if (etc / name).is_symlink():
+            (etc / name).unlink()
+    (etc / "hostname").write_text(f"{hostname}\n")
+    (etc / "hosts").write_text(
+        f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n::1\tlocalhost ip6-localhost\n"
+    )
+    (etc / "resolv.conf").write_text("")
 
 
 def _du(path: Path) -> int:

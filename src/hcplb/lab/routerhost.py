@@ -23,7 +23,7 @@ from pathlib import Path
 from hcplb.errors import LabError
 from hcplb.lab import nspawn, procs
 from hcplb.lab.core import Lab
-from hcplb.lab.image import Image
+from hcplb.lab.image import Image, write_identity
 from hcplb.lab.sshd import PORT, LabSsh, _client_key, _host_key, _known_hosts
 from hcplb.lab.state import ProcessRecord
 from hcplb.render.router import router_dir
@@ -98,6 +98,7 @@ def _seed_files(lab: Lab, router: str) -> None:
         "PermitRootLogin prohibit-password\n"
     )
     _firewall_host(lab, router, root)
+    write_identity(root, router)
     dot_ssh = root / "root/.ssh"
     dot_ssh.mkdir(mode=0o700, exist_ok=True)
     authorized = dot_ssh / "authorized_keys"
