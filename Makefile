@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := frr frr-pythontools bind9 bind9-dnsutils iproute2 iptables nftables openssh-server openssh-client curl shellcheck procps python3-firewall graphviz chromium prometheus strace
+APT_PACKAGES := frr frr-pythontools bind9 bind9-dnsutils iproute2 iptables nftables openssh-server openssh-client curl shellcheck procps python3-firewall graphviz chromium prometheus strace systemd-container debootstrap
 # COMMAND:package, installed only when COMMAND is missing. Debian 12's kubernetes-client (kubectl
 # 1.20, `kubectl kustomize` enough for our cluster/) conflicts with a kubectl some machines have.
 APT_COMMANDS := kubectl:kubernetes-client git:git npm:npm
@@ -11,7 +11,7 @@ STAMP := $(VENV)/.hcplb-installed
 MERMAID_VERSION := 12.3.0
 MERMAID_JS := $(VENV)/share/hcplb/mermaid-$(MERMAID_VERSION).min.js
 
-.PHONY: setup system-packages venv test test-fast lint demo bench clean upstream-refresh
+.PHONY: setup system-packages venv router-image test test-fast lint demo bench clean upstream-refresh
 
 setup: system-packages venv $(MERMAID_JS)
 
@@ -39,7 +39,12 @@ $(MERMAID_JS): | venv
 	  && tar xzf mermaid-$(MERMAID_VERSION).tgz package/dist/mermaid.min.js \
 	  && mv package/dist/mermaid.min.js $(abspath $@) && cd / && rm -rf $$tmp
 
-test: setup
+# The booted lab router's root filesystem (Debian 12 + FRR, firewalld, sshd; ~4 min the first
+# time, cached under /var/lib/hcplb/images afterwards): the `--router-host systemd` lab tests.
+router-image: setup
+	$(BIN)/hcplb lab image build
+
+test: setup router-image
 	$(BIN)/pytest -q
 
 test-fast: venv

@@ -217,3 +217,8 @@ def test_captured_files_are_all_parseable() -> None:
     for path in data_files(DATA, "*.json", at_least=41):
         assert parse_answer(path.read_text()).is_json, path.name
         json.loads(path.read_text())
+
+
+def test_vtysh_reaching_no_daemon_means_the_frr_service_is_stopped() -> None:
+    answer = parse_answer("Exiting: failed to connect to any daemons.\n")
+    assert answer.down == "frr" and not answer.is_json

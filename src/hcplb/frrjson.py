@@ -35,11 +35,13 @@ __all__ = [
 ]
 
 _NOT_RUNNING = re.compile(r"^\s*(\w+) is not running\s*$", re.MULTILINE)
+_NO_DAEMON = "failed to connect to any daemons"  # vtysh when FRR is stopped altogether
 
 
 @dataclass(frozen=True)
 class Answer:
-    """One command's answer: JSON `data`, or `text` (with `down` naming a stopped daemon)."""
+    """One command's answer: JSON `data`, or `text` (with `down` naming a stopped daemon, or
+    "frr" when vtysh reached none: the frr service is stopped)."""
 
     data: Any = None
     text: str = ""
@@ -58,6 +60,8 @@ def parse_answer(text: str) -> Answer:
             return Answer(data=json.loads(stripped))
         except json.JSONDecodeError:
             pass
+    if _NO_DAEMON in text:
+        return Answer(text=stripped, down="frr")
     match = _NOT_RUNNING.search(text)
     return Answer(text=stripped, down=match.group(1) if match else None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -19,6 +20,7 @@ from hcplb.cli._output import (
     handles_errors,
     print_json,
 )
+from hcplb.cli.lab_image_cmds import image_app
 from hcplb.errors import EXIT_FAILED
 from hcplb.lab import Condition, Lab, LabStatus, down, list_labs, status, up
 from hcplb.lab.demo import DemoResult, run_demo
@@ -29,6 +31,12 @@ lab_app = typer.Typer(
     help="The rehearsal lab: a whole site on this machine (network namespaces; needs root).",
     no_args_is_help=True,
 )
+lab_app.add_typer(image_app, name="image")
+
+
+class RouterHostChoice(StrEnum):
+    netns = "netns"
+    systemd = "systemd"
 
 
 def _summary(checks: tuple[Condition, ...]) -> str:
@@ -77,6 +85,12 @@ def lab_up(
     timeout: float = typer.Option(
         CONVERGE_TIMEOUT, "--timeout", help="seconds to wait for convergence"
     ),
+    router_host: RouterHostChoice = typer.Option(
+        RouterHostChoice.netns,
+        "--router-host",
+        help="netns: FRR started by hcplb; systemd: a booted Debian 12 runs setup.sh "
+        "(needs `hcplb lab image build` once)",
+    ),
 ) -> None:
     """Build the site's lab and wait until it converged; prints the time it took."""
     started = time.monotonic()
@@ -86,6 +100,7 @@ def lab_up(
             name,
             bare=bare,
             profile=profile,
+            router_host=router_host.value,
             timeout=timeout,
             on_phase=progress.phase,
             on_checks=progress.checks,
@@ -122,7 +137,10 @@ def lab_down(name: str = typer.Argument(..., help="lab name")) -> None:
 
 
 def _status_table(st: LabStatus) -> Table:
-    table = Table(title=f"lab {st.name}: {st.phase} ({st.profile}{', bare' if st.bare else ''})")
+    table = Table(
+        title=f"lab {st.name}: {st.phase} ({st.profile}{', bare' if st.bare else ''}, "
+        f"router host {st.router_host})"
+    )
     for column in ("host", "role", "addresses", "processes"):
         table.add_column(column)
     for host in st.hosts:

@@ -11,7 +11,10 @@ Public API
   writes), simulate MetalLB on it, build the hosts and wait for convergence. LabError if
   the name is taken, the machine lacks root/FRR/BIND, or it does not converge (then the lab
   is left running for inspection). `bare=True`: routers run FRR with an empty config and no
-  sysctl/firewall (for `apply`); only DNS is waited for.
+  sysctl/firewall (for `apply`); only DNS is waited for. `router_host="systemd"`: each
+  router is a booted Debian 12 (systemd-nspawn on an overlay of the image `hcplb lab image
+  build` caches, see `routerhost` and `nspawn`) set up by the rendered setup.sh; `lab.run`
+  on it enters the container (`nsenter`), so systemctl, firewall-cmd and vtysh work verbatim.
 - `down(name) -> None`: remove every process, namespace, link and file of the lab, also
   after `up` was killed half way.
 - `status(name, *, probe=True) -> LabStatus`, `list_labs() -> list[LabSummary]`.

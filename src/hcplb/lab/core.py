@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from hcplb.errors import LabError
-from hcplb.lab import frr, procs
+from hcplb.lab import frr, nspawn, procs
 from hcplb.lab.hostfs import ENTER, host_dir, wrap
 from hcplb.lab.state import Expectations, Journal, LabState, ProcessRecord, lab_dir, read_state
 from hcplb.lab.topology import Host, Topology, build_topology
@@ -91,6 +91,10 @@ class Lab:
         run on the switch takes the host off its network as a pulled cable would."""
         return self.topology.switch.name, self.host(host).interfaces[0].port
 
+    def booted(self, host: str) -> bool:
+        """The host is a booted router (`--router-host systemd`): systemd runs its FRR."""
+        return self.state.router_host == "systemd" and self.host(host).role == "router"
+
     def host_dir(self, host: str) -> Path:
         """The lab directory holding this host's private /etc/frr, /run/frr, logs, ..."""
         return host_dir(self.state_dir, self.host(host).name)
@@ -100,6 +104,8 @@ class Lab:
     def argv(self, host: str, argv: Sequence[str]) -> list[str]:
         """The full command line that runs argv as `host` (its netns and its filesystem view)."""
         h = self.host(host)
+        if self.booted(h.name):
+            return nspawn.enter_argv(self.state, h.name, argv)
         return wrap(h.netns, self.host_dir(h.name) / ENTER, argv)
 
     def run(

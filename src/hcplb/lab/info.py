@@ -37,6 +37,8 @@ class LabStatus:
     converge_seconds: float | None
     hosts: tuple[HostStatus, ...]
     checks: tuple[converge.Condition, ...]
+    router_host: str = "netns"
+    """netns (FRR started by hcplb) or systemd (a booted Debian 12 runs the router)"""
 
     @property
     def converged(self) -> bool:
@@ -111,6 +113,7 @@ def status(name: str, *, probe: bool = True) -> LabStatus:
         lab.state.converge_seconds,
         tuple(hosts),
         checks,
+        lab.state.router_host,
     )
 
 

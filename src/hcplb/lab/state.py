@@ -25,6 +25,7 @@ NETNS_PREFIX = "hcplb-"
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$|^[a-z]$")
 
 Phase = Literal["building", "up", "failed"]
+RouterHost = Literal["netns", "systemd"]
 
 
 class _Frozen(BaseModel):
@@ -61,12 +62,18 @@ class LabState(_Frozen):
     profile: Profile
     bare: bool
     created: float
+    router_host: RouterHost = "netns"
+    """netns: FRR started by hcplb in the router's namespace; systemd: a booted Debian 12"""
+    image: str | None = None
+    """the router image a systemd router host boots (hcplb.lab.image)"""
     phase: Phase = "building"
     builder_pid: int | None = None
     vips: dict[str, list[str]] = {}
     """node -> VIPs bound on its lo"""
     namespaces: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+    mounts: tuple[str, ...] = ()
+    """mount points (booted routers' overlays), recorded before they are mounted"""
     processes: tuple[ProcessRecord, ...] = ()
     expect: Expectations | None = None
     converge_seconds: float | None = None
@@ -183,7 +190,13 @@ class Journal:
 
 
 def new_state(
-    name: str, lab_id: str, site_source: str, *, profile: Profile, bare: bool
+    name: str,
+    lab_id: str,
+    site_source: str,
+    *,
+    profile: Profile,
+    bare: bool,
+    router_host: RouterHost = "netns",
 ) -> LabState:
     return LabState(
         name=name,
@@ -191,6 +204,7 @@ def new_state(
         site_source=site_source,
         profile=profile,
         bare=bare,
+        router_host=router_host,
         created=time.time(),
         builder_pid=os.getpid(),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 
 from hcplb.errors import LabError
-from hcplb.lab import netns, procs
+from hcplb.lab import netns, nspawn, procs
 from hcplb.lab.state import lab_dir, netns_prefix, read_state
 
 
@@ -26,6 +26,8 @@ def remove(name: str) -> list[str]:
     ]
     pids: set[int] = set()
     if state is not None:
+        # booted routers power off cleanly; what did not in time is killed below
+        pids |= set(nspawn.shutdown(state))
         pids |= {
             p.pid for p in state.processes if p.pid is not None and procs.is_ours(p.pid, p.argv)
         }
@@ -35,5 +37,7 @@ def remove(name: str) -> list[str]:
     if left:
         raise LabError(f"lab {name}: processes {sorted(left)} did not stop; not removing the lab")
     netns.delete_namespaces(namespaces)
+    nspawn.unmount(state, directory)  # booted routers' overlays, before their files go
+    nspawn.remove_runtime_files(state)
     shutil.rmtree(directory)
     return [f"{len(pids)} processes", f"{len(namespaces)} namespaces", str(directory)]

@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hcplb.errors import LabError
-from hcplb.lab import converge, dns, frr, netns, pki
+from hcplb.lab import converge, dns, frr, image, netns, pki, routerhost
 from hcplb.lab.cluster import ClusterView, simulate_site
 from hcplb.lab.core import CA_FILE, RENDER_DIR, SITE_FILE, Lab
 from hcplb.lab.hostfs import prepare_host
-from hcplb.lab.state import Journal, check_name, claim, lab_dir, netns_prefix, new_state
+from hcplb.lab.state import (
+    Journal,
+    RouterHost,
+    check_name,
+    claim,
+    lab_dir,
+    netns_prefix,
+    new_state,
+)
 from hcplb.lab.teardown import remove
 from hcplb.lab.topology import CLIENT, DNS, build_topology
 from hcplb.metallb import SPEAKER_DAEMONS
@@ -75,11 +83,15 @@ def up(
     *,
     bare: bool = False,
     profile: Profile = Profile.hcplb,
+    router_host: RouterHost = "netns",
     timeout: float = CONVERGE_TIMEOUT,
     on_phase: Progress | None = None,
     on_checks: ChecksCallback | None = None,
 ) -> Lab:
-    """Build the site's lab and wait until it converged (a bare lab: until DNS answers)."""
+    """Build the site's lab and wait until it converged (a bare lab: until DNS answers).
+
+    `router_host="systemd"`: each router is a booted Debian 12 (`hcplb.lab.routerhost`) set
+    up by the rendered setup.sh; the router image must have been built (`lab image build`)."""
     say = on_phase or (lambda _text: None)
     site_path = Path(site_path)
     # 0. the machine can run a lab at all
@@ -88,13 +100,23 @@ def up(
     inputs = _inputs(site_path, profile)
     name = check_name(name or inputs.plan.site.name[:24].rstrip("-"))
     _check_free(name)
+    router_image = _router_image(router_host)
     lab_id = "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(4))
     topology = build_topology(inputs.plan, name, lab_id, vips_by_node=_vips(inputs))
     # 2. the lab's directory and its journal (everything is recorded before it is created)
     directory = claim(name)
-    state = new_state(name, lab_id, str(site_path.resolve()), profile=profile, bare=bare)
+    state = new_state(
+        name, lab_id, str(site_path.resolve()), profile=profile, bare=bare, router_host=router_host
+    )
     journal = Journal(
-        directory, state.model_copy(update={"vips": _vips(inputs), "expect": inputs.cluster.expect})
+        directory,
+        state.model_copy(
+            update={
+                "vips": _vips(inputs),
+                "expect": inputs.cluster.expect,
+                "image": router_image.name if router_image else None,
+            }
+        ),
     )
     try:
         # 3. files: site copy, rendered output, CA and certificates, TSIG key, host directories
@@ -111,10 +133,13 @@ def up(
         # 5. routers first (MetalLB's connect timer defaults to 120 s): sysctl, firewall, FRR
         started = time.monotonic()
         routers = [h.name for h in topology.by_role("router")]
-        if not bare:
-            _prepare_routers(lab, inputs)
-        lab.start_frr(routers)
-        say(f"routers: FRR running on {', '.join(routers)}")
+        if router_image is not None:
+            routerhost.boot_routers(lab, router_image, setup=not bare, say=say)
+        else:
+            if not bare:
+                _prepare_routers(lab, inputs)
+            lab.start_frr(routers)
+            say(f"routers: FRR running on {', '.join(routers)}")
         # 6. while FRR holds the routers' fresh sessions Idle: BIND, API stand-ins, node daemons
         _start_dns(lab)
         _start_apiservers(lab, inputs)
@@ -147,6 +172,22 @@ def _inputs(site_path: Path, profile: Profile) -> _Inputs:
     plan = plan_site(loaded.site)
     rendered = render_site(loaded.site, secrets, profile=profile)
     return _Inputs(plan, secrets, rendered, simulate_site(plan, secrets, profile=profile))
+
+
+def _router_image(router_host: RouterHost) -> image.Image | None:
+    """The cached image booted routers run (None for netns routers); LabError if not built."""
+    if router_host == "netns":
+        return None
+    for tool in ("systemd-nspawn", "nsenter"):
+        if shutil.which(tool) is None:
+            raise LabError(f"{tool} is not installed (hint: run `make setup` as root)")
+    found = image.find_image()
+    if found is None:
+        raise LabError(
+            f"no router image {image.image_name()} under {image.images_root()} "
+            "(hint: `hcplb lab image build` builds it once, in a few minutes)"
+        )
+    return found
 
 
 def _vips(inputs: _Inputs) -> dict[str, list[str]]:

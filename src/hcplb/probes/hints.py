@@ -19,6 +19,7 @@ __all__ = [
     "DNS_TIMEOUT",
     "DRIFT",
     "FIB_NOT_INSTALLED",
+    "FRR_SERVICE",
     "HC_NOT_LOADBALANCER",
     "IP_FORWARD",
     "METALLB_CR_MISSING",
@@ -46,6 +47,10 @@ __all__ = [
 
 # -- router ------------------------------------------------------------------------------------
 
+FRR_SERVICE = (
+    "the frr service is stopped: `systemctl status frr` and `journalctl -u frr` say why; "
+    "`systemctl enable --now frr` starts it now and at every boot"
+)
 BGP_DAEMON = (
     "bgpd is not running: set bgpd=yes in /etc/frr/daemons and restart FRR "
     "(`systemctl restart frr`)"

@@ -87,6 +87,8 @@ def _why(part: tuple[Answer, ...] | Answer | Failed | None, target: str) -> tupl
     first = part[0] if isinstance(part, tuple) else part
     if isinstance(part, tuple) and not part:
         return "", ""
+    if first.down == "frr":
+        return "FRR is not running (vtysh reaches none of its daemons)", hints.FRR_SERVICE
     if first.down == "bgpd":
         return "bgpd is not running", hints.BGP_DAEMON
     if first.down == "zebra":

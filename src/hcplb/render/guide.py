@@ -135,7 +135,7 @@ def guide_host_steps(router: Router) -> tuple[HostStep, ...]:
     elif router.firewall is Firewall.nftables:
         actions = nftables_actions()
     else:
-        actions = firewalld_actions()
+        actions = firewalld_actions("firewall-cmd --query-port=179/tcp")
     title = f"firewall ({router.firewall.value}): BGP open to anyone (the guide's rule)"
     return (
         *frr_package_steps(),

@@ -174,13 +174,22 @@ say "done; check the sessions: vtysh -c 'show bgp summary'"
 """
 
 _PERSIST_IPTABLES = """\
-# Saved the guide's way (/etc/sysconfig, RHEL iptables-services) or Debian's iptables-persistent.
+# Saved for the next boot the guide's way (/etc/sysconfig, RHEL iptables-services) or with
+# Debian's iptables-persistent (its netfilter-persistent service restores /etc/iptables at boot).
 if [ -d /etc/sysconfig ]; then
 \tiptables-save >/etc/sysconfig/iptables
-{save6_rhel}elif [ -d /etc/iptables ]; then
+{save6_rhel}else
+\t[ -d /etc/iptables ] || pkg iptables-persistent
 \tiptables-save >/etc/iptables/rules.v4
-{save6_deb}else
-\tsay "note: the rules are live but not saved for the next boot (no iptables-persistent)"
+{save6_deb}\tsystemctl enable --quiet netfilter-persistent
+fi"""
+
+_FIREWALLD_WHEN_CHANGED = """\
+if put "$here/firewalld.sh" /etc/hcplb/firewalld.sh 0700 ||
+\t! {loaded} >/dev/null 2>&1; then
+\tbash /etc/hcplb/firewalld.sh
+else
+\tsay "firewalld runs these rules already"
 fi"""
 
 _FRR_CHECK = """\
@@ -281,7 +290,10 @@ def daemons_step(daemons: str) -> HostStep:
     )
 
 
-def firewalld_actions() -> tuple[Action, ...]:
+def firewalld_actions(
+    loaded: str = f"firewall-cmd --info-policy={FIREWALLD_POLICY}",
+) -> tuple[Action, ...]:
+    """`loaded`: a command that fails when firewalld does not run the rules (setup.sh)."""
     return (
         Shell(
             "firewalld installed",
@@ -293,7 +305,19 @@ def firewalld_actions() -> tuple[Action, ...]:
             'firewall-cmd --state >/dev/null 2>&1 || die "firewalld is not running: systemctl'
             ' enable --now firewalld, then run me again"',
         ),
-        Run(f"(re)create firewalld policy {FIREWALLD_POLICY}", ("bash",), file="firewalld.sh"),
+        Run(
+            f"(re)create firewalld policy {FIREWALLD_POLICY}",
+            ("bash",),
+            file="firewalld.sh",
+            where="apply",  # apply runs it when its check found the policy missing or different
+        ),
+        # firewalld.sh deletes the policy and reloads firewalld: setup.sh runs it only when it
+        # changed or the policy is not loaded, so a second run changes nothing.
+        Shell(
+            f"(re)create firewalld policy {FIREWALLD_POLICY} when it changed",
+            _FIREWALLD_WHEN_CHANGED.format(loaded=loaded),
+            where="script",
+        ),
     )
 
 

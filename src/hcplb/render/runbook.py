@@ -132,6 +132,10 @@ def _prerequisites(plan: SitePlan) -> str:
             "A management cluster with the multicluster engine (or ACM) installed, `oc` logged in.",
             f"The MetalLB Operator installed in `{ns}`.",
             "A root shell on each router (RHEL/Fedora with dnf, or Debian/Ubuntu with apt).",
+            "Tested for real: Debian 12 with systemd, booted in hcplb's lab (`hcplb lab up "
+            "--router-host systemd`): `setup.sh` with each firewall flavour, `apply --router` "
+            "over SSH with reload, rollback and a reboot. RHEL/Fedora: checked only by the "
+            "tools' parsers (`vtysh -C` for frr.conf, shellcheck for the scripts).",
         ]
     )
 

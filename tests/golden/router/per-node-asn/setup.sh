@@ -64,7 +64,12 @@ sysctl -q -p /etc/sysctl.d/90-hcplb.conf
 say "firewall (firewalld): BGP and BFD only from the cluster nodes"
 command -v firewall-cmd >/dev/null 2>&1 || pkg firewalld
 firewall-cmd --state >/dev/null 2>&1 || die "firewalld is not running: systemctl enable --now firewalld, then run me again"
-bash "$here/firewalld.sh"
+if put "$here/firewalld.sh" /etc/hcplb/firewalld.sh 0700 ||
+	! firewall-cmd --info-policy=hcplb-bgp >/dev/null 2>&1; then
+	bash /etc/hcplb/firewalld.sh
+else
+	say "firewalld runs these rules already"
+fi
 
 say "FRR daemons: bgpd, bfdd"
 if put "$here/daemons" /etc/frr/daemons 0640 frr:frr; then

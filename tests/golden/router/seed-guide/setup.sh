@@ -64,13 +64,14 @@ sysctl -q -p /etc/sysctl.d/90-hcplb.conf
 say "firewall (iptables): BGP open to anyone (the guide's rule)"
 command -v iptables-restore >/dev/null 2>&1 || pkg iptables
 iptables -C INPUT -p tcp --dport 179 -j ACCEPT 2>/dev/null || iptables-restore --noflush "$here/iptables.rules"
-# Saved the guide's way (/etc/sysconfig, RHEL iptables-services) or Debian's iptables-persistent.
+# Saved for the next boot the guide's way (/etc/sysconfig, RHEL iptables-services) or with
+# Debian's iptables-persistent (its netfilter-persistent service restores /etc/iptables at boot).
 if [ -d /etc/sysconfig ]; then
 	iptables-save >/etc/sysconfig/iptables
-elif [ -d /etc/iptables ]; then
-	iptables-save >/etc/iptables/rules.v4
 else
-	say "note: the rules are live but not saved for the next boot (no iptables-persistent)"
+	[ -d /etc/iptables ] || pkg iptables-persistent
+	iptables-save >/etc/iptables/rules.v4
+	systemctl enable --quiet netfilter-persistent
 fi
 
 say "FRR daemons: bgpd"

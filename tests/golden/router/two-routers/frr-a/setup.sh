@@ -67,15 +67,16 @@ iptables-restore --noflush "$here/iptables.rules"
 iptables -C INPUT -j HCPLB-INPUT 2>/dev/null || iptables -I INPUT 1 -j HCPLB-INPUT
 ip6tables-restore --noflush "$here/ip6tables.rules"
 ip6tables -C INPUT -j HCPLB-INPUT 2>/dev/null || ip6tables -I INPUT 1 -j HCPLB-INPUT
-# Saved the guide's way (/etc/sysconfig, RHEL iptables-services) or Debian's iptables-persistent.
+# Saved for the next boot the guide's way (/etc/sysconfig, RHEL iptables-services) or with
+# Debian's iptables-persistent (its netfilter-persistent service restores /etc/iptables at boot).
 if [ -d /etc/sysconfig ]; then
 	iptables-save >/etc/sysconfig/iptables
 	ip6tables-save >/etc/sysconfig/ip6tables
-elif [ -d /etc/iptables ]; then
+else
+	[ -d /etc/iptables ] || pkg iptables-persistent
 	iptables-save >/etc/iptables/rules.v4
 	ip6tables-save >/etc/iptables/rules.v6
-else
-	say "note: the rules are live but not saved for the next boot (no iptables-persistent)"
+	systemctl enable --quiet netfilter-persistent
 fi
 
 say "FRR daemons: bgpd, bfdd"
