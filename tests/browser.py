@@ -4,13 +4,10 @@ fresh profile, and gives back the DOM after the page's scripts ran, or a screens
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-import pytest
-
 from hcplb.runner import Result, run
+from tests.conftest import need_tool
 
 FLAGS = (
     "--headless",
@@ -28,12 +25,7 @@ FLAGS = (
 
 def chromium() -> str:
     """The browser's path; a skip (a failure under CI) when it is not installed."""
-    found = shutil.which("chromium")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium not installed (make setup installs it)")
-        pytest.skip("chromium not installed (make setup installs it)")
-    return found
+    return need_tool("chromium")
 
 
 def dump_dom(page: Path, profile: Path, *, budget_ms: int = 0) -> str:

@@ -38,6 +38,9 @@ SETUP_TOOLS = {
     "kubectl": "kubernetes-client",
     "git": "git",
     "strace": "strace",
+    "dot": "graphviz",
+    "chromium": "chromium",
+    "promtool": "prometheus",
 }
 
 

@@ -4,8 +4,6 @@ stays quiet when the site is healthy."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from hcplb.plan import SitePlan
 from hcplb.render.alerts import PROMETHEUS_RULE_FILE, prometheus_rule
 from hcplb.runner import run
 from hcplb.schemas import validate_manifest
+from tests.conftest import need_tool
 from tests.render_cases import load_case, render_case, set_secret_env
 
 NAMES = (
@@ -33,12 +32,7 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool not installed (make setup installs Debian's prometheus)")
-        pytest.skip("promtool not installed (make setup installs Debian's prometheus)")
-    return found
+    return need_tool("promtool")
 
 
 @pytest.mark.parametrize("case", ["seed", "fleet", "no-bfd", "per-node-asn"])
