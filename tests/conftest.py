@@ -40,6 +40,9 @@ SETUP_TOOLS = {
     "chromium": "chromium",
     "promtool": "prometheus",
     "strace": "strace",
+    "dot": "graphviz",
+    "chromium": "chromium",
+    "promtool": "prometheus",
 }
 
 

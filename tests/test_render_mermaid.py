@@ -22,7 +22,7 @@ CASES = ("seed", "fleet", "no-bfd")
 def _bundle() -> Path:
     found = sorted((Path(sys.prefix) / "share" / "hcplb").glob("mermaid-*.min.js"))
     if not found:
-        missing("mermaid's bundle not fetched (make setup fetches it)")
+        missing("mermaid's browser bundle not fetched (make setup fetches it with npm)")
     return found[-1]
 
 
