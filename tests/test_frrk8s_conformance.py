@@ -17,6 +17,7 @@ from hcplb.errors import MetallbError
 from hcplb.metallb import FrrConfig
 from hcplb.metallb.frrk8s import (
     frr_configuration,
+    frrk8s_config_from_mapping,
     go_json,
     load_frrk8s_input,
     load_translation_input,
@@ -226,3 +227,16 @@ def test_dual_stack_neighbor_gets_both_families(tmp_path: Path) -> None:
     ):
         assert line in text.splitlines()
     vtysh_accepts(text, tmp_path)
+
+
+def test_a_node_without_ipv4_gets_frrk8s_hashed_router_id() -> None:
+    """frr-k8s's TestSingleSessionIPv6OnlyNode golden has `bgp router-id 167.62.253.30` for the
+    hostname `dummyhostname`: the CRC-32 of the hostname, little endian."""
+    config = frrk8s_config_from_mapping(
+        {
+            "hostname": "dummyhostname",
+            "hasIPv4Address": False,
+            "routers": [{"myASN": 65000}, {"myASN": 65000, "vrf": "red", "routerID": "10.0.0.1"}],
+        }
+    )
+    assert [r.router_id for r in config.routers] == ["167.62.253.30", "10.0.0.1"]

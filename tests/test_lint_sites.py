@@ -122,6 +122,21 @@ def test_import_of_a_render_round_trips(site: Path, tmp_path: Path) -> None:
     assert _lint_render(imported.text).exit_code == 0
 
 
+def test_import_keeps_the_metallb_crs_backend(tmp_path: Path) -> None:
+    seed = load_site(EXAMPLES / "seed.yaml").site
+    out = tmp_path / "out"
+    write_rendered(render_site(seed, Secrets()), out)
+    default = load_site_text(import_site([out]).text, "imported.yaml").site
+    assert default.spec.management_cluster.bgp_backend == "frr-k8s"
+    cr = out / "cluster" / "metallb.yaml"
+    cr.write_text(cr.read_text().replace("bgpBackend: frr-k8s", "bgpBackend: frr"))
+    imported = import_site([out]).text
+    assert "bgpBackend: frr # the MetalLB CR's" in imported
+    assert (
+        load_site_text(imported, "imported.yaml").site.spec.management_cluster.bgp_backend == "frr"
+    )
+
+
 def test_import_writes_todos_for_what_is_unknown() -> None:
     imported = import_site([ROOT / GUIDE / "metallb.yaml"])
     site = load_site_text(imported.text, "imported.yaml").site

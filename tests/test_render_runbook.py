@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from hcplb.render import Secrets, render_site
+from hcplb.spec import LoadedSite
 from tests.conftest import GOLDEN
 from tests.render_cases import (
     CASES,
@@ -79,3 +81,17 @@ def test_runbook_names_where_secrets_come_from_but_not_their_values() -> None:
     assert "password from env:HCPLB_TEST_BGP_PASSWORD" in readme
     assert "nsupdate -k dns/tsig.key dns/nsupdate.txt" in readme
     assert "`cluster/bgp-password-secret.yaml`" in readme.split("## Secret files")[1]
+
+
+def test_runbook_says_where_the_nodes_frr_lives_for_each_backend(seed: LoadedSite) -> None:
+    mc = seed.site.spec.management_cluster.model_copy(update={"bgp_backend": "frr"})
+    spec = seed.site.spec.model_copy(update={"management_cluster": mc})
+    frr = {
+        f.path: f.content
+        for f in render_site(seed.site.model_copy(update={"spec": spec}), Secrets()).files
+    }
+    assert "bgpBackend: frr  #" in frr["cluster/metallb.yaml"]
+    assert "MetalLB's speaker pods run FRR themselves" in frr["README.md"]
+    assert "-l component=speaker --field-selector spec.nodeName=master-0" in frr["README.md"]
+    default = {f.path: f.content for f in render_site(seed.site, Secrets()).files}
+    assert "oc -n openshift-frr-k8s get frrconfigurations" in default["README.md"]

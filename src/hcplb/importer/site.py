@@ -21,6 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from hcplb import gotext
 from hcplb.lint.findings import Finding
+from hcplb.lint.frrk8s import frr_configurations
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.pools import pool_networks
 from hcplb.lint.sources import read_paths
@@ -132,6 +133,12 @@ def _management(world: World, routers: CommentedSeq, doc: _Doc) -> CommentedMap:
     mc = CommentedMap()
     peers = world.metallb.in_namespace(world.metallb.peers)
     asns = [p.integer("spec", "myASN") for p in peers if p.integer("spec", "myASN")]
+    asns += [  # frr-k8s: the nodes' ASN is the `asn` of the FRRConfigurations' routers
+        r["asn"]
+        for obj in frr_configurations(world)
+        for r in obj.items("spec", "bgp", "routers")
+        if isinstance(r, dict) and isinstance(r.get("asn"), int) and r.get("neighbors")
+    ]
     remote = [r.bgp.remote_asn(nb) for r in world.routers for nb in r.node_neighbors(world.nodes)]
     numeric = [a for a in remote if isinstance(a, int)]
     mc["asn"] = asns[0] if asns else numeric[0] if numeric else 64513
@@ -143,6 +150,9 @@ def _management(world: World, routers: CommentedSeq, doc: _Doc) -> CommentedMap:
     addresses = [n.address for n in world.nodes] + [str(r["address"]) for r in routers]
     mc["machineNetwork"] = _machine_network(addresses)
     doc.todo(mc, "machineNetwork", "confirm: the smallest network holding the nodes and routers")
+    if world.metallb.backend == "frr":
+        mc["bgpBackend"] = "frr"
+        doc.note(mc, "bgpBackend", "the MetalLB CR's: MetalLB's own FRR (frr-k8s is the default)")
     names = {r.value: r.name.split(".")[0] for r in world.records if r.rtype == "A"}
     names.update(
         {

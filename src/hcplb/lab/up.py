@@ -145,11 +145,17 @@ def up(
         _start_apiservers(lab, inputs)
         speakers = sorted(inputs.cluster.simulation.frr_configs)
         lab.spawn_frr(speakers)
-        # 7. once the routers accept sessions, the nodes load MetalLB's frr.conf and dial them
+        # 7. once the routers accept sessions, the nodes load their frr.conf (MetalLB's FRR mode,
+        # or frr-k8s's for MetalLB's FRRConfiguration) and dial them
         if not bare:
             _wait_listening(lab, timeout)
         lab.boot_frr(speakers)
-        say(f"nodes: {len(speakers)} speakers, API stand-ins on {len(inputs.cluster.vips)} VIP(s)")
+        backend = inputs.cluster.simulation.backend
+        how = "frr.conf from MetalLB's FRRConfiguration" if backend == "frr-k8s" else "FRR mode"
+        say(
+            f"nodes: {len(speakers)} speakers (bgpBackend {backend}: {how}), "
+            f"API stand-ins on {len(inputs.cluster.vips)} VIP(s)"
+        )
     except BaseException:
         with contextlib.suppress(Exception):  # the build's own error is the one to report
             remove(name)

@@ -16,6 +16,7 @@ from pathlib import Path
 from hcplb.errors import HcplbError, Problem, SpecError
 from hcplb.lint.cross.cluster import check_cross
 from hcplb.lint.findings import Finding, LintReport, Severity, Where, error, info, sort_findings
+from hcplb.lint.frrk8s import check_frrk8s, frrk8s_sessions
 from hcplb.lint.hypershift.rules import check_controller, check_crd, check_publishing
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.rules import check_metallb
@@ -30,7 +31,12 @@ from hcplb.spec import load_site
 
 __all__ = ["lint_inputs", "lint_paths", "lint_site"]
 
-_SCHEMA_GROUPS = ("metallb.io", "hypershift.openshift.io", "monitoring.coreos.com")
+_SCHEMA_GROUPS = (
+    "metallb.io",
+    "frrk8s.metallb.io",
+    "hypershift.openshift.io",
+    "monitoring.coreos.com",
+)
 _PATH = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -110,7 +116,11 @@ def _hostedclusters(world: World) -> list[Finding]:
 
 def _sessions(world: World) -> tuple[list[Session], list[Finding]]:
     try:
-        rows = session_table(world)
+        frrk8s = frrk8s_sessions(world)
+        covered = {(r.router, r.node) for r in frrk8s}
+        # a router neighbor no BGPPeer dials is not half-open when an FRRConfiguration does
+        rows = [r for r in session_table(world) if r.peer or (r.router, r.node) not in covered]
+        rows += frrk8s
         return rows, list(session_findings(rows))
     except Exception as exc:
         return [], _internal("session", exc)
@@ -134,6 +144,7 @@ def lint_inputs(
     findings += _guarded(
         "MetalLB", lambda: check_metallb(world.metallb, world.nodes, openshift=world.openshift)
     )
+    findings += _guarded("frr-k8s", lambda: check_frrk8s(world))
     findings += _guarded("HostedCluster", lambda: _hostedclusters(world))
     findings += _guarded("cross-system", lambda: check_cross(world))
     findings += _guarded(

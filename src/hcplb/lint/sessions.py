@@ -217,7 +217,11 @@ def session_findings(rows: list[Session]) -> Iterator[Finding]:
         nodes = ", ".join(
             f"{m.node} ({m.node_address})" if m.node != m.node_address else m.node for m in members
         )
-        who = f"BGPPeer {peer}" if peer else "no BGPPeer"
+        who = (
+            (peer if peer.startswith("FRRConfiguration ") else f"BGPPeer {peer}")
+            if peer
+            else ("no BGPPeer")
+        )
         yield Finding.at(
             members[0].where,
             f"session.{status}",

@@ -324,6 +324,7 @@ def node_config(
     block = _always_block(always_block)
     all_profiles: dict[str, BfdProfile] = {}
     by_vrf: dict[str, RouterConfig] = {}
+    owners: dict[str, list[str]] = {}  # VRF -> the objects merged into its router so far
     raws: list[tuple[int, str, str]] = []
     for obj in chosen:
         name = (obj.get("metadata") or {}).get("name", "")
@@ -348,7 +349,9 @@ def node_config(
             try:
                 by_vrf[router.vrf] = router if old is None else merge_routers(old, router)
             except MetallbError as exc:
-                raise MetallbError(f"{object_name(obj)}: {exc}") from None
+                others = ", ".join(owners[router.vrf])
+                raise MetallbError(f"{object_name(obj)} (merged with {others}): {exc}") from None
+            owners.setdefault(router.vrf, []).append(object_name(obj))
     raws.sort(key=lambda r: (r[0], r[1]))
     return FrrK8sConfig(
         hostname=hostname,

@@ -1,7 +1,8 @@
 """Load frr-k8s's internal configuration (`internal/frr.Config`) from YAML: the inputs of the
 `frr-k8s-internal` golden corpus, written after frr-k8s's own template tests.
 
-Keys are the Go fields in lowerCamelCase (`myASN`, `ipv4Prefixes`, `neighbors[].addr`,
+`hasIPv4Address: false` stands for a node without one (frr-k8s then derives router IDs from
+the hostname). Keys are the Go fields in lowerCamelCase (`myASN`, `ipv4Prefixes`, `neighbors[].addr`,
 `outgoing.communityPrefixesModifiers`, ...); timers are whole seconds. A modifier list names
 itself (`name`) or gives `neighborID`, and is then named as frr-k8s's tests name it:
 `<neighborID>-<localPref>-<ip|ipv6>-localpref-prefixes`,
@@ -28,6 +29,7 @@ from hcplb.metallb.frrk8s.model import (
     NeighborConfig,
     PrefixList,
     RouterConfig,
+    without_ipv4,
 )
 
 __all__ = [
@@ -42,7 +44,7 @@ FRR_LEVELS = frozenset(
     | {"informational", "debugging"}
 )
 
-_TOP = {"hostname", "logLevel", "routers", "bfdProfiles", "extraConfig"}
+_TOP = {"hostname", "logLevel", "routers", "bfdProfiles", "extraConfig", "hasIPv4Address"}
 _ROUTER = {"myASN", "routerID", "vrf", "neighbors", "ipv4Prefixes", "ipv6Prefixes", "importVRFs"}
 _NEIGHBOR = {
     "ipFamily", "name", "asn", "srcAddr", "addr", "iface", "port", "holdTime", "keepaliveTime",
@@ -186,7 +188,7 @@ def frrk8s_config_from_mapping(raw: Any, where: str = "input") -> FrrK8sConfig:
     for i, b in enumerate(f.items("bfdProfiles")):
         bf = Fields(b, f.at(f"bfdProfiles[{i}]"))
         profiles.append(parse_bfd_profile(bf, bf.text("name")))
-    return FrrK8sConfig(
+    config = FrrK8sConfig(
         hostname=f.text("hostname"),
         log_level=level if level in FRR_LEVELS else frr_log_level(level),
         routers=tuple(
@@ -195,6 +197,8 @@ def frrk8s_config_from_mapping(raw: Any, where: str = "input") -> FrrK8sConfig:
         bfd_profiles=tuple(profiles),
         extra_config=f.text("extraConfig"),
     )
+    # the node's own addresses (frr-k8s looks at them when it starts)
+    return config if f.flag("hasIPv4Address", True) else without_ipv4(config)
 
 
 def load_frrk8s_input(path: Path) -> FrrK8sConfig:

@@ -7,7 +7,10 @@ route-maps are `<ID>-in` / `<ID>-out`; families are `ipv4`, `ipv6` or `dual`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import ipaddress
+import struct
+import zlib
+from dataclasses import dataclass, field, replace
 
 from hcplb.metallb.frr import BfdProfile
 
@@ -20,6 +23,7 @@ __all__ = [
     "NeighborConfig",
     "PrefixList",
     "RouterConfig",
+    "without_ipv4",
 ]
 
 
@@ -155,3 +159,14 @@ class FrrK8sConfig:
     routers: tuple[RouterConfig, ...] = ()
     bfd_profiles: tuple[BfdProfile, ...] = ()
     extra_config: str = ""
+
+
+def without_ipv4(config: FrrK8sConfig) -> FrrK8sConfig:
+    """The config on a node without an IPv4 address: frr-k8s gives every router without a
+    router ID one made from the hostname (its CRC-32, little endian, as an IPv4 address)."""
+    crc = zlib.crc32(config.hostname.encode())
+    fallback = str(ipaddress.IPv4Address(struct.pack("<I", crc)))
+    return replace(
+        config,
+        routers=tuple(r if r.router_id else replace(r, router_id=fallback) for r in config.routers),
+    )
