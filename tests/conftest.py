@@ -41,8 +41,6 @@ SETUP_TOOLS = {
     "promtool": "prometheus",
     "strace": "strace",
     "dot": "graphviz",
-    "chromium": "chromium",
-    "promtool": "prometheus",
 }
 
 
