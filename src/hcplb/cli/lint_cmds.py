@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -17,7 +16,7 @@ from hcplb.cli._output import (
     handles_errors,
     print_json,
 )
-from hcplb.errors import HcplbError
+from hcplb.fsutil import write_atomic
 from hcplb.importer import import_site
 from hcplb.lint import LintReport, Severity
 from hcplb.lint.engine import lint_paths
@@ -93,11 +92,7 @@ def import_(
     if str(out) == "-":
         typer.echo(imported.text, nl=False)
     else:
-        if out.exists() and not force:
-            raise HcplbError(f"{out} exists (hint: pass --force to replace it)")
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(imported.text, encoding="utf-8")
-        os.replace(tmp, out)
+        write_atomic(out, imported.text, mode=0o644, replace=force)
         err_console.print(f"wrote {out}", markup=False)
     for todo in imported.todos:
         err_console.print(f"TODO {todo}", markup=False, highlight=False, soft_wrap=True)

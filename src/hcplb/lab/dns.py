@@ -8,11 +8,11 @@ verbatim inside it. Zone files come from `hcplb.render.dns.zone_file` (the rende
 from __future__ import annotations
 
 import base64
-import os
 import secrets as random
 from dataclasses import dataclass
 from pathlib import Path
 
+from hcplb.fsutil import write_atomic
 from hcplb.plan import SitePlan
 from hcplb.render.dns import dns_zones, tsig_key_file, zone_file
 from hcplb.render.secrets import Secrets
@@ -37,9 +37,7 @@ class Tsig:
 
 
 def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    write_atomic(path, text, mode=0o600)
 
 
 def write_tsig(plan: SitePlan, secrets: Secrets, lab_dir: Path) -> Tsig:

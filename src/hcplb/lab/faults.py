@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from hcplb.errors import LabError
+from hcplb.fsutil import write_atomic
 from hcplb.lab import converge, frr, procs
 from hcplb.lab.cluster import simulate_site
 from hcplb.lab.core import Lab
@@ -120,10 +121,8 @@ def _read(lab: Lab) -> list[Fault]:
 
 
 def _write(lab: Lab, faults: Sequence[Fault]) -> None:
-    path = _faults_path(lab)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"faults": [asdict(f) for f in faults]}, indent=1))
-    os.replace(tmp, path)
+    data = json.dumps({"faults": [asdict(f) for f in faults]}, indent=1)
+    write_atomic(_faults_path(lab), data, mode=0o600)
 
 
 def faults_of(lab: Lab, node: str | None = None) -> list[Fault]:

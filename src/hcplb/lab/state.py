@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hcplb.errors import LabError
+from hcplb.fsutil import write_atomic
 from hcplb.render.profile import Profile
 from hcplb.settings import DEFAULT_LABS_ROOT, LABS_ENV
 
@@ -173,13 +174,7 @@ class Journal:
         self.update(processes=tuple(procs))
 
     def _write(self) -> None:
-        target = self.directory / STATE_FILE
-        tmp = target.with_suffix(".tmp")
-        data = self.state.model_dump_json(indent=1)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        write_atomic(self.directory / STATE_FILE, self.state.model_dump_json(indent=1), mode=0o600)
 
 
 def new_state(
