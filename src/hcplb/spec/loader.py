@@ -11,9 +11,13 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.composer import MaxDepthExceededError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.scanner import RoundTripScanner
 
-from hcplb.errors import Problem, SpecError
+from hcplb.errors import FileError, Problem, SpecError
+from hcplb.fsutil import read_limited
 from hcplb.spec.checks import PathProblem, check_site
 from hcplb.spec.models import Site
 
@@ -41,12 +45,58 @@ class LoadedSite:
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
 
 
-def _to_plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _to_plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_to_plain(v) for v in node]
+# Bounds on hostile input, each far above any real site (10,000 hosted clusters are ~1 MB of
+# YAML and 6 levels deep): checked before the work they bound, so any input fails in well
+# under a second.
+MAX_SPEC_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 32
+# Values after expanding aliases, on top of one per byte of text (more than any text without
+# aliases can hold): a "billion laughs" spec stops here instead of running for minutes.
+ALIAS_ALLOWANCE = 10_000
+
+
+class _TooLarge(Exception):
+    def __init__(self, node: Any) -> None:
+        self.node = node
+
+
+def _to_plain(node: Any, budget: list[int] | None = None) -> Any:
+    """Plain dicts/lists of a parsed document; `budget` bounds how many values aliases expand to."""
+    if budget is not None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooLarge(node)
+    try:
+        if isinstance(node, dict):
+            return {str(k): _to_plain(v, budget) for k, v in node.items()}
+        if isinstance(node, list):
+            return [_to_plain(v, budget) for v in node]
+    except _TooLarge as exc:
+        if not hasattr(exc.node, "lc"):
+            exc.node = node
+        raise
     return node
+
+
+def _bounded_plain(root: Any, text: str, file: str) -> Any:
+    try:
+        return _to_plain(root, [len(text) + ALIAS_ALLOWANCE])
+    except _TooLarge as exc:
+        line, col = (
+            (exc.node.lc.line + 1, exc.node.lc.col + 1) if hasattr(exc.node, "lc") else (1, 1)
+        )
+        raise SpecError(
+            [
+                Problem(
+                    file,
+                    line,
+                    col,
+                    "",
+                    "aliases expand to too many values (more than the text has bytes)",
+                    "write the values out, or use fewer nested aliases",
+                )
+            ]
+        ) from None
 
 
 def locate(root: Any, loc: Loc) -> tuple[int, int]:
@@ -129,29 +179,68 @@ def _located(finding: PathProblem, root: Any, file: str) -> Problem:
     )
 
 
+def _text_position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+class _BoundedScanner(RoundTripScanner):
+    """Stops at the first flow collection nested too deep: the scanner looks ahead over every
+    open `[`/`{` before the composer's own depth limit can act (seconds for a long run)."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
+        if len(self.flow_context) >= MAX_DEPTH:
+            mark = self.reader.get_mark()
+            raise MaxDepthExceededError(None, None, "too deep", mark)
+        super().fetch_flow_collection_start(TokenClass, to_push)
+
+
 def parse_yaml(text: str, file: str) -> Any:
     """Round-trip parse (keeps line numbers); a YAML syntax error becomes a SpecError."""
     yaml = YAML(typ="rt")
+    yaml.max_depth = MAX_DEPTH
+    yaml.Scanner = _BoundedScanner
+    hint = "check indentation and quoting"
     try:
         return yaml.load(io.StringIO(text))
+    except MaxDepthExceededError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"nested deeper than {MAX_DEPTH} levels"
+        raise SpecError(
+            [Problem(file, line, col, "", message, "a site spec is 6 levels deep")]
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or "invalid YAML"
+        raise SpecError([Problem(file, line, col, "", f"YAML syntax: {what}", hint)]) from None
+    except ReaderError as exc:
+        line, col = _text_position(text, exc.position)
+        what = f"character {exc.character!r} is not allowed in YAML"
+        raise SpecError([Problem(file, line, col, "", what, "remove it")]) from None
+    except YAMLError as exc:
+        raise SpecError([Problem(file, 1, 1, "", f"YAML syntax: {exc}", hint)]) from None
+    except RecursionError:
+        message = "nested too deeply to read"
         raise SpecError(
-            [Problem(file, line, col, "", f"YAML syntax: {what}", "check indentation and quoting")]
+            [Problem(file, 1, 1, "", message, "a site spec is 6 levels deep")]
         ) from None
 
 
 def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     """Validate a site spec given as text; raise SpecError with every problem found."""
+    if len(text) > MAX_SPEC_BYTES:
+        message = f"the spec is {len(text)} characters, more than the limit of {MAX_SPEC_BYTES}"
+        raise SpecError([Problem(file, 0, 0, "", message, "a site spec is at most 2 MiB")])
     root = parse_yaml(text, file)
     if not isinstance(root, dict):
         raise SpecError(
             [Problem(file, 1, 1, "", "a site spec is a YAML mapping", "start from `hcplb init`")]
         )
+    plain = _bounded_plain(root, text, file)
     try:
-        site = Site.model_validate(_to_plain(root))
+        site = Site.model_validate(plain)
     except ValidationError as exc:
         raise SpecError(sorted(_pydantic_problems(exc, root, file), key=_position)) from None
     findings = check_site(site)
@@ -166,9 +255,22 @@ def load_site(path: str | Path) -> LoadedSite:
     """Read and validate the site spec at `path`."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError([Problem(file, 0, 0, "", "no such file", "check the path")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([Problem(file, 0, 0, "", f"cannot read: {exc}", "")]) from None
-    return load_site_text(text, file)
+        data = read_limited(Path(path), MAX_SPEC_BYTES)
+    except FileError as exc:
+        message = str(exc).removeprefix(f"{file}: ")
+        hint = "a site spec is a regular YAML file of at most 2 MiB"
+        if message == "no such file":
+            hint = "check the path"
+        raise SpecError([Problem(file, 0, 0, "", message, hint)]) from None
+    return load_site_text(decode_utf8(data, file), file)
+
+
+def decode_utf8(data: bytes, file: str) -> str:
+    """Text of a UTF-8 file; a SpecError at the line and column of the first invalid byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        raise SpecError([Problem(file, line, col, "", message, "save the file as UTF-8")]) from None
