@@ -80,7 +80,7 @@ def labs_root() -> Path:
 
 def check_name(name: str) -> str:
     """A lab name: lower-case letters, digits and '-', 1-24 characters, starting with a letter."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise LabError(
             f"invalid lab name {name!r} (hint: lower-case letters, digits and '-', "
             "at most 24 characters, starting with a letter)"
@@ -129,7 +129,7 @@ def lab_names() -> list[str]:
     root = labs_root()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and _NAME.match(p.name))
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _NAME.fullmatch(p.name))
 
 
 class Journal:

@@ -223,10 +223,20 @@ def _check_clusters(site: Site) -> Iterator[PathProblem]:
             )
 
 
+_FRR_TIMER_MAX = 65535  # `neighbor X timers (0-65535) (0-65535)`
+
+
 def _check_bgp(site: Site) -> Iterator[PathProblem]:
     bgp = site.spec.bgp
     if bgp.hold_time != 0 and bgp.hold_time < 3:
         yield PathProblem(("spec", "bgp", "holdTime"), "hold time must be 0 or at least 3s", "")
+    for key, value in (("holdTime", bgp.hold_time), ("keepaliveTime", bgp.keepalive_time)):
+        if value > _FRR_TIMER_MAX:
+            yield PathProblem(
+                ("spec", "bgp", key),
+                f"{value:g}s is longer than FRR's BGP timers allow ({_FRR_TIMER_MAX}s)",
+                "the usual hold time is 90s (keepalive 30s); BFD detects failures faster",
+            )
     if bgp.hold_time != int(bgp.hold_time) or bgp.keepalive_time != int(bgp.keepalive_time):
         yield PathProblem(("spec", "bgp", "holdTime"), "BGP timers are whole seconds", "")
     if bgp.keepalive_time > bgp.hold_time:
