@@ -17,6 +17,7 @@ from hcplb.cli._output import (
     console,
     err_console,
     handles_errors,
+    number_between,
     print_json,
 )
 from hcplb.errors import EXIT_FAILED
@@ -75,7 +76,10 @@ def lab_up(
         Profile.hcplb, "--profile", help="hcplb, or the guide's literal config"
     ),
     timeout: float = typer.Option(
-        CONVERGE_TIMEOUT, "--timeout", help="seconds to wait for convergence"
+        CONVERGE_TIMEOUT,
+        "--timeout",
+        help="seconds to wait for convergence",
+        callback=number_between(1, 3600),
     ),
 ) -> None:
     """Build the site's lab and wait until it converged; prints the time it took."""
