@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from hcplb.spec.models import Site
-from hcplb.spec.pools import pool_addresses, pool_networks
+from hcplb.spec.pools import pool_networks, pool_usable_count
 
 # RFC 6996 / RFC 7300 private ASNs; others are public (or reserved, RFC 5398 documentation).
 _PRIVATE_16 = range(64512, 65535)
@@ -213,7 +213,7 @@ def _check_clusters(site: Site) -> Iterator[PathProblem]:
                 )
     for name, wanted in demand.items():
         pool = pools[name]
-        free = sum(1 for a in pool_addresses(pool) if str(a) not in fixed)
+        free = pool_usable_count(pool, list(fixed))
         if free < wanted:
             index = next(i for i, p in enumerate(spec.pools) if p.name == name)
             yield PathProblem(
