@@ -47,6 +47,7 @@ MOUNTS: dict[Role, tuple[tuple[str, str], ...]] = {
 RESOLV = ("etc/resolv.conf", "/etc/resolv.conf")
 FRR_OWNED = ("etc/frr", "run/frr", "log/frr", "tmp/frr")
 ENTER = "enter"
+LAB_MARKER = "HCPLB_LAB"
 
 
 def host_dir(lab_dir: Path, host: str) -> Path:
@@ -92,6 +93,8 @@ def enter_script(lab: str, host: Host, base: Path, env: Mapping[str, str]) -> st
     for source, target in mounts_of(host):
         lines.append(f"mount --bind {shlex.quote(str(base / source))} {shlex.quote(target)}")
     lines.append(f"hostname {shlex.quote(host.name)}")
+    # marks every lab process, so one left in a namespace `ip netns` no longer lists is found
+    lines.append(f"export {LAB_MARKER}={shlex.quote(str(base.parent.parent))}")
     for key, value in sorted(env.items()):
         lines.append(f"export {key}={shlex.quote(value)}")
     lines.append('exec "$@"')

@@ -129,7 +129,9 @@ def lab_names() -> list[str]:
     root = labs_root()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and _NAME.fullmatch(p.name))
+    return sorted(
+        p.name for p in root.iterdir() if _NAME.fullmatch(p.name) and (p.is_dir() or p.is_symlink())
+    )
 
 
 class Journal:

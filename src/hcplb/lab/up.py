@@ -18,6 +18,7 @@ from hcplb.lab import converge, dns, frr, netns, pki
 from hcplb.lab.cluster import ClusterView, simulate_site
 from hcplb.lab.core import CA_FILE, RENDER_DIR, SITE_FILE, Lab
 from hcplb.lab.hostfs import prepare_host
+from hcplb.lab.lock import Stopped, checkpoint, locked, stop_on_sigterm
 from hcplb.lab.state import Journal, check_name, claim, lab_dir, netns_prefix, new_state
 from hcplb.lab.teardown import remove
 from hcplb.lab.topology import CLIENT, DNS, build_topology
@@ -80,13 +81,38 @@ def up(
     on_checks: ChecksCallback | None = None,
 ) -> Lab:
     """Build the site's lab and wait until it converged (a bare lab: until DNS answers)."""
-    say = on_phase or (lambda _text: None)
+    report = on_phase or (lambda _text: None)
+
+    def say(text: str) -> None:  # every phase boundary is where a `lab down` can stop the build
+        checkpoint()
+        report(text)
+
+    def checks(elapsed: float, found: tuple[converge.Check, ...]) -> None:
+        checkpoint()
+        if on_checks is not None:
+            on_checks(elapsed, found)
+
     site_path = Path(site_path)
     # 0. the machine can run a lab at all
     preflight()
     # 1. the site as `hcplb render` renders it, and what MetalLB makes of it
     inputs = _inputs(site_path, profile)
-    name = check_name(name or inputs.plan.site.name[:24].rstrip("-"))
+    name = check_name(inputs.plan.site.name[:24].rstrip("-") if name is None else name)
+    # `lab down` of this name stops this build (SIGTERM -> Stopped) and waits for the lock
+    with stop_on_sigterm(), locked(name, "up"):
+        return _build(site_path, name, inputs, bare, profile, timeout, say, checks)
+
+
+def _build(
+    site_path: Path,
+    name: str,
+    inputs: _Inputs,
+    bare: bool,
+    profile: str,
+    timeout: float,
+    say: Phase,
+    on_checks: ChecksCallback,
+) -> Lab:
     _check_free(name)
     lab_id = "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(4))
     topology = build_topology(inputs.plan, name, lab_id, vips_by_node=_vips(inputs))
@@ -117,9 +143,12 @@ def up(
         say(f"routers: FRR running on {', '.join(routers)}")
         # 6. while FRR holds the routers' fresh sessions Idle: BIND, API stand-ins, node daemons
         _start_dns(lab)
+        checkpoint()
         _start_apiservers(lab, inputs)
+        checkpoint()
         speakers = sorted(inputs.cluster.simulation.frr_configs)
         lab.spawn_frr(speakers)
+        checkpoint()
         # 7. once the routers accept sessions, the nodes load MetalLB's frr.conf and dial them
         if not bare:
             _wait_listening(lab, timeout)
@@ -131,9 +160,13 @@ def up(
         raise
     # 8. converged: sessions, FIB, DNS, HTTPS (a bare lab: DNS only, apply configures routers)
     kinds: tuple[converge.Kind, ...] = ("dns",) if bare else converge.ALL_KINDS
-    result = converge.wait(
-        lab, lab.expect, timeout=timeout, since=started, kinds=kinds, progress=on_checks
-    )
+    try:
+        result = converge.wait(
+            lab, lab.expect, timeout=timeout, since=started, kinds=kinds, progress=on_checks
+        )
+    except Stopped:
+        remove(name)
+        raise
     if not result.ok:
         lab.record(phase="failed", error="did not converge")
         raise LabError(_not_converged(lab, result, timeout))
@@ -252,6 +285,7 @@ def _wait_listening(lab: Lab, timeout: float) -> None:
             ]
         if not waiting:
             return
+        checkpoint()
         if time.monotonic() > deadline:
             raise LabError(f"router sessions still Idle after {timeout:g} s: {', '.join(waiting)}")
         time.sleep(0.1)
