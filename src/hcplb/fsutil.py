@@ -24,6 +24,7 @@ from hcplb.errors import FileError
 __all__ = ["FileError", "describe_mode", "make_dir", "read_limited", "remove_tree", "write_atomic"]
 
 _KIND = {
+    stat.S_IFREG: "a regular file",
     stat.S_IFDIR: "a directory",
     stat.S_IFCHR: "a character device",
     stat.S_IFBLK: "a block device",
@@ -111,7 +112,8 @@ def make_dir(path: Path, mode: int = 0o755, *, parents: bool = True) -> None:
     except OSError as exc:
         raise FileError(f"{path}: {_strerror(exc)}") from None
     if st is not None:
-        if stat.S_ISDIR(st.st_mode):
+        # a symlink to a directory is fine as a parent (/var/run); only targets are never links
+        if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and os.path.isdir(path)):
             return
         raise FileError(f"{path}: is {describe_mode(st.st_mode)}, not a directory")
     if parents and path.parent != path:

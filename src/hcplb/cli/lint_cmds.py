@@ -16,6 +16,7 @@ from hcplb.cli._output import (
     handles_errors,
     print_json,
 )
+from hcplb.errors import HcplbError
 from hcplb.fsutil import write_atomic
 from hcplb.importer import import_site
 from hcplb.lint import LintReport, Severity
@@ -89,6 +90,8 @@ def import_(
     imported = import_site(paths, name=name)
     for problem in imported.read_problems:
         err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    if any(p.rule == "read.file" for p in imported.read_problems):
+        raise HcplbError("nothing written: an input could not be read")
     if str(out) == "-":
         typer.echo(imported.text, nl=False)
     else:
