@@ -116,7 +116,7 @@ def taken_over(name: str, action: str, *, wait: float = 30.0) -> Iterator[Holder
     """
     stopped: Holder | None = None
     deadline = time.monotonic() + wait
-    killed = False
+    sent: set[tuple[int, signal.Signals]] = set()  # each signal once: up's cleanup runs once
     while True:
         fd = _try(name, action)
         if fd is not None:
@@ -124,11 +124,12 @@ def taken_over(name: str, action: str, *, wait: float = 30.0) -> Iterator[Holder
         who = holder(name)
         if who is not None and who.action == "up" and who.pid != os.getpid():
             sig = signal.SIGKILL if time.monotonic() > deadline else signal.SIGTERM
-            if sig == signal.SIGKILL and killed:
+            if (who.pid, signal.SIGKILL) in sent and time.monotonic() > deadline + wait:
                 raise LabError(f"lab {name}: `lab up` (pid {who.pid}) does not stop")
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(who.pid, sig)
-            killed = killed or sig == signal.SIGKILL
+            if (who.pid, sig) not in sent:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(who.pid, sig)
+                sent.add((who.pid, sig))
             stopped = who
         elif time.monotonic() > deadline + wait:
             busy = f"`lab {who.action}` (pid {who.pid})" if who else "another hcplb"

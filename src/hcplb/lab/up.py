@@ -176,7 +176,7 @@ def _build(
 
 def _inputs(site_path: Path, profile: Profile) -> _Inputs:
     loaded = load_site(site_path)
-    secrets = resolve_site_secrets(loaded.site, base_dir=site_path.parent)
+    secrets = resolve_site_secrets(loaded, base_dir=site_path.parent)
     plan = plan_site(loaded.site)
     rendered = render_site(loaded.site, secrets, profile=profile)
     return _Inputs(plan, secrets, rendered, simulate_site(plan, secrets, profile=profile))

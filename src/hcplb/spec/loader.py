@@ -43,6 +43,33 @@ class LoadedSite:
     site: Site
     file: str
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    tree: Any = field(default=None, repr=False, compare=False)
+
+    def place(self, problems: Sequence[Problem]) -> list[Problem]:
+        """Problems found outside the spec (a secret file, the environment), moved to the
+        spec's `file:line:column` of the field that refers to them; the outside place is kept
+        in the message."""
+        placed = []
+        for p in problems:
+            if p.file == self.file or not p.path.startswith("spec."):
+                placed.append(p)
+                continue
+            line, col = locate(self.tree, _undotted(p.path))
+            placed.append(
+                Problem(self.file, line, col, p.path, f"{p.file}: {p.message}", p.hint, p.severity)
+            )
+        return placed
+
+
+def _undotted(path: str) -> list[str | int]:
+    """`spec.pools[0].name` -> ["spec", "pools", 0, "name"] (the inverse of `dotted`)."""
+    loc: list[str | int] = []
+    for part in path.split("."):
+        name, *indexes = part.split("[")
+        if name:
+            loc.append(name)
+        loc += [int(i.rstrip("]")) for i in indexes if i.rstrip("]").isdigit()]
+    return loc
 
 
 # Bounds on hostile input, each far above any real site (10,000 hosted clusters are ~1 MB of
@@ -248,7 +275,7 @@ def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     warnings = tuple(_located(f, root, file) for f in findings if f.severity != "error")
     if errors:
         raise SpecError(sorted(errors + list(warnings), key=_position))
-    return LoadedSite(site, file, warnings)
+    return LoadedSite(site, file, warnings, root)
 
 
 def load_site(path: str | Path) -> LoadedSite:
