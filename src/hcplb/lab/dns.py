@@ -53,14 +53,14 @@ def write_tsig(plan: SitePlan, secrets: Secrets, lab_dir: Path) -> Tsig:
     return Tsig(LAB_KEY_NAME, LAB_KEY_ALGORITHM, path)
 
 
-def named_conf(zones: list[str], tsig: Tsig, listen: str) -> str:
+def named_conf(zones: list[str], tsig: Tsig, listen: str, *more: str) -> str:
     lines = [
         "// hcplb lab: authoritative only, updates signed with the lab's TSIG key",
         "options {",
         '\tdirectory "/var/cache/bind";',
         '\tpid-file "/run/named/named.pid";',
         '\tsession-keyfile "/run/named/session.key";',
-        f"\tlisten-on {{ {listen}; 127.0.0.1; }};",
+        f"\tlisten-on {{ {'; '.join((listen, *more))}; 127.0.0.1; }};",
         "\tlisten-on-v6 { none; };",
         "\trecursion no;",
         "\tallow-query { any; };",
@@ -81,13 +81,15 @@ def named_conf(zones: list[str], tsig: Tsig, listen: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_config(host_dir: Path, plan: SitePlan, tsig: Tsig, listen: str) -> list[str]:
-    """Write the dns host's named.conf, key and zone files; return the zones served."""
+def write_config(host_dir: Path, plan: SitePlan, tsig: Tsig, listen: str, *more: str) -> list[str]:
+    """Write the dns host's named.conf, key and zone files; return the zones served.
+
+    `listen` is the server's address (the zone's NS); it also answers on `more` addresses."""
     zones = list(dns_zones(plan))
     etc = host_dir / "etc/bind"
     (etc / KEY_FILE).write_bytes(tsig.file.read_bytes())
     (etc / KEY_FILE).chmod(0o600)
-    (etc / "named.conf").write_text(named_conf(zones, tsig, listen))
+    (etc / "named.conf").write_text(named_conf(zones, tsig, listen, *more))
     for zone in zones:
         (host_dir / "lib/bind" / f"db.{zone}").write_text(zone_file(plan, zone, ns_address=listen))
     return zones

@@ -205,7 +205,7 @@ def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
     write_rendered(inputs.rendered, lab.state_dir / RENDER_DIR)
     ca = pki.make_ca((lab.state_dir / CA_FILE).parent, lab.name)
     tsig = dns.write_tsig(inputs.plan, inputs.secrets, lab.state_dir)
-    resolver = lab.host(DNS).primary_address
+    resolver = lab.host(DNS).address("client")  # the client reaches it there, even bare
     client_env = {"CURL_CA_BUNDLE": str(ca.cert_file), "SSL_CERT_FILE": str(ca.cert_file)}
     for host in lab.hosts:
         prepare_host(
@@ -228,7 +228,10 @@ def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
     )
     for speaker, conf in inputs.cluster.simulation.frr_configs.items():
         frr.write_config(lab.host_dir(speaker) / "etc/frr", conf, node_daemons)
-    dns.write_config(lab.host_dir(DNS), inputs.plan, tsig, resolver)
+    server = lab.host(DNS).primary_address
+    dns.write_config(
+        lab.host_dir(DNS), inputs.plan, tsig, server, *([resolver] if resolver != server else [])
+    )
     certs = {}
     for c in inputs.plan.clusters:
         names = [c.api_name, c.api_int_name, *pki.KUBERNETES_NAMES]
