@@ -13,7 +13,9 @@ Errors are `FileError`s whose message names the path; callers turn them into loc
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
+import pwd
 import secrets
 import shutil
 import stat
@@ -21,7 +23,15 @@ from pathlib import Path
 
 from hcplb.errors import FileError
 
-__all__ = ["FileError", "describe_mode", "make_dir", "read_limited", "remove_tree", "write_atomic"]
+__all__ = [
+    "FileError",
+    "describe_mode",
+    "make_dir",
+    "owner_ids",
+    "read_limited",
+    "remove_tree",
+    "write_atomic",
+]
 
 _KIND = {
     stat.S_IFREG: "a regular file",
@@ -61,11 +71,20 @@ def _existing(name: str, dir_fd: int) -> os.stat_result | None:
         return None
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644, replace: bool = True) -> None:
+def write_atomic(
+    path: Path,
+    data: str | bytes,
+    *,
+    mode: int = 0o644,
+    replace: bool = True,
+    owner: tuple[int, int] | None = None,
+) -> None:
     """Write `path` at once: readers see the old file or the new one, never a part.
 
     A symlink or non-regular file at `path` is refused (never followed, never replaced); with
-    `replace=False` any existing file is refused. The mode is exact (the umask does not apply).
+    `replace=False` any existing file is refused. The mode is exact (the umask does not apply);
+    `owner` (uid, gid) is set on the temporary before it takes the name (a chown after could
+    follow a link someone swapped in).
     """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -84,6 +103,8 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644, replace: b
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
         try:
+            if owner is not None:
+                os.fchown(fd, *owner)
             os.fchmod(fd, mode)
             view = memoryview(payload)
             while view:
@@ -99,6 +120,11 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o644, replace: b
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dir_fd)
         os.close(dir_fd)
+
+
+def owner_ids(user: str) -> tuple[int, int]:
+    """(uid, gid) of a system user and its group of the same name (e.g. frr)."""
+    return pwd.getpwnam(user).pw_uid, grp.getgrnam(user).gr_gid
 
 
 def make_dir(path: Path, mode: int = 0o755, *, parents: bool = True) -> None:

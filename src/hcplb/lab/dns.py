@@ -87,9 +87,9 @@ def write_config(host_dir: Path, plan: SitePlan, tsig: Tsig, listen: str, *more:
     `listen` is the server's address (the zone's NS); it also answers on `more` addresses."""
     zones = list(dns_zones(plan))
     etc = host_dir / "etc/bind"
-    (etc / KEY_FILE).write_bytes(tsig.file.read_bytes())
-    (etc / KEY_FILE).chmod(0o600)
-    (etc / "named.conf").write_text(named_conf(zones, tsig, listen, *more))
+    write_atomic(etc / KEY_FILE, tsig.file.read_bytes(), mode=0o600)
+    write_atomic(etc / "named.conf", named_conf(zones, tsig, listen, *more))
     for zone in zones:
-        (host_dir / "lib/bind" / f"db.{zone}").write_text(zone_file(plan, zone, ns_address=listen))
+        text = zone_file(plan, zone, ns_address=listen)
+        write_atomic(host_dir / "lib/bind" / f"db.{zone}", text)
     return zones

@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from hcplb.fsutil import write_atomic
 from hcplb.lab.topology import Host, Role
 from hcplb.settings import FRR_ETC, FRR_RUN
 
@@ -69,17 +70,15 @@ def prepare_host(
         path = base / source
         if source == RESOLV[0]:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(
-                f"# hcplb lab {lab_dir.name}: the lab's DNS server\nnameserver {resolver}\n"
-            )
+            text = f"# hcplb lab {lab_dir.name}: the lab's DNS server\nnameserver {resolver}\n"
+            write_atomic(path, text)
         else:
             path.mkdir(parents=True, exist_ok=True)
     for owned in FRR_OWNED:
         if (base / owned).is_dir():
             shutil.chown(base / owned, "frr", "frr")
     script = base / ENTER
-    script.write_text(enter_script(lab_dir.name, host, base, env or {}))
-    script.chmod(0o700)
+    write_atomic(script, enter_script(lab_dir.name, host, base, env or {}), mode=0o700)
     return script
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hcplb.errors import LabError
+from hcplb.fsutil import write_atomic
 from hcplb.lab import converge, dns, frr, netns, pki
 from hcplb.lab.cluster import ClusterView, simulate_site
 from hcplb.lab.core import CA_FILE, RENDER_DIR, SITE_FILE, Lab
@@ -221,7 +222,7 @@ def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
             conf = inputs.rendered.get(f"{base}/frr.conf").content
             daemons = inputs.rendered.get(f"{base}/daemons").content
             sysctl = inputs.rendered.get(f"{base}/{SYSCTL_FILENAME}").content
-            (lab.host_dir(router.name) / "etc/sysctl.d" / SYSCTL_FILENAME).write_text(sysctl)
+            write_atomic(lab.host_dir(router.name) / "etc/sysctl.d" / SYSCTL_FILENAME, sysctl)
         frr.write_config(etc, conf, daemons)
     node_daemons = frr.daemons_file(
         {d: ["-A", "127.0.0.1", *o] for d, o in SPEAKER_DAEMONS.items()}, always=("zebra",)
@@ -257,7 +258,7 @@ def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
             for vip, (cname, issued) in sorted(certs.items())
         ]
         config = {"node": node.name, "listeners": listeners}
-        (lab.host_dir(node.name) / "apiserver.json").write_text(json.dumps(config, indent=1))
+        write_atomic(lab.host_dir(node.name) / "apiserver.json", json.dumps(config, indent=1))
 
 
 def _prepare_routers(lab: Lab, inputs: _Inputs) -> None:
