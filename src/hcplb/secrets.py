@@ -14,12 +14,12 @@ from pathlib import Path
 from hcplb.errors import FileError, Problem, SpecError
 from hcplb.fsutil import read_limited
 from hcplb.runner import hide_from_children
+from hcplb.settings import MAX_SECRET_BYTES
 from hcplb.spec.models import SecretRef
 
 REDACTED = "<redacted>"
 # FRR's `password WORD` (neighbor, vty, enable): hidden even when the value is not known
 _PASSWORD = re.compile(r"(\bpassword\s+)\S+")
-MAX_SECRET_BYTES = 4096
 _PASSWORD_VALUE = re.compile(r"[!-~]+")
 _log = logging.getLogger("hcplb.secrets")
 

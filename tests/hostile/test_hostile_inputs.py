@@ -94,7 +94,7 @@ def test_secret_from_environment_is_checked_too(tmp_path: Path) -> None:
         ("verify", "site.yaml", "--lab", "nolab", "--timeout", "-5"),
         ("verify", "site.yaml", "--lab", "nolab", "--timeout", "inf"),
         ("verify", "site.yaml", "--lab", "nolab", "--timeout", "1e309"),
-        ("verify", "site.yaml", "--lab", "nolab", "--watch", "nan"),
+        ("verify", "site.yaml", "--lab", "nolab", "--watch", "--interval", "nan"),
         ("lab", "up", "site.yaml", "--timeout", "nan"),
         ("lab", "up", "site.yaml", "--timeout", "0"),
         ("apply", "site.yaml", "--confirm-timeout", "-inf"),

@@ -22,6 +22,7 @@ from types import FrameType
 from hcplb.errors import LabError
 from hcplb.fsutil import make_dir
 from hcplb.lab.state import check_name, labs_root
+from hcplb.settings import LAB_DOWN_WAIT
 
 LOCKS_DIR = ".locks"
 
@@ -108,7 +109,7 @@ def locked(name: str, action: str, *, unlink: bool = False) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def taken_over(name: str, action: str, *, wait: float = 30.0) -> Iterator[Holder | None]:
+def taken_over(name: str, action: str, *, wait: float = LAB_DOWN_WAIT) -> Iterator[Holder | None]:
     """Hold the lock, stopping an `up` that holds it: SIGTERM, then SIGKILL after `wait` s.
 
     Yields the `up` that was stopped, if any. An `up` left by SIGKILL leaves its processes and

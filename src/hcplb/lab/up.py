@@ -88,7 +88,7 @@ def up(
         checkpoint()
         report(text)
 
-    def checks(elapsed: float, found: tuple[converge.Check, ...]) -> None:
+    def checks(elapsed: float, found: tuple[converge.Condition, ...]) -> None:
         checkpoint()
         if on_checks is not None:
             on_checks(elapsed, found)
@@ -109,9 +109,9 @@ def _build(
     name: str,
     inputs: _Inputs,
     bare: bool,
-    profile: str,
+    profile: Profile,
     timeout: float,
-    say: Phase,
+    say: Progress,
     on_checks: ChecksCallback,
 ) -> Lab:
     _check_free(name)

@@ -18,6 +18,8 @@ from ruamel.yaml.scanner import RoundTripScanner
 
 from hcplb.errors import FileError, Problem, SpecError
 from hcplb.fsutil import read_limited
+from hcplb.settings import ALIAS_ALLOWANCE, MAX_SPEC_BYTES
+from hcplb.settings import MAX_SPEC_DEPTH as MAX_DEPTH
 from hcplb.spec.checks import PathProblem, check_site
 from hcplb.spec.models import Site
 
@@ -70,16 +72,6 @@ def _undotted(path: str) -> list[str | int]:
             loc.append(name)
         loc += [int(i.rstrip("]")) for i in indexes if i.rstrip("]").isdigit()]
     return loc
-
-
-# Bounds on hostile input, each far above any real site (10,000 hosted clusters are ~1 MB of
-# YAML and 6 levels deep): checked before the work they bound, so any input fails in well
-# under a second.
-MAX_SPEC_BYTES = 2 * 1024 * 1024
-MAX_DEPTH = 32
-# Values after expanding aliases, on top of one per byte of text (more than any text without
-# aliases can hold): a "billion laughs" spec stops here instead of running for minutes.
-ALIAS_ALLOWANCE = 10_000
 
 
 class _TooLarge(Exception):
