@@ -30,6 +30,8 @@ DEFAULT_LABS_ROOT = Path("/var/lib/hcplb/labs")
 
 MAX_SPEC_BYTES = 2 * 1024 * 1024
 """a site spec; 10,000 hosted clusters are ~1 MB of YAML"""
+MAX_SPEC_LINE = 8192
+"""characters on one line of a site spec (ruamel reads a long line slowly: 1 MB took 5 s)"""
 MAX_SPEC_DEPTH = 32
 """nesting of a site spec (a real one is 6 levels deep)"""
 ALIAS_ALLOWANCE = 10_000

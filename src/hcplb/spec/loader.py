@@ -18,7 +18,7 @@ from ruamel.yaml.scanner import RoundTripScanner
 
 from hcplb.errors import FileError, Problem, SpecError
 from hcplb.fsutil import read_limited
-from hcplb.settings import ALIAS_ALLOWANCE, MAX_SPEC_BYTES
+from hcplb.settings import ALIAS_ALLOWANCE, MAX_SPEC_BYTES, MAX_SPEC_LINE
 from hcplb.settings import MAX_SPEC_DEPTH as MAX_DEPTH
 from hcplb.spec.checks import PathProblem, check_site
 from hcplb.spec.models import Site
@@ -252,6 +252,11 @@ def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     if len(text) > MAX_SPEC_BYTES:
         message = f"the spec is {len(text)} characters, more than the limit of {MAX_SPEC_BYTES}"
         raise SpecError([Problem(file, 0, 0, "", message, "a site spec is at most 2 MiB")])
+    for number, line in enumerate(text.splitlines(), 1):
+        if len(line) > MAX_SPEC_LINE:
+            message = f"line of {len(line)} characters, more than the limit of {MAX_SPEC_LINE}"
+            hint = "break the value over several lines"
+            raise SpecError([Problem(file, number, MAX_SPEC_LINE + 1, "", message, hint)])
     root = parse_yaml(text, file)
     if not isinstance(root, dict):
         raise SpecError(
