@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
         ("spec", "plan", "errors", "runner", "secrets", "gotext", "schemas", "settings"), 0
     ),
     "frrjson": 0,
+    "fsutil": 0,
     **dict.fromkeys(
         ("metallb", "render", "lint", "importer", "probes", "hypershift", "targets", "converged"),
         1,
