@@ -77,6 +77,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     directory.chmod(0o755)
     (directory / "tsig.secret").write_text(SECRET)
     (directory / "wrong.secret").write_text(WRONG)
+    for secret in ("tsig.secret", "wrong.secret"):
+        (directory / secret).chmod(0o600)  # readable by others: hcplb warns, as ssh does
     site = _site(directory, "tsig.secret")
     name = f"apply{int(time.time() * 1000) % 100000}"
     lab = labs.up(site, name=name, bare=True)

@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
         0,
     ),
     "frrjson": 0,
+    "fsutil": 0,
     **dict.fromkeys(
         ("metallb", "render", "lint", "importer", "probes", "hypershift", "targets", "converged"),
         1,

@@ -7,7 +7,8 @@ HcplbError                 root; the CLI prints it as one line per problem, no t
 ├── ProbeError             a probe could not run at all (not a failing probe)
 ├── TargetError            a router, DNS server or cluster refused or failed an action
 ├── MetallbError           MetalLB would reject the configuration (its own message)
-└── RunnerError            a subprocess failed to start or timed out
+├── RunnerError            a subprocess failed to start or timed out
+└── FileError              a file could not be read or written safely (type, size, symlink)
 
 Every command exits with one rule: 0 clean, 1 a failure (a failing probe or lint error, or an
 HcplbError), 2 invalid input (SpecError), 3 warnings only (`exit_code`); 70 is a bug.
@@ -97,3 +98,7 @@ class MetallbError(HcplbError):
 
 class RunnerError(HcplbError):
     """A subprocess failed to start or timed out."""
+
+
+class FileError(HcplbError):
+    """A file could not be read or written safely (not regular, too large, a symlink)."""

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from hcplb.errors import Problem, SpecError
+from hcplb.errors import FileError, Problem, SpecError
+from hcplb.fsutil import read_limited
 from hcplb.runner import hide_from_children
+from hcplb.settings import MAX_SECRET_BYTES
 from hcplb.spec.models import SecretRef
 
 REDACTED = "<redacted>"
 # FRR's `password WORD` (neighbor, vty, enable): hidden even when the value is not known
 _PASSWORD = re.compile(r"(\bpassword\s+)\S+")
+_PASSWORD_VALUE = re.compile(r"[!-~]+")
+_log = logging.getLogger("hcplb.secrets")
 
 
 def resolve_secret(
@@ -41,29 +49,77 @@ def resolve_secret(
                     )
                 ]
             )
+        _check_value(value, field, "<environment>")
         return value
     assert ref.file is not None
     path = Path(ref.file).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
-    try:
-        value = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise SpecError(
-            [
-                Problem(
-                    str(path),
-                    0,
-                    0,
-                    field,
-                    f"cannot read secret file: {exc.strerror}",
-                    "check the path and its permissions",
-                )
-            ]
-        ) from None
-    if not value:
-        raise SpecError([Problem(str(path), 0, 0, field, "secret file is empty", "")])
+    value = _read_secret_file(path, field)
+    _check_value(value, field, str(path))
     return value
+
+
+def _check_value(value: str, field: str, where: str) -> None:
+    """What FRR and BIND accept: a TCP-MD5 key is at most 80 bytes of printable ASCII without
+    spaces (one FRR word); a TSIG secret is base64."""
+    problem = ""
+    if field.endswith("password"):
+        if len(value.encode()) > 80:
+            problem = (
+                f"the BGP password is {len(value.encode())} bytes; TCP MD5 keys are at most 80"
+            )
+        elif not _PASSWORD_VALUE.fullmatch(value):
+            problem = "the BGP password holds a space or a character FRR cannot take"
+        hint = "use printable ASCII without spaces, at most 80 characters"
+    elif field.endswith("secret"):
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            problem = "the TSIG secret is not base64"
+        hint = "generate one with `tsig-keygen` and copy its secret"
+    if problem:
+        raise SpecError([Problem(where, 0, 0, field, problem, hint)])
+
+
+def _file_problem(path: Path, field: str, message: str, hint: str) -> SpecError:
+    return SpecError([Problem(str(path), 0, 0, field, message, hint)])
+
+
+def _read_secret_file(path: Path, field: str) -> str:
+    """One line of a small regular file nobody else may write (ssh's rules, roughly)."""
+    fix = f"chmod 600 {path}"
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        hint = "check the path and its permissions"
+        raise _file_problem(path, field, f"cannot read secret file: {exc.strerror}", hint) from None
+    if stat.S_ISREG(st.st_mode) and st.st_mode & 0o002:
+        message = "secret file is writable by others; refusing it"
+        raise _file_problem(path, field, message, fix)
+    try:
+        data = read_limited(path, MAX_SECRET_BYTES)
+    except FileError as exc:
+        message = f"secret file {str(exc).removeprefix(f'{path}: ')}"
+        hint = f"a secret file is a regular file of at most {MAX_SECRET_BYTES} bytes: one line"
+        raise _file_problem(path, field, message, hint) from None
+    if st.st_mode & 0o004:
+        warning = Problem(
+            str(path), 0, 0, field, "secret file is readable by others", fix, "warning"
+        )
+        _log.warning("%s", warning)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        message = "secret file is not UTF-8 text"
+        raise _file_problem(path, field, message, "write the secret as one line of text") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise _file_problem(path, field, "secret file is empty", "")
+    if len(lines) > 1:
+        message = f"secret file has {len(lines)} lines, a secret is one line"
+        raise _file_problem(path, field, message, "is this the right file?")
+    return lines[0].strip()
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

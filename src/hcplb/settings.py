@@ -26,6 +26,19 @@ VTYSH = "/usr/bin/vtysh"
 LABS_ENV = "HCPLB_LAB_DIR"
 DEFAULT_LABS_ROOT = Path("/var/lib/hcplb/labs")
 
+# -- limits on input (hostile input fails at once, far above any real site) --------------------
+
+MAX_SPEC_BYTES = 2 * 1024 * 1024
+"""a site spec; 10,000 hosted clusters are ~1 MB of YAML"""
+MAX_SPEC_LINE = 8192
+"""characters on one line of a site spec (ruamel reads a long line slowly: 1 MB took 5 s)"""
+MAX_SPEC_DEPTH = 32
+"""nesting of a site spec (a real one is 6 levels deep)"""
+ALIAS_ALLOWANCE = 10_000
+"""values YAML aliases may expand to beyond one per byte of text ("billion laughs")"""
+MAX_SECRET_BYTES = 4096
+"""a secret file (one line: a BGP password or a TSIG secret)"""
+
 # -- timeouts -----------------------------------------------------------------------------------
 
 COMMAND_TIMEOUT = 10.0
@@ -50,3 +63,5 @@ ROLLBACK_WAIT = 60.0
 """after a rollback: nodes that got a NOTIFICATION back off before they dial again"""
 DOT_TIMEOUT = 30.0
 """Graphviz's `dot` drawing one topology picture"""
+LAB_DOWN_WAIT = 30.0
+"""`lab down` waits this long for an `lab up` it stopped to clean up, then kills it"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import sys
 import tempfile
 import traceback
@@ -66,3 +67,24 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_BUG) from None
 
     return wrapper
+
+
+def number_between(
+    low: float, high: float, *, zero: bool = False, unit: str = "seconds"
+) -> Callable[[float | None], float | None]:
+    """A typer callback: the option is a finite number from `low` to `high` (or 0 with `zero`).
+
+    click's own ranges let nan and inf through (every comparison with nan is false).
+    """
+
+    def check(value: float | None) -> float | None:
+        if value is None or (zero and value == 0):
+            return value
+        if not math.isfinite(value) or not low <= value <= high:
+            extra = " (or 0)" if zero else ""
+            raise typer.BadParameter(
+                f"{value} is not a number of {unit} from {low:g} to {high:g}{extra}"
+            )
+        return value
+
+    return check

@@ -22,6 +22,7 @@ from hcplb.cli._output import (
     console,
     err_console,
     handles_errors,
+    number_between,
     print_json,
 )
 from hcplb.errors import EXIT_FAILED
@@ -90,6 +91,7 @@ def apply(
         CONVERGE_TIMEOUT,
         "--confirm-timeout",
         help="seconds a router has to converge before it is rolled back (0: no confirmation)",
+        callback=number_between(1, 3600, zero=True),
     ),
     ssh_key: list[Path] = typer.Option(
         [], "--ssh-key", help="SSH private key (repeatable; default: ssh-agent and ~/.ssh)"

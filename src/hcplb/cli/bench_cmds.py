@@ -15,6 +15,7 @@ from hcplb.cli._output import (
     console,
     err_console,
     handles_errors,
+    number_between,
     print_json,
 )
 from hcplb.cli.lab_cmds import lab_app
@@ -75,7 +76,10 @@ def lab_heal(
     name: str = typer.Argument(..., help="lab name"),
     node: str = typer.Argument(..., help="a node of the lab"),
     timeout: float = typer.Option(
-        CONVERGE_TIMEOUT, "--timeout", help="seconds to wait for full ECMP"
+        CONVERGE_TIMEOUT,
+        "--timeout",
+        help="seconds to wait for full ECMP",
+        callback=number_between(0.1, 3600),
     ),
     output: OutputFormat = OutputOption,
 ) -> None:
@@ -101,7 +105,12 @@ def lab_heal(
 def lab_drain(
     name: str = typer.Argument(..., help="lab name"),
     node: str = typer.Argument(..., help="a node of the lab"),
-    timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for the routers"),
+    timeout: float = typer.Option(
+        30.0,
+        "--timeout",
+        help="seconds to wait for the routers",
+        callback=number_between(0.1, 3600),
+    ),
     output: OutputFormat = OutputOption,
 ) -> None:
     """Drain a node as MetalLB does for the exclude-from-external-load-balancers label."""
@@ -147,12 +156,20 @@ def _fmt(value: object) -> str:
 def bench_failover(
     site: Path = typer.Argument(..., help="site spec (YAML)"),
     mode: FailoverMode = typer.Option(..., "--mode", help="down, freeze or drain"),
-    runs: int = typer.Option(3, "--runs", min=1, help="runs on the same lab"),
+    runs: int = typer.Option(3, "--runs", min=1, max=1000, help="runs on the same lab"),
     profile: Profile = typer.Option(Profile.hcplb, "--profile", help="hcplb or the guide's"),
     max_wait: float = typer.Option(
-        240.0, "--max-wait", help="give up waiting for the withdrawal after this many seconds"
+        240.0,
+        "--max-wait",
+        help="give up waiting for the withdrawal after this many seconds",
+        callback=number_between(1, 3600),
     ),
-    rate: float = typer.Option(200.0, "--rate", help="new HTTPS connections per second"),
+    rate: float = typer.Option(
+        200.0,
+        "--rate",
+        help="new HTTPS connections per second",
+        callback=number_between(1, 10000, unit="connections per second"),
+    ),
     node: str = typer.Option(
         None, "--node", help="the node to fail (default: the one serving the client most)"
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 
@@ -18,11 +19,12 @@ from hcplb.cli._output import (
     console,
     err_console,
     handles_errors,
+    number_between,
     print_json,
 )
 from hcplb.cli.lab_image_cmds import image_app
 from hcplb.errors import EXIT_FAILED
-from hcplb.lab import Condition, Lab, LabStatus, down, list_labs, status, up
+from hcplb.lab import Condition, Lab, LabStatus, down, list_labs, orphans, status, up
 from hcplb.lab.demo import DemoResult, run_demo
 from hcplb.render.profile import Profile
 from hcplb.settings import CONVERGE_TIMEOUT
@@ -83,7 +85,10 @@ def lab_up(
         Profile.hcplb, "--profile", help="hcplb, or the guide's literal config"
     ),
     timeout: float = typer.Option(
-        CONVERGE_TIMEOUT, "--timeout", help="seconds to wait for convergence"
+        CONVERGE_TIMEOUT,
+        "--timeout",
+        help="seconds to wait for convergence",
+        callback=number_between(1, 3600),
     ),
     router_host: RouterHostChoice = typer.Option(
         RouterHostChoice.netns,
@@ -177,8 +182,25 @@ def lab_status(
 
 @lab_app.command("list")
 @handles_errors
-def lab_list(output: OutputFormat = OutputOption) -> None:
+def lab_list(
+    output: OutputFormat = OutputOption,
+    show_orphans: bool = typer.Option(
+        False, "--orphans", help="namespaces and processes of labs whose directory is gone"
+    ),
+) -> None:
     """Every lab on this machine (under $HCPLB_LAB_DIR or /var/lib/hcplb/labs)."""
+    if show_orphans:
+        found = orphans()
+        if output is OutputFormat.json:
+            print_json([asdict(o) for o in found])
+            return
+        for o in found:
+            console.print(f"{o.kind} {o.what} (lab {o.lab})", markup=False, highlight=False)
+        if found:
+            err_console.print(
+                "remove them with `hcplb lab down NAME` for each lab named", markup=False
+            )
+        return
     labs = list_labs()
     if output is OutputFormat.json:
         print_json([s.to_json() for s in labs])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -18,6 +17,7 @@ from hcplb.cli._output import (
     print_json,
 )
 from hcplb.errors import HcplbError
+from hcplb.fsutil import write_atomic
 from hcplb.importer import import_site
 from hcplb.lint import LintReport, Severity
 from hcplb.lint.engine import lint_paths
@@ -90,14 +90,12 @@ def import_(
     imported = import_site(paths, name=name)
     for problem in imported.read_problems:
         err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    if any(p.rule == "read.file" for p in imported.read_problems):
+        raise HcplbError("nothing written: an input could not be read")
     if str(out) == "-":
         typer.echo(imported.text, nl=False)
     else:
-        if out.exists() and not force:
-            raise HcplbError(f"{out} exists (hint: pass --force to replace it)")
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(imported.text, encoding="utf-8")
-        os.replace(tmp, out)
+        write_atomic(out, imported.text, mode=0o644, replace=force)
         err_console.print(f"wrote {out}", markup=False)
     for todo in imported.todos:
         err_console.print(f"TODO {todo}", markup=False, highlight=False, soft_wrap=True)

@@ -35,9 +35,9 @@ def render(
     loaded = load_site(site)
     for warning in loaded.warnings:
         err_console.print(str(warning), markup=False, highlight=False, soft_wrap=True)
-    secrets = resolve_site_secrets(loaded.site, base_dir=site.parent)
+    secrets = resolve_site_secrets(loaded, base_dir=site.parent)
     rendered = render_site(loaded.site, secrets)
-    write_rendered(rendered, out, force=force)
+    write_rendered(rendered, out, force=force, keep=site)
     rows: list[dict[str, str | int | bool]] = [
         {"path": f.path, "kind": f.kind, "bytes": f.size, "mode": f"{f.mode:o}", "secret": f.secret}
         for f in rendered.files

@@ -18,6 +18,7 @@ from hcplb.cli._output import (
     console,
     err_console,
     handles_errors,
+    number_between,
     print_json,
 )
 from hcplb.errors import ProbeError
@@ -229,7 +230,9 @@ def verify_cmd(
     ssh_key: list[Path] = typer.Option(
         [], "--ssh-key", help="SSH private key (repeatable; default: ssh-agent and ~/.ssh)"
     ),
-    timeout: float = typer.Option(PROBE_TIMEOUT, "--timeout", help="seconds per probe"),
+    timeout: float = typer.Option(
+        PROBE_TIMEOUT, "--timeout", help="seconds per probe", callback=number_between(0.1, 600)
+    ),
     watch_: bool = typer.Option(
         False, "--watch", help="re-run the probes until Ctrl-C, printing only changes"
     ),

@@ -10,8 +10,6 @@ are left alone; for the ones it does, `servicePublishingStrategy` is made equal 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from hcplb.errors import Problem, SpecError
+from hcplb.fsutil import write_atomic
 from hcplb.hypershift._yamledit import (
     append_item,
     delete_key,
@@ -275,16 +274,8 @@ def patch_hostedcluster_text(
 
 def write_in_place(path: Path, text: str) -> None:
     """Replace `path` atomically (same directory, same mode)."""
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    mode = path.lstat().st_mode & 0o7777
+    write_atomic(path, text, mode=mode)
 
 
 def patch_hostedcluster_file(

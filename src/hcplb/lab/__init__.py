@@ -54,14 +54,16 @@ from hcplb.lab.converge import Condition, Convergence
 from hcplb.lab.core import Lab
 from hcplb.lab.info import HostStatus, LabStatus, LabSummary, list_labs, status
 from hcplb.lab.state import Expectations, LabState, labs_root
-from hcplb.lab.teardown import remove
+from hcplb.lab.teardown import Orphan, orphans
+from hcplb.lab.teardown import down as _down
 from hcplb.lab.topology import Host, Interface, Topology
 from hcplb.lab.up import preflight, up
 
 
 def down(name: str) -> None:
-    """Remove lab `name` entirely (processes, namespaces, links, files)."""
-    remove(name)
+    """Remove lab `name` entirely (processes, namespaces, links, files); an `up` still
+    building it is stopped first."""
+    _down(name)
 
 
 __all__ = [
@@ -75,10 +77,12 @@ __all__ = [
     "LabState",
     "LabStatus",
     "LabSummary",
+    "Orphan",
     "Topology",
     "down",
     "labs_root",
     "list_labs",
+    "orphans",
     "preflight",
     "status",
     "up",

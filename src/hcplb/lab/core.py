@@ -131,11 +131,12 @@ class Lab:
         ]
         journal = self.journal()
         indexes = journal.add_processes(records)
-        pids = {
-            i: procs.spawn(self.argv(r.host, r.argv), log=Path(r.log))
-            for i, r in zip(indexes, records, strict=True)
-        }
-        journal.set_pids(pids)
+        pids: dict[int, int] = {}
+        try:
+            for i, r in zip(indexes, records, strict=True):
+                pids[i] = procs.spawn(self.argv(r.host, r.argv), log=Path(r.log))
+        finally:
+            journal.set_pids(pids)
         return list(pids.values())
 
     def processes(self, host: str | None = None, role: str | None = None) -> list[ProcessRecord]:

@@ -13,7 +13,7 @@ from hcplb.converged import service_key
 from hcplb.lab.cluster import simulate_site
 from hcplb.lab.core import Lab
 from hcplb.lab.state import lab_dir
-from hcplb.lab.teardown import remove
+from hcplb.lab.teardown import down as remove
 from hcplb.lab.topology import CLIENT
 from hcplb.lab.up import ChecksCallback, Progress, up
 from hcplb.metallb.frrk8s import OPENSHIFT_NAMESPACE as FRRK8S_NAMESPACE

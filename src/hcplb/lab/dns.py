@@ -8,11 +8,11 @@ verbatim inside it. Zone files come from `hcplb.render.dns.zone_file` (the rende
 from __future__ import annotations
 
 import base64
-import os
 import secrets as random
 from dataclasses import dataclass
 from pathlib import Path
 
+from hcplb.fsutil import write_atomic
 from hcplb.plan import SitePlan
 from hcplb.render.dns import dns_zones, tsig_key_file, zone_file
 from hcplb.render.secrets import Secrets
@@ -37,9 +37,7 @@ class Tsig:
 
 
 def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    write_atomic(path, text, mode=0o600)
 
 
 def write_tsig(plan: SitePlan, secrets: Secrets, lab_dir: Path) -> Tsig:
@@ -55,14 +53,14 @@ def write_tsig(plan: SitePlan, secrets: Secrets, lab_dir: Path) -> Tsig:
     return Tsig(LAB_KEY_NAME, LAB_KEY_ALGORITHM, path)
 
 
-def named_conf(zones: list[str], tsig: Tsig, listen: str) -> str:
+def named_conf(zones: list[str], tsig: Tsig, listen: str, *more: str) -> str:
     lines = [
         "// hcplb lab: authoritative only, updates signed with the lab's TSIG key",
         "options {",
         '\tdirectory "/var/cache/bind";',
         '\tpid-file "/run/named/named.pid";',
         '\tsession-keyfile "/run/named/session.key";',
-        f"\tlisten-on {{ {listen}; 127.0.0.1; }};",
+        f"\tlisten-on {{ {'; '.join((listen, *more))}; 127.0.0.1; }};",
         "\tlisten-on-v6 { none; };",
         "\trecursion no;",
         "\tallow-query { any; };",
@@ -83,13 +81,15 @@ def named_conf(zones: list[str], tsig: Tsig, listen: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_config(host_dir: Path, plan: SitePlan, tsig: Tsig, listen: str) -> list[str]:
-    """Write the dns host's named.conf, key and zone files; return the zones served."""
+def write_config(host_dir: Path, plan: SitePlan, tsig: Tsig, listen: str, *more: str) -> list[str]:
+    """Write the dns host's named.conf, key and zone files; return the zones served.
+
+    `listen` is the server's address (the zone's NS); it also answers on `more` addresses."""
     zones = list(dns_zones(plan))
     etc = host_dir / "etc/bind"
-    (etc / KEY_FILE).write_bytes(tsig.file.read_bytes())
-    (etc / KEY_FILE).chmod(0o600)
-    (etc / "named.conf").write_text(named_conf(zones, tsig, listen))
+    write_atomic(etc / KEY_FILE, tsig.file.read_bytes(), mode=0o600)
+    write_atomic(etc / "named.conf", named_conf(zones, tsig, listen, *more))
     for zone in zones:
-        (host_dir / "lib/bind" / f"db.{zone}").write_text(zone_file(plan, zone, ns_address=listen))
+        text = zone_file(plan, zone, ns_address=listen)
+        write_atomic(host_dir / "lib/bind" / f"db.{zone}", text)
     return zones

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from hcplb.errors import LabError
+from hcplb.fsutil import owner_ids, write_atomic
 from hcplb.lab import converge, frr, procs
 from hcplb.lab.cluster import simulate_site
 from hcplb.lab.core import Lab
@@ -120,10 +121,8 @@ def _read(lab: Lab) -> list[Fault]:
 
 
 def _write(lab: Lab, faults: Sequence[Fault]) -> None:
-    path = _faults_path(lab)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"faults": [asdict(f) for f in faults]}, indent=1))
-    os.replace(tmp, path)
+    data = json.dumps({"faults": [asdict(f) for f in faults]}, indent=1)
+    write_atomic(_faults_path(lab), data, mode=0o600)
 
 
 def faults_of(lab: Lab, node: str | None = None) -> list[Fault]:
@@ -154,9 +153,7 @@ def load_node_config(lab: Lab, node: str, text: str) -> None:
     if not original.exists():
         original.parent.mkdir(mode=0o700, exist_ok=True)
         shutil.copy2(etc, original)
-    etc.write_text(text)
-    etc.chmod(0o640)
-    shutil.chown(etc, "frr", "frr")
+    write_atomic(etc, text, mode=0o640, owner=owner_ids("frr"))
     result = lab.run(node, [FRR_RELOAD, "--reload", FRR_CONF], timeout=RELOAD_TIMEOUT)
     if not result.ok:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]

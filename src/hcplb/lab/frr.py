@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from hcplb.errors import LabError
+from hcplb.fsutil import owner_ids, write_atomic
 from hcplb.settings import FRR_LIB
 
 ALWAYS = ("zebra", "staticd")
@@ -71,10 +71,7 @@ def write_config(frr_dir: Path, frr_conf: str, daemons_text: str) -> None:
         ("daemons", daemons_text),
         ("vtysh.conf", VTYSH_CONF),
     ):
-        path = frr_dir / name
-        path.write_text(text)
-        path.chmod(0o640)
-        shutil.chown(path, "frr", "frr")
+        write_atomic(frr_dir / name, text, mode=0o640, owner=owner_ids("frr"))
 
 
 def daemon_argv(daemon: Daemon, *, profile: str) -> list[str]:

@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from hcplb.fsutil import write_atomic
 from hcplb.lab.topology import Host, Role
 from hcplb.settings import FRR_ETC, FRR_RUN
 
@@ -47,6 +48,7 @@ MOUNTS: dict[Role, tuple[tuple[str, str], ...]] = {
 RESOLV = ("etc/resolv.conf", "/etc/resolv.conf")
 FRR_OWNED = ("etc/frr", "run/frr", "log/frr", "tmp/frr")
 ENTER = "enter"
+LAB_MARKER = "HCPLB_LAB"
 
 
 def host_dir(lab_dir: Path, host: str) -> Path:
@@ -68,17 +70,15 @@ def prepare_host(
         path = base / source
         if source == RESOLV[0]:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(
-                f"# hcplb lab {lab_dir.name}: the lab's DNS server\nnameserver {resolver}\n"
-            )
+            text = f"# hcplb lab {lab_dir.name}: the lab's DNS server\nnameserver {resolver}\n"
+            write_atomic(path, text)
         else:
             path.mkdir(parents=True, exist_ok=True)
     for owned in FRR_OWNED:
         if (base / owned).is_dir():
             shutil.chown(base / owned, "frr", "frr")
     script = base / ENTER
-    script.write_text(enter_script(lab_dir.name, host, base, env or {}))
-    script.chmod(0o700)
+    write_atomic(script, enter_script(lab_dir.name, host, base, env or {}), mode=0o700)
     return script
 
 
@@ -92,6 +92,8 @@ def enter_script(lab: str, host: Host, base: Path, env: Mapping[str, str]) -> st
     for source, target in mounts_of(host):
         lines.append(f"mount --bind {shlex.quote(str(base / source))} {shlex.quote(target)}")
     lines.append(f"hostname {shlex.quote(host.name)}")
+    # marks every lab process, so one left in a namespace `ip netns` no longer lists is found
+    lines.append(f"export {LAB_MARKER}={shlex.quote(str(base.parent.parent))}")
     for key, value in sorted(env.items()):
         lines.append(f"export {key}={shlex.quote(value)}")
     lines.append('exec "$@"')

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hcplb.errors import LabError
 from hcplb.lab import converge, procs
 from hcplb.lab.core import Lab
 from hcplb.lab.state import LabState, lab_dir, lab_names, labs_root, read_state
@@ -121,7 +122,11 @@ def list_labs() -> list[LabSummary]:
     """Every lab directory under the labs root, complete or not."""
     result = []
     for name in lab_names():
-        state = read_state(name)
+        try:
+            state = read_state(name)
+        except LabError:  # a corrupt journal: still listed, `lab down` still removes it
+            result.append(LabSummary(name, "corrupt", "", 0, 0, 0, str(lab_dir(name))))
+            continue
         recorded = [p for p in state.processes if p.pid is not None] if state else []
         running = sum(1 for p in recorded if p.pid is not None and procs.is_ours(p.pid, p.argv))
         result.append(

@@ -74,7 +74,11 @@ def stop(pids: Iterable[int], *, grace: float = 3.0) -> list[int]:
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
         for pid in pending:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
+                # a lab process leads its own session: its group holds what it forked
+                if os.getpgid(pid) == pid:
+                    os.killpg(pid, sig)
+                else:
+                    os.kill(pid, sig)
         deadline = time.monotonic() + wait
         while pending and time.monotonic() < deadline:
             pending = [p for p in pending if alive(p)]
@@ -103,3 +107,27 @@ def exit_note(log: Path, lines: int = 3) -> str:
     except OSError:
         return ""
     return " | ".join(tail)
+
+
+def marked(variable: str) -> dict[int, str]:
+    """pid -> value, for every running process whose environment sets `variable`.
+
+    How lab processes are found after their namespace left `ip netns list` (the lab's
+    `enter` script exports the marker). Needs root to read other users' environments.
+    """
+    prefix = f"{variable}=".encode()
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        for item in environ.split(b"\0"):
+            if item.startswith(prefix):
+                pid = int(entry.name)
+                if alive(pid):
+                    found[pid] = item[len(prefix) :].decode(errors="replace")
+                break
+    return found

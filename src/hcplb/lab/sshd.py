@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncssh
 
 from hcplb.errors import LabError
+from hcplb.fsutil import write_atomic
 from hcplb.lab.core import Lab
 from hcplb.lab.procs import exit_note
 from hcplb.settings import COMMAND_TIMEOUT
@@ -70,7 +71,8 @@ def _host_key(lab: Lab, router: str) -> Path:
 
 def _sshd_config(lab: Lab, router: str, host_key: Path, authorized: Path) -> Path:
     config = lab.host_dir(router) / "ssh" / "sshd_config"
-    config.write_text(
+    write_atomic(
+        config,
         "\n".join(
             [
                 f"# hcplb lab {lab.name}: sshd of router {router} (key auth only)",
@@ -90,7 +92,7 @@ def _sshd_config(lab: Lab, router: str, host_key: Path, authorized: Path) -> Pat
                 "Subsystem sftp internal-sftp",
                 "",
             ]
-        )
+        ),
     )
     return config
 
@@ -103,7 +105,7 @@ def _known_hosts(lab: Lab, routers: list[str]) -> Path:
         public = (lab.host_dir(name) / "ssh" / "ssh_host_ed25519_key.pub").read_text().split()
         addresses = ",".join(i.ip for i in lab.host(name).interfaces)
         lines.append(f"{addresses} {public[0]} {public[1]}")
-    path.write_text("\n".join(lines) + "\n")
+    write_atomic(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -119,7 +121,7 @@ def start_sshd(lab: Lab, router: str, *, timeout: float = 10.0) -> LabSsh:
         raise LabError(f"{router} is a {host.role}, not a router of lab {lab.name}")
     key_file = _client_key(lab)
     authorized = lab.state_dir / "ssh" / "authorized_keys"
-    authorized.write_text(Path(str(key_file) + ".pub").read_text())
+    write_atomic(authorized, Path(str(key_file) + ".pub").read_text(), mode=0o600)
     host_key = _host_key(lab, router)
     config = _sshd_config(lab, router, host_key, authorized)
     # sshd retitles itself ("sshd: ... [listener]"), so the journal's command-line match cannot

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hcplb.errors import LabError
+from hcplb.fsutil import write_atomic
 from hcplb.render.profile import Profile
 from hcplb.settings import DEFAULT_LABS_ROOT, LABS_ENV
 
@@ -86,7 +87,7 @@ def labs_root() -> Path:
 
 def check_name(name: str) -> str:
     """A lab name: lower-case letters, digits and '-', 1-24 characters, starting with a letter."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise LabError(
             f"invalid lab name {name!r} (hint: lower-case letters, digits and '-', "
             "at most 24 characters, starting with a letter)"
@@ -135,7 +136,9 @@ def lab_names() -> list[str]:
     root = labs_root()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and _NAME.match(p.name))
+    return sorted(
+        p.name for p in root.iterdir() if _NAME.fullmatch(p.name) and (p.is_dir() or p.is_symlink())
+    )
 
 
 class Journal:
@@ -180,13 +183,7 @@ class Journal:
         self.update(processes=tuple(procs))
 
     def _write(self) -> None:
-        target = self.directory / STATE_FILE
-        tmp = target.with_suffix(".tmp")
-        data = self.state.model_dump_json(indent=1)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        write_atomic(self.directory / STATE_FILE, self.state.model_dump_json(indent=1), mode=0o600)
 
 
 def new_state(

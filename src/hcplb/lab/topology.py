@@ -161,6 +161,7 @@ def build_topology(
     client_net = ipaddress.IPv4Network(spec.lab.client_network)
     _check_networks(plan, machine, client_net)
     router_client_ips, client_ip, dns_ip = _client_addresses(client_net, len(plan.routers))
+    client_dns_ip = dns_ip
     dns_segment: Segment = "client"
     if spec.dns.primary is not None:
         primary = ipaddress.ip_address(spec.dns.primary)
@@ -216,13 +217,21 @@ def build_topology(
             sysctls=L4_ECMP,
         )
     )
-    dns_net = client_net if dns_segment == "client" else machine
+    dns_ifaces = [iface("eth0", "client", dns_ip, client_net)]
+    if dns_segment == "machine":
+        # spec.dns.primary on the node network: the server lives there, and the client (the
+        # guide's bastion) reaches it on the client network too, as it does before `apply`
+        # turns on the routers' forwarding (a bare lab)
+        dns_ifaces = [
+            iface("eth0", "machine", dns_ip, machine),
+            iface("eth1", "client", client_dns_ip, client_net),
+        ]
     hosts.append(
         Host(
             DNS,
             "dns",
             netns_name(lab, DNS),
-            (iface("eth0", dns_segment, dns_ip, dns_net),),
+            tuple(dns_ifaces),
             gateways=client_gateways if dns_segment == "client" else router_machine_ips,
         )
     )

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hcplb.errors import LabError
+from hcplb.fsutil import write_atomic
 from hcplb.lab import converge, dns, frr, image, netns, pki, routerhost
 from hcplb.lab.cluster import ClusterView, simulate_site
 from hcplb.lab.core import CA_FILE, RENDER_DIR, SITE_FILE, Lab
 from hcplb.lab.hostfs import prepare_host
+from hcplb.lab.lock import Stopped, checkpoint, locked, stop_on_sigterm
 from hcplb.lab.state import (
     Journal,
     RouterHost,
@@ -92,13 +94,39 @@ def up(
 
     `router_host="systemd"`: each router is a booted Debian 12 (`hcplb.lab.routerhost`) set
     up by the rendered setup.sh; the router image must have been built (`lab image build`)."""
-    say = on_phase or (lambda _text: None)
+    report = on_phase or (lambda _text: None)
+
+    def say(text: str) -> None:  # every phase boundary is where a `lab down` can stop the build
+        checkpoint()
+        report(text)
+
+    def checks(elapsed: float, found: tuple[converge.Condition, ...]) -> None:
+        checkpoint()
+        if on_checks is not None:
+            on_checks(elapsed, found)
+
     site_path = Path(site_path)
     # 0. the machine can run a lab at all
     preflight()
     # 1. the site as `hcplb render` renders it, and what MetalLB makes of it
     inputs = _inputs(site_path, profile)
-    name = check_name(name or inputs.plan.site.name[:24].rstrip("-"))
+    name = check_name(inputs.plan.site.name[:24].rstrip("-") if name is None else name)
+    # `lab down` of this name stops this build (SIGTERM -> Stopped) and waits for the lock
+    with stop_on_sigterm(), locked(name, "up"):
+        return _build(site_path, name, inputs, bare, profile, router_host, timeout, say, checks)
+
+
+def _build(
+    site_path: Path,
+    name: str,
+    inputs: _Inputs,
+    bare: bool,
+    profile: Profile,
+    router_host: RouterHost,
+    timeout: float,
+    say: Progress,
+    on_checks: ChecksCallback,
+) -> Lab:
     _check_free(name)
     router_image = _router_image(router_host)
     lab_id = "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(4))
@@ -142,9 +170,12 @@ def up(
             say(f"routers: FRR running on {', '.join(routers)}")
         # 6. while FRR holds the routers' fresh sessions Idle: BIND, API stand-ins, node daemons
         _start_dns(lab)
+        checkpoint()
         _start_apiservers(lab, inputs)
+        checkpoint()
         speakers = sorted(inputs.cluster.simulation.frr_configs)
         lab.spawn_frr(speakers)
+        checkpoint()
         # 7. once the routers accept sessions, the nodes load their frr.conf (MetalLB's FRR mode,
         # or frr-k8s's for MetalLB's FRRConfiguration) and dial them
         if not bare:
@@ -162,9 +193,13 @@ def up(
         raise
     # 8. converged: sessions, FIB, DNS, HTTPS (a bare lab: DNS only, apply configures routers)
     kinds: tuple[converge.Kind, ...] = ("dns",) if bare else converge.ALL_KINDS
-    result = converge.wait(
-        lab, lab.expect, timeout=timeout, since=started, kinds=kinds, progress=on_checks
-    )
+    try:
+        result = converge.wait(
+            lab, lab.expect, timeout=timeout, since=started, kinds=kinds, progress=on_checks
+        )
+    except Stopped:
+        remove(name)
+        raise
     if not result.ok:
         lab.record(phase="failed", error="did not converge")
         raise LabError(_not_converged(lab, result, timeout))
@@ -174,7 +209,7 @@ def up(
 
 def _inputs(site_path: Path, profile: Profile) -> _Inputs:
     loaded = load_site(site_path)
-    secrets = resolve_site_secrets(loaded.site, base_dir=site_path.parent)
+    secrets = resolve_site_secrets(loaded, base_dir=site_path.parent)
     plan = plan_site(loaded.site)
     rendered = render_site(loaded.site, secrets, profile=profile)
     return _Inputs(plan, secrets, rendered, simulate_site(plan, secrets, profile=profile))
@@ -219,7 +254,7 @@ def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
     write_rendered(inputs.rendered, lab.state_dir / RENDER_DIR)
     ca = pki.make_ca((lab.state_dir / CA_FILE).parent, lab.name)
     tsig = dns.write_tsig(inputs.plan, inputs.secrets, lab.state_dir)
-    resolver = lab.host(DNS).primary_address
+    resolver = lab.host(DNS).address("client")  # the client reaches it there, even bare
     client_env = {"CURL_CA_BUNDLE": str(ca.cert_file), "SSL_CERT_FILE": str(ca.cert_file)}
     for host in lab.hosts:
         prepare_host(
@@ -235,14 +270,17 @@ def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
             conf = inputs.rendered.get(f"{base}/frr.conf").content
             daemons = inputs.rendered.get(f"{base}/daemons").content
             sysctl = inputs.rendered.get(f"{base}/{SYSCTL_FILENAME}").content
-            (lab.host_dir(router.name) / "etc/sysctl.d" / SYSCTL_FILENAME).write_text(sysctl)
+            write_atomic(lab.host_dir(router.name) / "etc/sysctl.d" / SYSCTL_FILENAME, sysctl)
         frr.write_config(etc, conf, daemons)
     node_daemons = frr.daemons_file(
         {d: ["-A", "127.0.0.1", *o] for d, o in SPEAKER_DAEMONS.items()}, always=("zebra",)
     )
     for speaker, conf in inputs.cluster.simulation.frr_configs.items():
         frr.write_config(lab.host_dir(speaker) / "etc/frr", conf, node_daemons)
-    dns.write_config(lab.host_dir(DNS), inputs.plan, tsig, resolver)
+    server = lab.host(DNS).primary_address
+    dns.write_config(
+        lab.host_dir(DNS), inputs.plan, tsig, server, *([resolver] if resolver != server else [])
+    )
     certs = {}
     for c in inputs.plan.clusters:
         names = [c.api_name, c.api_int_name, *pki.KUBERNETES_NAMES]
@@ -268,7 +306,7 @@ def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
             for vip, (cname, issued) in sorted(certs.items())
         ]
         config = {"node": node.name, "listeners": listeners}
-        (lab.host_dir(node.name) / "apiserver.json").write_text(json.dumps(config, indent=1))
+        write_atomic(lab.host_dir(node.name) / "apiserver.json", json.dumps(config, indent=1))
 
 
 def _prepare_routers(lab: Lab, inputs: _Inputs) -> None:
@@ -299,6 +337,7 @@ def _wait_listening(lab: Lab, timeout: float) -> None:
             ]
         if not waiting:
             return
+        checkpoint()
         if time.monotonic() > deadline:
             raise LabError(f"router sessions still Idle after {timeout:g} s: {', '.join(waiting)}")
         time.sleep(0.1)

@@ -177,7 +177,7 @@ def lint_site(path: Path) -> LintReport:
         )
     findings = [_problem(p, "spec.warning") for p in loaded.warnings]
     try:
-        secrets = resolve_site_secrets(loaded.site, base_dir=path.parent)
+        secrets = resolve_site_secrets(loaded, base_dir=path.parent)
     except SpecError as exc:
         findings += [
             info(Where(str(path)), "spec.secret", f"{p.message}: linted with a placeholder", p.hint)

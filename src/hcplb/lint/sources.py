@@ -189,6 +189,9 @@ def read_paths(paths: Iterable[Path]) -> tuple[Inputs, list[Finding]]:
                 c.findings.append(error(Where(display), "read.file", "file is too large to lint"))
                 continue
             text = path.read_text(encoding="utf-8")
+            if not text.strip():
+                c.findings.append(error(Where(display), "read.file", "the file is empty"))
+                continue
         except FileNotFoundError:
             c.findings.append(error(Where(display), "read.file", "no such file or directory"))
             continue

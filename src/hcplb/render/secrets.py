@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hcplb.errors import SpecError
 from hcplb.secrets import resolve_secret
+from hcplb.spec.loader import LoadedSite
 from hcplb.spec.models import Site
 
 
@@ -24,8 +26,14 @@ class Secrets:
         )
 
 
-def resolve_site_secrets(site: Site, *, base_dir: Path | None = None) -> Secrets:
-    """Read the BGP password and TSIG secret the site refers to (SpecError if unreadable)."""
+def resolve_site_secrets(site: Site | LoadedSite, *, base_dir: Path | None = None) -> Secrets:
+    """Read the BGP password and TSIG secret the site refers to (SpecError if unreadable;
+    given a LoadedSite, its problems point at the spec's line that refers to the secret)."""
+    if isinstance(site, LoadedSite):
+        try:
+            return resolve_site_secrets(site.site, base_dir=base_dir)
+        except SpecError as exc:
+            raise SpecError(site.place(exc.problems)) from None
     spec = site.spec
     password = (
         resolve_secret(spec.bgp.password, field="spec.bgp.password", base_dir=base_dir)

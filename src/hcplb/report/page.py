@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hcplb.errors import HcplbError
+from hcplb.fsutil import write_atomic
 
 __all__ = ["Cell", "esc", "inline_svg", "page", "png_img", "table", "write_page"]
 
@@ -115,18 +113,6 @@ def page(title: str, sections: Sequence[str]) -> str:
 
 
 def write_page(path: Path, text: str) -> None:
-    """Write the page atomically: a new file in the same directory renamed over `path` (a
-    symlink at `path` is replaced, never followed)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    except OSError as exc:
-        raise HcplbError(f"cannot write {path}: {exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise HcplbError(f"cannot write {path}: {exc}") from exc
+    """Write the page atomically (hcplb.fsutil: a symlink or non-regular file at `path` is
+    refused, never followed)."""
+    write_atomic(path, text, mode=0o644)

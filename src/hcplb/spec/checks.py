@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from hcplb.spec.models import Site
-from hcplb.spec.pools import pool_addresses, pool_networks
+from hcplb.spec.pools import pool_networks, pool_usable_count
 
 # RFC 6996 / RFC 7300 private ASNs; others are public (or reserved, RFC 5398 documentation).
 _PRIVATE_16 = range(64512, 65535)
@@ -213,7 +213,7 @@ def _check_clusters(site: Site) -> Iterator[PathProblem]:
                 )
     for name, wanted in demand.items():
         pool = pools[name]
-        free = sum(1 for a in pool_addresses(pool) if str(a) not in fixed)
+        free = pool_usable_count(pool, list(fixed))
         if free < wanted:
             index = next(i for i, p in enumerate(spec.pools) if p.name == name)
             yield PathProblem(
@@ -223,10 +223,20 @@ def _check_clusters(site: Site) -> Iterator[PathProblem]:
             )
 
 
+_FRR_TIMER_MAX = 65535  # `neighbor X timers (0-65535) (0-65535)`
+
+
 def _check_bgp(site: Site) -> Iterator[PathProblem]:
     bgp = site.spec.bgp
     if bgp.hold_time != 0 and bgp.hold_time < 3:
         yield PathProblem(("spec", "bgp", "holdTime"), "hold time must be 0 or at least 3s", "")
+    for key, value in (("holdTime", bgp.hold_time), ("keepaliveTime", bgp.keepalive_time)):
+        if value > _FRR_TIMER_MAX:
+            yield PathProblem(
+                ("spec", "bgp", key),
+                f"{value:g}s is longer than FRR's BGP timers allow ({_FRR_TIMER_MAX}s)",
+                "the usual hold time is 90s (keepalive 30s); BFD detects failures faster",
+            )
     if bgp.hold_time != int(bgp.hold_time) or bgp.keepalive_time != int(bgp.keepalive_time):
         yield PathProblem(("spec", "bgp", "holdTime"), "BGP timers are whole seconds", "")
     if bgp.keepalive_time > bgp.hold_time:

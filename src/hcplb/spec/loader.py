@@ -11,9 +11,15 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.composer import MaxDepthExceededError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.scanner import RoundTripScanner
 
-from hcplb.errors import Problem, SpecError
+from hcplb.errors import FileError, Problem, SpecError
+from hcplb.fsutil import read_limited
+from hcplb.settings import ALIAS_ALLOWANCE, MAX_SPEC_BYTES, MAX_SPEC_LINE
+from hcplb.settings import MAX_SPEC_DEPTH as MAX_DEPTH
 from hcplb.spec.checks import PathProblem, check_site
 from hcplb.spec.models import Site
 
@@ -39,14 +45,77 @@ class LoadedSite:
     site: Site
     file: str
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    tree: Any = field(default=None, repr=False, compare=False)
+
+    def place(self, problems: Sequence[Problem]) -> list[Problem]:
+        """Problems found outside the spec (a secret file, the environment), moved to the
+        spec's `file:line:column` of the field that refers to them; the outside place is kept
+        in the message."""
+        placed = []
+        for p in problems:
+            if p.file == self.file or not p.path.startswith("spec."):
+                placed.append(p)
+                continue
+            line, col = locate(self.tree, _undotted(p.path))
+            placed.append(
+                Problem(self.file, line, col, p.path, f"{p.file}: {p.message}", p.hint, p.severity)
+            )
+        return placed
 
 
-def _to_plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _to_plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_to_plain(v) for v in node]
+def _undotted(path: str) -> list[str | int]:
+    """`spec.pools[0].name` -> ["spec", "pools", 0, "name"] (the inverse of `dotted`)."""
+    loc: list[str | int] = []
+    for part in path.split("."):
+        name, *indexes = part.split("[")
+        if name:
+            loc.append(name)
+        loc += [int(i.rstrip("]")) for i in indexes if i.rstrip("]").isdigit()]
+    return loc
+
+
+class _TooLarge(Exception):
+    def __init__(self, node: Any) -> None:
+        self.node = node
+
+
+def _to_plain(node: Any, budget: list[int] | None = None) -> Any:
+    """Plain dicts/lists of a parsed document; `budget` bounds how many values aliases expand to."""
+    if budget is not None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooLarge(node)
+    try:
+        if isinstance(node, dict):
+            return {str(k): _to_plain(v, budget) for k, v in node.items()}
+        if isinstance(node, list):
+            return [_to_plain(v, budget) for v in node]
+    except _TooLarge as exc:
+        if not hasattr(exc.node, "lc"):
+            exc.node = node
+        raise
     return node
+
+
+def _bounded_plain(root: Any, text: str, file: str) -> Any:
+    try:
+        return _to_plain(root, [len(text) + ALIAS_ALLOWANCE])
+    except _TooLarge as exc:
+        line, col = (
+            (exc.node.lc.line + 1, exc.node.lc.col + 1) if hasattr(exc.node, "lc") else (1, 1)
+        )
+        raise SpecError(
+            [
+                Problem(
+                    file,
+                    line,
+                    col,
+                    "",
+                    "aliases expand to too many values (more than the text has bytes)",
+                    "write the values out, or use fewer nested aliases",
+                )
+            ]
+        ) from None
 
 
 def locate(root: Any, loc: Loc) -> tuple[int, int]:
@@ -129,29 +198,73 @@ def _located(finding: PathProblem, root: Any, file: str) -> Problem:
     )
 
 
+def _text_position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+class _BoundedScanner(RoundTripScanner):
+    """Stops at the first flow collection nested too deep: the scanner looks ahead over every
+    open `[`/`{` before the composer's own depth limit can act (seconds for a long run)."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
+        if len(self.flow_context) >= MAX_DEPTH:
+            mark = self.reader.get_mark()
+            raise MaxDepthExceededError(None, None, "too deep", mark)
+        super().fetch_flow_collection_start(TokenClass, to_push)
+
+
 def parse_yaml(text: str, file: str) -> Any:
     """Round-trip parse (keeps line numbers); a YAML syntax error becomes a SpecError."""
     yaml = YAML(typ="rt")
+    yaml.max_depth = MAX_DEPTH
+    yaml.Scanner = _BoundedScanner
+    hint = "check indentation and quoting"
     try:
         return yaml.load(io.StringIO(text))
+    except MaxDepthExceededError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"nested deeper than {MAX_DEPTH} levels"
+        raise SpecError(
+            [Problem(file, line, col, "", message, "a site spec is 6 levels deep")]
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or "invalid YAML"
+        raise SpecError([Problem(file, line, col, "", f"YAML syntax: {what}", hint)]) from None
+    except ReaderError as exc:
+        line, col = _text_position(text, exc.position)
+        what = f"character {exc.character!r} is not allowed in YAML"
+        raise SpecError([Problem(file, line, col, "", what, "remove it")]) from None
+    except YAMLError as exc:
+        raise SpecError([Problem(file, 1, 1, "", f"YAML syntax: {exc}", hint)]) from None
+    except RecursionError:
+        message = "nested too deeply to read"
         raise SpecError(
-            [Problem(file, line, col, "", f"YAML syntax: {what}", "check indentation and quoting")]
+            [Problem(file, 1, 1, "", message, "a site spec is 6 levels deep")]
         ) from None
 
 
 def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     """Validate a site spec given as text; raise SpecError with every problem found."""
+    if len(text) > MAX_SPEC_BYTES:
+        message = f"the spec is {len(text)} characters, more than the limit of {MAX_SPEC_BYTES}"
+        raise SpecError([Problem(file, 0, 0, "", message, "a site spec is at most 2 MiB")])
+    for number, line in enumerate(text.splitlines(), 1):
+        if len(line) > MAX_SPEC_LINE:
+            message = f"line of {len(line)} characters, more than the limit of {MAX_SPEC_LINE}"
+            hint = "break the value over several lines"
+            raise SpecError([Problem(file, number, MAX_SPEC_LINE + 1, "", message, hint)])
     root = parse_yaml(text, file)
     if not isinstance(root, dict):
         raise SpecError(
             [Problem(file, 1, 1, "", "a site spec is a YAML mapping", "start from `hcplb init`")]
         )
+    plain = _bounded_plain(root, text, file)
     try:
-        site = Site.model_validate(_to_plain(root))
+        site = Site.model_validate(plain)
     except ValidationError as exc:
         raise SpecError(sorted(_pydantic_problems(exc, root, file), key=_position)) from None
     findings = check_site(site)
@@ -159,16 +272,29 @@ def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     warnings = tuple(_located(f, root, file) for f in findings if f.severity != "error")
     if errors:
         raise SpecError(sorted(errors + list(warnings), key=_position))
-    return LoadedSite(site, file, warnings)
+    return LoadedSite(site, file, warnings, root)
 
 
 def load_site(path: str | Path) -> LoadedSite:
     """Read and validate the site spec at `path`."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError([Problem(file, 0, 0, "", "no such file", "check the path")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([Problem(file, 0, 0, "", f"cannot read: {exc}", "")]) from None
-    return load_site_text(text, file)
+        data = read_limited(Path(path), MAX_SPEC_BYTES)
+    except FileError as exc:
+        message = str(exc).removeprefix(f"{file}: ")
+        hint = "a site spec is a regular YAML file of at most 2 MiB"
+        if message == "no such file":
+            hint = "check the path"
+        raise SpecError([Problem(file, 0, 0, "", message, hint)]) from None
+    return load_site_text(decode_utf8(data, file), file)
+
+
+def decode_utf8(data: bytes, file: str) -> str:
+    """Text of a UTF-8 file; a SpecError at the line and column of the first invalid byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        raise SpecError([Problem(file, line, col, "", message, "save the file as UTF-8")]) from None

@@ -7,11 +7,20 @@ Shape checks live here; checks across fields live in `hcplb.spec.checks`.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 API_VERSION = "hcplb.io/v1alpha1"
@@ -20,6 +29,7 @@ KIND = "Site"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$")
 
 
@@ -34,7 +44,7 @@ class Model(BaseModel):
 
 
 def _dns_label(value: str) -> str:
-    if not _DNS_LABEL.match(value):
+    if not _DNS_LABEL.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a DNS label (lower-case letters, digits and '-', "
             "at most 63, starting and ending with a letter or digit)"
@@ -46,7 +56,7 @@ def _dns_subdomain(value: str) -> str:
     value = value.rstrip(".")
     if (
         len(value) > 253
-        or not _DNS_SUBDOMAIN.match(value)
+        or not _DNS_SUBDOMAIN.fullmatch(value)
         or any(len(part) > 63 for part in value.split("."))
     ):
         raise ValueError(f"{value!r} is not a valid DNS domain name")
@@ -96,10 +106,12 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError("a duration is a string such as '90s'")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("a duration is a finite number of seconds")
         if value < 0:
             raise ValueError("a duration is not negative")
         return float(value)
-    match = _DURATION.match(value.strip())
+    match = _DURATION.fullmatch(value.strip())
     if not value.strip() or not match or not any(match.groups()):
         raise ValueError(f"{value!r} is not a duration (examples: 90s, 1m30s, 500ms)")
     hours, minutes, seconds, millis = match.groups()
@@ -111,13 +123,43 @@ def parse_duration(value: object) -> float:
     )
 
 
+def label_key_problem(key: str) -> str:
+    """Why `key` is not a Kubernetes label key ('' when it is one): [prefix/]name."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
+        return f"label key {key!r}: the prefix before '/' must be a DNS subdomain"
+    if not _LABEL_NAME.fullmatch(name):
+        return (
+            f"{key!r} is not a label key (a name of at most 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit, after an optional 'prefix/')"
+        )
+    return ""
+
+
+def _labels(value: dict[str, str]) -> dict[str, str]:
+    for key, text in value.items():
+        problem = label_key_problem(key)
+        if problem:
+            raise ValueError(problem)
+        if text and not _LABEL_NAME.fullmatch(text):
+            raise ValueError(
+                f"label {key}: {text!r} is not a label value (at most 63 letters, digits, '-', "
+                "'_' or '.', starting and ending with a letter or digit, or empty)"
+            )
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
 IPv4 = Annotated[str, AfterValidator(_ipv4)]
 IPAddr = Annotated[str, AfterValidator(_ip)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 PoolEntry = Annotated[str, AfterValidator(_pool_entry)]
-Asn = Annotated[int, Field(ge=1, le=4294967295)]
+# Strict: YAML already gives whole numbers as ints; lax mode would read `true` as 1.
+Whole = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
+Asn = Annotated[int, Strict(), Field(ge=1, le=4294967295)]
+Labels = Annotated[dict[str, str], AfterValidator(_labels)]
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
@@ -131,7 +173,7 @@ class SecretRef(Model):
     def _exactly_one(self) -> SecretRef:
         if (self.env is None) == (self.file is None):
             raise ValueError("give exactly one of 'env' or 'file'")
-        if self.env is not None and not _ENV_NAME.match(self.env):
+        if self.env is not None and not _ENV_NAME.fullmatch(self.env):
             raise ValueError(f"{self.env!r} is not an environment variable name")
         return self
 
@@ -156,7 +198,7 @@ class Router(Model):
 class Node(Model):
     name: DnsLabel
     address: IPv4
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
     asn: Asn | None = None
 
 
@@ -165,7 +207,7 @@ class ManagementCluster(Model):
     metallb_namespace: DnsLabel = "metallb-system"
     machine_network: Cidr
     nodes: list[Node] = Field(min_length=1)
-    speaker_node_selector: dict[str, str] = Field(default_factory=dict)
+    speaker_node_selector: Labels = Field(default_factory=dict)
     # MetalLB's BGP implementation: frr-k8s (what current OpenShift runs: MetalLB writes
     # FRRConfigurations, the frr-k8s daemon set renders frr.conf) or frr (MetalLB's own FRR).
     bgp_backend: Literal["frr-k8s", "frr"] = "frr-k8s"
@@ -175,11 +217,11 @@ class Bfd(Model):
     """A BFD profile; ranges are MetalLB's (BFDProfile CRD)."""
 
     name: DnsLabel = "hcplb-bfd"
-    receive_interval: int = Field(300, ge=10, le=60000)
-    transmit_interval: int = Field(300, ge=10, le=60000)
-    detect_multiplier: int = Field(3, ge=2, le=255)
-    echo_mode: bool = False
-    passive_mode: bool = False
+    receive_interval: Whole = Field(300, ge=10, le=60000)
+    transmit_interval: Whole = Field(300, ge=10, le=60000)
+    detect_multiplier: Whole = Field(3, ge=2, le=255)
+    echo_mode: Flag = False
+    passive_mode: Flag = False
 
 
 class Bgp(Model):
@@ -244,7 +286,7 @@ class TsigKey(Model):
 
 class Dns(Model):
     zone: DnsSubdomain | None = None
-    ttl: int = Field(300, ge=1, le=2147483647)
+    ttl: Whole = Field(300, ge=1, le=2147483647)
     primary: IPAddr | None = None
     tsig_key: TsigKey | None = None
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from hcplb.errors import RunnerError, TargetError
+from hcplb.fsutil import FileError, write_atomic
 from hcplb.runner import Result, run
 from hcplb.targets.base import Target
 
@@ -29,16 +28,7 @@ class LocalTarget(Target):
 
     def put(self, path: str, content: str, mode: int = 0o644) -> None:
         # A network namespace does not change the filesystem: write directly.
-        target = Path(path)
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".hcplb.", dir=target.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(content)
-                os.chmod(tmp, mode)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            raise TargetError(f"{self.name}: cannot write {path}: {exc.strerror or exc}") from exc
+            write_atomic(Path(path), content, mode=mode)
+        except FileError as exc:
+            raise TargetError(f"{self.name}: {exc}") from exc
