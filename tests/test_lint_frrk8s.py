@@ -141,3 +141,17 @@ def test_session_mismatch_names_the_frrconfiguration(files: Files) -> None:
 def test_schema_checks_frrconfiguration(files: Files) -> None:
     report = lint(with_extra(files, neighbor(files, toRecieve={"allowed": {"mode": "all"}})))
     assert any("toRecieve" in m for m in rules(report)["schema.invalid"])
+
+
+def test_bgppeer_fields_frrk8s_mode_drops(files: Files) -> None:
+    peers = "cluster/bgppeers.yaml"
+    assert "  myASN: 64513\n" in files[peers]
+    text = files[peers].replace(
+        "  myASN: 64513\n", "  myASN: 64513\n  sourceAddress: 192.168.125.30\n"
+    )
+    (message,) = rules(lint({**files, peers: text}))["frrk8s.ignored-field"]
+    assert "does not pass sourceAddress to frr-k8s" in message
+    frr_mode = files["cluster/metallb.yaml"].replace("bgpBackend: frr-k8s", "bgpBackend: frr")
+    assert "frrk8s.ignored-field" not in rules(
+        lint({**files, peers: text, "cluster/metallb.yaml": frr_mode})
+    )

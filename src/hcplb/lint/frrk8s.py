@@ -172,12 +172,34 @@ def _widening(world: World, obj: Manifest) -> Iterator[Finding]:
                       f"configuration to {who}", RAW)  # fmt: skip
 
 
+_DROPPED = {
+    "sourceAddress": "the nodes' sessions use the address of the interface towards the router",
+    "localASN": "the nodes speak their myASN to the router",
+}
+
+
+def _dropped(world: World) -> Iterator[Finding]:
+    """BGPPeer fields MetalLB accepts in frr-k8s mode but does not write to FRRConfiguration."""
+    backend = world.metallb.backend
+    if backend not in ("frr-k8s", "frr-k8s-external") and not (backend == "" and world.openshift):
+        return
+    for peer in world.metallb.in_namespace(world.metallb.peers):
+        for field, effect in _DROPPED.items():
+            if peer.has("spec", field):
+                yield warning(peer.where("spec", field), "frrk8s.ignored-field",
+                              f"{peer.ref}: MetalLB with bgpBackend frr-k8s does not pass "
+                              f"{field} to frr-k8s: {effect}",
+                              "remove it, or use bgpBackend frr where it takes effect")  # fmt: skip
+
+
 def check_frrk8s(world: World) -> list[Finding]:
-    """frr-k8s's verdict per node, and what user objects add to MetalLB's."""
+    """frr-k8s's verdict per node, what user objects add to MetalLB's, and BGPPeer fields the
+    frr-k8s backend drops."""
+    findings = list(_dropped(world))
     configs = frr_configurations(world)
     if not configs:
-        return []
-    findings = list(_conversion(world, configs))
+        return findings
+    findings += _conversion(world, configs)
     for obj in configs:
         findings += _widening(world, obj)
     return findings
