@@ -75,7 +75,8 @@ def _rules(m: Manifest) -> Iterator[tuple[tuple[str | int, ...], dict[str, objec
     for g, group in enumerate(m.items("spec", "groups")):
         if not isinstance(group, dict):
             continue
-        for r, rule in enumerate(group.get("rules") or []):
+        rules = group.get("rules")
+        for r, rule in enumerate(rules if isinstance(rules, list) else []):
             if isinstance(rule, dict):
                 yield ("spec", "groups", g, "rules", r), rule
 
