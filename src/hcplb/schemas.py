@@ -269,7 +269,7 @@ def _strip_required(node: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- the regular-expression subset of CEL ---------------------------------------------------
 
-_MATCHES = re.compile(r"^self\.matches\('((?:[^'\\]|\\.)*)'\)$")
+_MATCHES = re.compile(r"^self\.matches\('((?:[^'\\]|\\.)*)'\)\Z")
 _EMPTY = re.compile(r"""^self\s*==\s*(""|'')$""")
 
 

@@ -14,8 +14,8 @@ import re
 
 __all__ = ["bgp_passwords", "password_commands"]
 
-_ROUTER = re.compile(r"^router bgp \S+(?: vrf \S+)?$")
-_NEIGHBOR = re.compile(r"^\s+neighbor (\S+) (\S+)(?: (.*\S))?\s*$")
+_ROUTER = re.compile(r"^router bgp \S+(?: vrf \S+)?\Z")
+_NEIGHBOR = re.compile(r"^\s+neighbor (\S+) (\S+)(?: (.*\S))?\s*\Z")
 
 Key = tuple[str, str]
 """(the `router bgp ...` line, the neighbour address or peer-group name)"""

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 MD5_COUNTERS = ("TCPMD5NotFound", "TCPMD5Unexpected", "TCPMD5Failure")
-_COUNTED = re.compile(r"^\[(\d+):(\d+)\]\s+(.*)$")
+_COUNTED = re.compile(r"^\[(\d+):(\d+)\]\s+(.*)\Z")
 _NFT_COUNTER = re.compile(r"counter packets (\d+) bytes \d+")
 
 

@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
-_MARKER = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:#.*)?$")
+_MARKER = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:#.*)?\Z")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from hcplb.settings import DEFAULT_LABS_ROOT, LABS_ENV
 
 STATE_FILE = "state.json"
 NETNS_PREFIX = "hcplb-"
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$|^[a-z]$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]\Z|^[a-z]\Z")
 
 Phase = Literal["building", "up", "failed"]
 RouterHost = Literal["netns", "systemd"]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from hcplb.lint.findings import Finding, Where, error, warning
 
 _CLASSES = {"IN", "CH", "HS", "ANY", "NONE"}
-_TTL = re.compile(r"^\d+[smhdwSMHDW]?(\d+[smhdwSMHDW])*$")
-_TYPE = re.compile(r"^[A-Z][A-Z0-9]*$")
+_TTL = re.compile(r"^\d+[smhdwSMHDW]?(\d+[smhdwSMHDW])*\Z")
+_TYPE = re.compile(r"^[A-Z][A-Z0-9]*\Z")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from hcplb.lint.metallb.view import MetallbView, metallb_view
 from hcplb.lint.sources import Inputs
 from hcplb.plan import SitePlan
 
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\Z")
 _LB_ANNOTATIONS = ("metallb.universe.tf/loadBalancerIPs", "metallb.io/loadBalancerIPs")
 
 

@@ -19,7 +19,7 @@ from ruamel.yaml.resolver import VersionedResolver
 Path = tuple[str | int, ...]
 Comments = Mapping[Path, str]
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./-]*$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./-]*\Z")
 _STR = "tag:yaml.org,2002:str"
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _WORDS = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null"})
@@ -48,7 +48,7 @@ def scalar(value: str | int | bool | None) -> str:
         return str(value)
     if not isinstance(value, str):
         raise TypeError(f"cannot write {type(value).__name__} {value!r} as YAML")
-    if not _PLAIN.match(value):
+    if not _PLAIN.fullmatch(value):
         return _quoted(value)
     if value[0].isalpha():
         # a word can only be read as a bool or null

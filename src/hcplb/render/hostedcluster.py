@@ -29,7 +29,7 @@ __all__ = [
 HOSTEDCLUSTER_API = "hypershift.openshift.io/v1beta1"
 ROUTED_SERVICES = ("OAuthServer", "Konnectivity", "Ignition")
 # the CRD's CEL rule for loadBalancer.hostname
-_HOSTNAME = re.compile(r"^(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}$")
+_HOSTNAME = re.compile(r"^(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}\Z")
 
 
 def hostedcluster_services(plan: SitePlan, cluster_plan: ClusterPlan) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from hcplb import gotext
 from hcplb.lint.hypershift._common import Collector, as_text, submap, unsupported
 from hcplb.lint.k8s import Manifest
 
-_CIDR_V4 = re.compile(r"^((\d{1,3}\.){3}\d{1,3}/\d{1,2})$")
-_CIDR_V6 = re.compile(r"^([0-9a-fA-F]{0,4}:){2,7}([0-9a-fA-F]{0,4})?/[0-9]{1,3}$")
-_SUBNET_V4 = re.compile(r"^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[1-2][0-9]|3[0-2])$")
+_CIDR_V4 = re.compile(r"^((\d{1,3}\.){3}\d{1,3}/\d{1,2})\Z")
+_CIDR_V6 = re.compile(r"^([0-9a-fA-F]{0,4}:){2,7}([0-9a-fA-F]{0,4})?/[0-9]{1,3}\Z")
+_SUBNET_V4 = re.compile(r"^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[1-2][0-9]|3[0-2])\Z")
 _CIDR_MSG = (
     "cidr must be a valid IPv4 or IPv6 CIDR notation (e.g., 192.168.1.0/24 or 2001:db8::/64)"
 )

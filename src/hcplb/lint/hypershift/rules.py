@@ -20,10 +20,10 @@ from hcplb.lint.k8s import Manifest
 
 __all__ = ["check_controller", "check_crd", "check_publishing", "check_update"]
 
-_DOMAIN = re.compile(r"^(?:(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}|[a-zA-Z0-9-]+)$")
-_HOSTNAME = re.compile(r"^(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}$")
-_ADDR_NAME = re.compile(r"^(([a-zA-Z0-9][-a-zA-Z0-9]*\.)+[a-zA-Z]{2,}|localhost)$")
-_ADDR_V4 = re.compile(r"^((\d{1,3}\.){3}\d{1,3})$")
+_DOMAIN = re.compile(r"^(?:(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}|[a-zA-Z0-9-]+)\Z")
+_HOSTNAME = re.compile(r"^(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}\Z")
+_ADDR_NAME = re.compile(r"^(([a-zA-Z0-9][-a-zA-Z0-9]*\.)+[a-zA-Z]{2,}|localhost)\Z")
+_ADDR_V4 = re.compile(r"^((\d{1,3}\.){3}\d{1,3})\Z")
 _ADDR_V6 = re.compile(
     r"^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:"
     r"[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}"
