@@ -4,7 +4,6 @@ sessions are up, a second run changes nothing, and the rules come back after a r
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ from hcplb.apply.frrstate import parse_sessions
 from hcplb.lab import Lab, image, nspawn
 from hcplb.lab.routerhost import run_setup, wait_booted
 from hcplb.render.firewall import IPTABLES_CHAIN
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, missing
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -53,10 +52,7 @@ def _state(lab: Lab) -> tuple[str, ...]:
 @pytest.mark.parametrize("flavour", ["nftables", "iptables"])
 def test_setup_sh_flavour_on_a_booted_router(flavour: str, tmp_path: Path) -> None:
     if image.find_image() is None:
-        message = "no router image (run `hcplb lab image build`; `make setup` does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("no router image (run `hcplb lab image build`; `make setup` does)")
     tmp_path.chmod(0o755)
     site = tmp_path / "site.yaml"
     site.write_text(
