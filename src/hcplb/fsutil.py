@@ -88,7 +88,10 @@ def write_atomic(
     """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    dir_fd = _open_dir(path.parent)
+    try:
+        dir_fd = _open_dir(path.parent)
+    except FileError as exc:
+        raise FileError(f"cannot write {path}: {exc}") from None
     tmp = ""
     try:
         current = _existing(path.name, dir_fd)
