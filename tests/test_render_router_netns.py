@@ -284,6 +284,7 @@ _STUBS = {
         "else echo allow-host-ipv6; fi\n"
         "fi\n"
         'case "$*" in *--new-policy=*) touch "$HCPLB_STUB_DIR/policy" ;; esac\n'
+        'case "$*" in --info-policy=*) [ -e "$HCPLB_STUB_DIR/policy" ] ;; esac\n'
     ),
 }
 
@@ -305,6 +306,8 @@ def _prepare_sandbox(files: list[RenderedFile], tmp_path: Path, router: str) -> 
         target.chmod(0o755 if path.endswith(".sh") else 0o644)
     for directory in ("upper", "work", "bin"):
         (tmp_path / directory).mkdir()
+    # a Debian router with iptables-persistent (setup.sh would install it: no package here)
+    (tmp_path / "upper" / "iptables").mkdir()
     for name, body in _STUBS.items():
         (tmp_path / "bin" / name).write_text("#!/bin/bash\n" + body)
         (tmp_path / "bin" / name).chmod(0o755)
@@ -348,8 +351,9 @@ def test_setup_sh_twice_in_a_sandbox(
         assert "table inet hcplb" in state
         assert state.rstrip().endswith("\n1")  # one include line in /etc/nftables.conf
     else:
-        assert calls.count("firewall-cmd --permanent --new-policy=hcplb-bgp") == 2
-        assert calls.count("firewall-cmd --permanent --delete-policy=hcplb-bgp") == 1
+        # created once: the second run finds firewalld.sh unchanged and the policy loaded
+        assert calls.count("firewall-cmd --permanent --new-policy=hcplb-bgp") == 1
+        assert calls.count("firewall-cmd --permanent --delete-policy=hcplb-bgp") == 0
 
 
 def test_setup_sh_refuses_a_bad_frr_conf_without_showing_the_password(
