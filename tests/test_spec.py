@@ -45,3 +45,23 @@ def test_init_prints_the_seed_example() -> None:
     from hcplb.cli.site_cmds import seed_text
 
     assert seed_text() == (EXAMPLES / "seed.yaml").read_text()
+
+
+def test_more_nodes_than_ecmp_paths_is_a_located_error() -> None:
+    text = (EXAMPLES / "seed.yaml").read_text()
+    text = text.replace("machineNetwork: 192.168.125.0/24", "machineNetwork: 192.168.0.0/16")
+    head, _, rest = text.partition("    nodes:\n")
+    _, _, tail = rest.partition("  # BGP between")
+    nodes = "".join(
+        f"      - {{name: n{i}, address: 192.168.{126 + i // 200}.{1 + i % 200}}}\n"
+        for i in range(257)
+    )
+    assert tail, "the seed's layout changed: nodes are followed by the bgp comment"
+    spec = head + "    nodes:\n" + nodes + "  # BGP between" + tail
+    with pytest.raises(SpecError) as info:
+        load_site_text(spec, "wide.yaml")
+    (line,) = [x for x in info.value.lines() if "ECMP" in x]
+    nodes_line = spec.splitlines().index("    nodes:") + 1
+    assert line.startswith(f"wide.yaml:{nodes_line}:"), line
+    assert "spec.managementCluster.nodes: 257 nodes exceed FRR's 256 ECMP paths" in line
+    assert "(hint: " in line

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hcplb.errors import RenderError
 from hcplb.plan import NODE_PEER_GROUP, Peering, SitePlan
+from hcplb.spec.checks import MAX_ECMP_PATHS
 from hcplb.spec.models import Bfd, Router
 
 __all__ = [
@@ -34,8 +35,7 @@ ROUTE_MAP_IN = "HCPLB-FROM-NODES"
 ROUTE_MAP_OUT = "HCPLB-TO-NODES"
 # A node that floods more routes than the pools hold is cut off, then retried after this.
 MAX_PREFIX_RESTART_MINUTES = 5
-# FRR's compile-time MULTIPATH_NUM on Debian and RHEL builds.
-MAX_PATHS = 256
+MAX_PATHS = MAX_ECMP_PATHS
 # TCP MD5 keys (RFC 2385) are at most 80 bytes (Linux TCP_MD5SIG_MAXKEYLEN).
 _MAX_PASSWORD = 80
 

@@ -17,6 +17,9 @@ from hcplb.spec.pools import pool_networks, pool_usable_count
 # RFC 6996 / RFC 7300 private ASNs; others are public (or reserved, RFC 5398 documentation).
 _PRIVATE_16 = range(64512, 65535)
 _PRIVATE_32 = range(4200000000, 4294967295)
+# FRR's compile-time MULTIPATH_NUM on Debian and RHEL builds: the most ECMP paths (one per node)
+# a router installs for one VIP.
+MAX_ECMP_PATHS = 256
 
 
 @dataclass(frozen=True)
@@ -271,9 +274,22 @@ def _check_bgp(site: Site) -> Iterator[PathProblem]:
         )
 
 
+def _check_ecmp(site: Site) -> Iterator[PathProblem]:
+    nodes = len(site.spec.management_cluster.nodes)
+    if nodes > MAX_ECMP_PATHS:
+        yield PathProblem(
+            ("spec", "managementCluster", "nodes"),
+            f"{nodes} nodes exceed FRR's {MAX_ECMP_PATHS} ECMP paths: a router could not use "
+            "every node for a VIP",
+            f"peer at most {MAX_ECMP_PATHS} nodes with the routers (list only the nodes that "
+            "run the speakers)",
+        )
+
+
 def check_site(site: Site) -> list[PathProblem]:
     """Every cross-field problem of a site, errors and warnings."""
     findings: list[PathProblem] = []
-    for check in (_check_names, _check_addresses, _check_clusters, _check_bgp, _check_asns):
+    checks = (_check_names, _check_addresses, _check_clusters, _check_bgp, _check_asns, _check_ecmp)
+    for check in checks:
         findings.extend(check(site))
     return findings
