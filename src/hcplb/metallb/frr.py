@@ -15,6 +15,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 
+from hcplb.metallb._frrtext import (
+    Counters,
+    SessionText,
+    activate_lines,
+    allowed_lines,
+    bfd_lines,
+    header_lines,
+    layout,
+    modifier_lines,
+    network_lines,
+    router_head,
+    session_lines,
+)
+
 __all__ = [
     "Advertisement",
     "BfdProfile",
@@ -33,22 +47,6 @@ _LOG_LEVELS = {
     "error": "error",
     "none": "emergencies",
 }
-
-_DEBUG_LINES = (
-    "debug zebra events",
-    "debug zebra nht",
-    "debug zebra kernel",
-    "debug zebra rib",
-    "debug zebra nexthop",
-    "debug bgp neighbor-events",
-    "debug bgp updates",
-    "debug bgp keepalives",
-    "debug bgp nht",
-    "debug bgp zebra",
-    "debug bfd network",
-    "debug bfd peer",
-    "debug bfd zebra",
-)
 
 
 @dataclass(frozen=True)
@@ -170,15 +168,6 @@ class _Router:
     v6: set[str] = field(default_factory=set)
 
 
-class _Counters:
-    def __init__(self) -> None:
-        self._values: dict[str, int] = {}
-
-    def next(self, name: str) -> int:
-        self._values[name] = self._values.get(name, 0) + 1
-        return self._values[name]
-
-
 def _routers(sessions: tuple[Session, ...]) -> list[_Router]:
     routers: dict[str, _Router] = {}
     for s in sessions:
@@ -218,135 +207,64 @@ def _add_advertisements(
         (router.v6 if version == 6 else router.v4).add(adv.prefix)
 
 
-def _filters(neighbor: _Neighbor, count: _Counters) -> Iterator[str]:
+def _filters(neighbor: _Neighbor, count: Counters) -> Iterator[str]:
     nid = neighbor.session.neighbor_id
     yield ""
     yield f"route-map {nid}-in deny 20"
     for lists in (neighbor.localpref, neighbor.community):
         for name in sorted(lists):
             plist = lists[name]
-            for prefix in sorted(plist.prefixes):
-                yield f"{plist.family} prefix-list {name} seq {count.next(name)} permit {prefix}"
-            yield ""
-            yield f"route-map {nid}-out permit {count.next(nid)}"
-            yield f"  match {plist.family} address prefix-list {name}"
-            yield f"  {plist.set_statement}"
-            yield "  on-match next"
-            yield ""
+            statement = plist.set_statement
+            yield from modifier_lines(nid, name, plist.family, plist.prefixes, statement, count)
     for fam, plist_fam, prefixes in (("ipv4", "ip", neighbor.v4), ("ipv6", "ipv6", neighbor.v6)):
-        name = f"{nid}-allowed-{fam}"
         yield ""
-        if not prefixes:
-            yield f"{plist_fam} prefix-list {name} seq {count.next(name)} deny any"
-        for prefix in sorted(prefixes):
-            yield f"{plist_fam} prefix-list {name} seq {count.next(name)} permit {prefix}"
+        yield from allowed_lines(f"{nid}-allowed-{fam}", plist_fam, sorted(prefixes), count)
     for plist_fam, fam in (("ip", "ipv4"), ("ipv6", "ipv6")):
         yield ""
-        yield f"route-map {nid}-out permit {count.next(nid)}"
+        yield f"route-map {nid}-out permit {count(nid)}"
         yield f"  match {plist_fam} address prefix-list {nid}-allowed-{fam}"
 
 
-def _disable_connected_check(s: Session, my_asn: int) -> bool:
-    """MetalLB sets it only for single-hop IPv6 eBGP sessions."""
-    if s.family != "ipv6" or s.ebgp_multihop:
-        return False
-    if s.peer_interface:
-        return True
-    if s.dynamic_asn:
-        return s.dynamic_asn == "external"
-    return str(my_asn) != s.remote_as
-
-
-def _neighbor_lines(s: Session, my_asn: int) -> Iterator[str]:
-    p = s.peer
-    if s.peer_interface:
-        yield f"  neighbor {p} interface remote-as {s.remote_as}"
-    else:
-        yield f"  neighbor {p} remote-as {s.remote_as}"
-    if s.ebgp_multihop:
-        yield f"  neighbor {p} ebgp-multihop"
-    if s.local_asn:
-        yield f"  neighbor {p} local-as {s.local_asn} no-prepend replace-as"
-    if s.peer_port:
-        yield f"  neighbor {p} port {s.peer_port}"
-    if s.keepalive_time is not None and s.hold_time is not None:
-        yield f"  neighbor {p} timers {s.keepalive_time} {s.hold_time}"
-    if s.connect_time:
-        yield f"  neighbor {p} timers connect {s.connect_time}"
-    if s.password:
-        yield f"  neighbor {p} password {s.password}"
-    if s.source_address:
-        yield f"  neighbor {p} update-source {s.source_address}"
-    if s.graceful_restart:
-        yield f"  neighbor {p} graceful-restart"
-    if s.bfd_profile:
-        yield f"  neighbor {p} bfd"
-        yield f"  neighbor {p} bfd profile {s.bfd_profile}"
-    if _disable_connected_check(s, my_asn):
-        yield f"  neighbor {s.peer_address} disable-connected-check"
+def _session_text(s: Session) -> SessionText:
+    """MetalLB's template leaves out a zero port or connect time."""
+    return SessionText(
+        addr=s.peer_address,
+        iface=s.peer_interface,
+        remote_as=s.remote_as,
+        family=s.family,
+        port=s.peer_port or None,
+        keepalive_time=s.keepalive_time,
+        hold_time=s.hold_time,
+        connect_time=s.connect_time or None,
+        password=s.password,
+        source_address=s.source_address,
+        local_asn=s.local_asn,
+        bfd_profile=s.bfd_profile,
+        graceful_restart=s.graceful_restart,
+        ebgp_multihop=s.ebgp_multihop,
+    )
 
 
 def _router_lines(router: _Router) -> Iterator[str]:
-    yield f"router bgp {router.my_asn}" + (f" vrf {router.vrf}" if router.vrf else "")
-    yield "  no bgp ebgp-requires-policy"
-    yield "  no bgp network import-check"
-    yield "  no bgp default ipv4-unicast"
-    yield "  bgp graceful-restart preserve-fw-state"
-    yield ""
-    if router.router_id:
-        yield f"  bgp router-id {router.router_id}"
+    yield from router_head(router.my_asn, router.vrf, router.router_id)
     neighbors = [router.neighbors[k] for k in sorted(router.neighbors)]
     for n in neighbors:
-        yield from _neighbor_lines(n.session, router.my_asn)
+        yield from session_lines(_session_text(n.session), router.my_asn)
     for n in neighbors:
         s = n.session
-        yield ""
+        yield ""  # one blank line per neighbor, none between its families
         for fam in ("ipv4", "ipv6"):
             if s.family in (fam, "dual"):
-                yield f"  address-family {fam} unicast"
-                yield f"    neighbor {s.peer} activate"
-                yield f"    neighbor {s.peer} route-map {s.neighbor_id}-in in"
-                yield f"    neighbor {s.peer} route-map {s.neighbor_id}-out out"
-                yield "  exit-address-family"
-    for fam, prefixes in (("ipv4", router.v4), ("ipv6", router.v6)):
-        if prefixes:
-            yield f"  address-family {fam} unicast"
-            yield from (f"    network {p}" for p in sorted(prefixes))
-            yield "  exit-address-family"
+                yield from activate_lines(s.peer, s.neighbor_id, fam)
+    yield from network_lines(sorted(router.v4), sorted(router.v6))
     yield ""
-
-
-def _bfd_lines(profiles: tuple[BfdProfile, ...]) -> Iterator[str]:
-    yield "bfd"
-    for p in profiles:
-        yield f"  profile {p.name}"
-        if p.receive_interval is not None:
-            yield f"    receive-interval {p.receive_interval}"
-        if p.transmit_interval is not None:
-            yield f"    transmit-interval {p.transmit_interval}"
-        if p.detect_multiplier is not None:
-            yield f"    detect-multiplier {p.detect_multiplier}"
-        if p.echo_mode:
-            yield "    echo-mode"
-        if p.echo_interval is not None:
-            yield f"    echo receive-interval {p.echo_interval}"
-            yield f"    echo transmit-interval {p.echo_interval}"
-        if p.passive_mode:
-            yield "    passive-mode"
-        if p.minimum_ttl is not None:
-            yield f"    minimum-ttl {p.minimum_ttl}"
 
 
 def render_frr(config: FrrConfig) -> str:
     """The frr.conf text MetalLB's FRR mode writes for `config` (BFD profiles sorted by name)."""
-    level = frr_log_level(config.log_level)
-    lines = [f"log stdout {level}", "log timestamp precision 3"]
-    if level == "debugging":
-        lines += _DEBUG_LINES
-    lines += [f"hostname {config.hostname}", "ip nht resolve-via-default"]
-    lines.append("ipv6 nht resolve-via-default")
+    lines = list(header_lines(frr_log_level(config.log_level), config.hostname))
     routers = _routers(config.sessions)
-    count = _Counters()
+    count = Counters()
     for router in routers:
         for key in sorted(router.neighbors):
             lines += _filters(router.neighbors[key], count)
@@ -354,11 +272,8 @@ def render_frr(config: FrrConfig) -> str:
     for router in routers:
         lines += _router_lines(router)
     if config.bfd_profiles:
-        lines += _bfd_lines(tuple(sorted(config.bfd_profiles, key=lambda p: p.name)))
+        profiles = sorted(config.bfd_profiles, key=lambda p: p.name)
+        lines += bfd_lines(profiles, echo_transmit_first=False)
     if config.extra_config:
         lines.append(config.extra_config.rstrip("\n"))
-    text: list[str] = []
-    for line in lines:
-        if line or (text and text[-1]):
-            text.append(line)
-    return "\n".join(text).rstrip("\n") + "\n"
+    return layout(lines)

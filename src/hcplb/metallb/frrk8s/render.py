@@ -11,55 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hcplb.metallb.frr import BfdProfile
+from hcplb.metallb._frrtext import (
+    Counters,
+    SessionText,
+    activate_lines,
+    allowed_lines,
+    bfd_lines,
+    header_lines,
+    layout,
+    modifier_lines,
+    network_lines,
+    router_head,
+    session_lines,
+)
 from hcplb.metallb.frrk8s.model import FrrK8sConfig, NeighborConfig, RouterConfig
 
 __all__ = ["render_frrk8s"]
 
-_DEBUG_LINES = (
-    "debug zebra events",
-    "debug zebra nht",
-    "debug zebra kernel",
-    "debug zebra rib",
-    "debug zebra nexthop",
-    "debug bgp neighbor-events",
-    "debug bgp updates",
-    "debug bgp keepalives",
-    "debug bgp nht",
-    "debug bgp zebra",
-    "debug bfd network",
-    "debug bfd peer",
-    "debug bfd zebra",
-)
 
-
-class _Counters:
-    def __init__(self) -> None:
-        self._values: dict[str, int] = {}
-
-    def __call__(self, name: str) -> int:
-        self._values[name] = self._values.get(name, 0) + 1
-        return self._values[name]
-
-
-def _filters(n: NeighborConfig, count: _Counters) -> Iterator[str]:
+def _filters(n: NeighborConfig, count: Counters) -> Iterator[str]:
     """The `neighborfilters` template: outgoing modifiers and allow-lists, then incoming."""
     nid, out = n.id, n.outgoing
     for pl in out.prefix_lists:
-        for prefix in sorted(pl.prefixes):
-            yield f"{pl.family} prefix-list {pl.name} seq {count(pl.name)} permit {prefix}"
-        yield ""
-        yield f"route-map {nid}-out permit {count(nid)}"
-        yield f"  match {pl.family} address prefix-list {pl.name}"
-        yield f"  {pl.set_statement}"
-        yield "  on-match next"
-        yield ""
+        yield from modifier_lines(nid, pl.name, pl.family, pl.prefixes, pl.set_statement, count)
     for fam, word, prefixes in (("ipv4", "ip", out.prefixes_v4), ("ipv6", "ipv6", out.prefixes_v6)):
-        name = f"{nid}-allowed-{fam}"
-        if not prefixes:
-            yield f"{word} prefix-list {name} seq {count(name)} deny any"
-        for p in prefixes:
-            yield f"{word} prefix-list {name} seq {count(name)} permit {p}"
+        yield from allowed_lines(f"{nid}-allowed-{fam}", word, prefixes, count)
         yield ""
     yield f"route-map {nid}-out permit {count(nid)}"
     yield f"  match ip address prefix-list {nid}-allowed-ipv4"
@@ -97,45 +73,24 @@ def _filters(n: NeighborConfig, count: _Counters) -> Iterator[str]:
     yield ""
 
 
-def _disable_connected_check(n: NeighborConfig, my_asn: int) -> bool:
-    """frr-k8s's mustDisableConnectedCheck: only single-hop IPv6 eBGP sessions."""
-    if n.family != "ipv6" or n.ebgp_multihop:
-        return False
-    if n.iface:
-        return True
-    if n.asn == "internal":
-        return False
-    return n.asn == "external" or n.asn != str(my_asn)
-
-
-def _session(n: NeighborConfig, my_asn: int) -> Iterator[str]:
-    """The `neighborsession` template."""
-    peer = n.peer
-    if n.iface:
-        yield f"  neighbor {n.iface} interface remote-as {n.asn}"
-    else:
-        yield f"  neighbor {n.addr} remote-as {n.asn}"
-    if n.ebgp_multihop:
-        yield f"  neighbor {peer} ebgp-multihop"
-    if n.local_asn:
-        yield f"  neighbor {peer} local-as {n.local_asn} no-prepend replace-as"
-    if n.port is not None:
-        yield f"  neighbor {peer} port {n.port}"
-    if n.keepalive_time is not None and n.hold_time is not None:
-        yield f"  neighbor {peer} timers {n.keepalive_time} {n.hold_time}"
-    if n.connect_time is not None:
-        yield f"  neighbor {peer} timers connect {n.connect_time}"
-    if n.password:
-        yield f"  neighbor {peer} password {n.password}"
-    if n.src_addr:
-        yield f"  neighbor {peer} update-source {n.src_addr}"
-    if n.graceful_restart:
-        yield f"  neighbor {peer} graceful-restart"
-    if n.bfd_profile:
-        yield f"  neighbor {peer} bfd"
-        yield f"  neighbor {peer} bfd profile {n.bfd_profile}"
-    if _disable_connected_check(n, my_asn):
-        yield f"  neighbor {n.addr} disable-connected-check"
+def _session_text(n: NeighborConfig) -> SessionText:
+    """The `neighborsession` template's fields (frr-k8s prints a zero port or connect time)."""
+    return SessionText(
+        addr=n.addr,
+        iface=n.iface,
+        remote_as=n.asn,
+        family=n.family,
+        port=n.port,
+        keepalive_time=n.keepalive_time,
+        hold_time=n.hold_time,
+        connect_time=n.connect_time,
+        password=n.password,
+        source_address=n.src_addr,
+        local_asn=n.local_asn,
+        bfd_profile=n.bfd_profile,
+        graceful_restart=n.graceful_restart,
+        ebgp_multihop=n.ebgp_multihop,
+    )
 
 
 def _activate(n: NeighborConfig) -> Iterator[str]:
@@ -143,78 +98,35 @@ def _activate(n: NeighborConfig) -> Iterator[str]:
     unicast = not n.address_families or "unicast" in n.address_families
     for fam in ("ipv4", "ipv6"):
         if unicast and n.family in (fam, "dual"):
-            yield ""
-            yield f"  address-family {fam} unicast"
-            yield f"    neighbor {n.peer} activate"
-            yield f"    neighbor {n.peer} route-map {n.id}-in in"
-            yield f"    neighbor {n.peer} route-map {n.id}-out out"
-            yield "  exit-address-family"
+            yield ""  # a blank line before each family (MetalLB's: one per neighbor)
+            yield from activate_lines(n.peer, n.id, fam)
 
 
 def _router(r: RouterConfig) -> Iterator[str]:
-    yield f"router bgp {r.my_asn}" + (f" vrf {r.vrf}" if r.vrf else "")
-    yield "  no bgp ebgp-requires-policy"
-    yield "  no bgp network import-check"
-    yield "  no bgp default ipv4-unicast"
-    yield "  bgp graceful-restart preserve-fw-state"
-    yield ""
-    if r.router_id:
-        yield f"  bgp router-id {r.router_id}"
+    yield from router_head(r.my_asn, r.vrf, r.router_id)
     if r.import_vrfs:
         for fam in ("ipv4", "ipv6"):
             yield f"  address-family {fam} unicast"
             yield from (f"    import vrf {v}" for v in r.import_vrfs)
             yield "  exit-address-family"
     for n in r.neighbors:
-        yield from _session(n, r.my_asn)
+        yield from session_lines(_session_text(n), r.my_asn)
     for n in r.neighbors:
         yield from _activate(n)
-    for fam, prefixes in (("ipv4", r.prefixes_v4), ("ipv6", r.prefixes_v6)):
-        if prefixes:
-            yield f"  address-family {fam} unicast"
-            yield from (f"    network {p}" for p in prefixes)
-            yield "  exit-address-family"
+    yield from network_lines(r.prefixes_v4, r.prefixes_v6)
     yield ""
-
-
-def _bfd_profile(p: BfdProfile) -> Iterator[str]:
-    yield f"  profile {p.name}"
-    if p.receive_interval is not None:
-        yield f"    receive-interval {p.receive_interval}"
-    if p.transmit_interval is not None:
-        yield f"    transmit-interval {p.transmit_interval}"
-    if p.detect_multiplier is not None:
-        yield f"    detect-multiplier {p.detect_multiplier}"
-    if p.echo_mode:
-        yield "    echo-mode"
-    if p.echo_interval is not None:
-        yield f"    echo transmit-interval {p.echo_interval}"
-        yield f"    echo receive-interval {p.echo_interval}"
-    if p.passive_mode:
-        yield "    passive-mode"
-    if p.minimum_ttl is not None:
-        yield f"    minimum-ttl {p.minimum_ttl}"
 
 
 def _lines(config: FrrK8sConfig) -> Iterator[str]:
-    yield f"log stdout {config.log_level}"
-    yield "log timestamp precision 3"
-    if config.log_level == "debugging":
-        yield from _DEBUG_LINES
-    yield f"hostname {config.hostname}"
-    yield "ip nht resolve-via-default"
-    yield "ipv6 nht resolve-via-default"
-    yield ""
-    count = _Counters()
+    yield from header_lines(config.log_level, config.hostname)
+    count = Counters()
     for r in config.routers:
         for n in r.neighbors:
             yield from _filters(n, count)
     for r in config.routers:
         yield from _router(r)
     if config.bfd_profiles:
-        yield "bfd"
-        for p in config.bfd_profiles:
-            yield from _bfd_profile(p)
+        yield from bfd_lines(config.bfd_profiles, echo_transmit_first=True)
     if config.extra_config:
         yield ""
         yield from config.extra_config.splitlines()
@@ -222,10 +134,4 @@ def _lines(config: FrrK8sConfig) -> Iterator[str]:
 
 def render_frrk8s(config: FrrK8sConfig) -> str:
     """The node's frr.conf text, ending with one newline."""
-    out: list[str] = []
-    for line in _lines(config):
-        if line or (out and out[-1]):
-            out.append(line)
-    while out and not out[-1]:
-        out.pop()
-    return "\n".join(out) + "\n"
+    return layout(_lines(config))
