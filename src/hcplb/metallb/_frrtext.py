@@ -11,15 +11,15 @@ places where the templates differ stay in them, named, and are passed here as ar
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # frr.py imports this module
-    from hcplb.metallb.frr import BfdProfile
+    from hcplb.metallb.frr import BfdProfile, SessionOptions
 
 __all__ = [
     "Counters",
-    "SessionText",
+    "Peer",
     "activate_lines",
     "allowed_lines",
     "bfd_lines",
@@ -60,29 +60,20 @@ class Counters:
 
 
 @dataclass(frozen=True)
-class SessionText:
-    """What the neighbor session lines print; None leaves the line out.
-
-    `remote_as` is a number, `internal` or `external`; `family` is `ipv4`, `ipv6` or `dual`.
-    """
+class Peer:
+    """Who a session is with, as each model names it: address or interface (unnumbered),
+    remote AS (a number, `internal` or `external`), family (`ipv4`, `ipv6`, `dual`), port
+    and update source."""
 
     addr: str
     iface: str
     remote_as: str
     family: str
-    port: int | None = None
-    keepalive_time: int | None = None
-    hold_time: int | None = None
-    connect_time: int | None = None
-    password: str = field(default="", repr=False)
-    source_address: str = ""
-    local_asn: int = 0
-    bfd_profile: str = ""
-    graceful_restart: bool = False
-    ebgp_multihop: bool = False
+    port: int | None
+    source_address: str
 
     @property
-    def peer(self) -> str:
+    def name(self) -> str:
         """What FRR calls the neighbor: its interface (unnumbered) or its address."""
         return self.iface or self.addr
 
@@ -138,46 +129,52 @@ def router_head(my_asn: int, vrf: str, router_id: str) -> Iterator[str]:
         yield f"  bgp router-id {router_id}"
 
 
-def _disable_connected_check(s: SessionText, my_asn: int) -> bool:
+def _disable_connected_check(peer: Peer, multihop: bool, my_asn: int) -> bool:
     """Both set it only for single-hop IPv6 eBGP sessions."""
-    if s.family != "ipv6" or s.ebgp_multihop:
+    if peer.family != "ipv6" or multihop:
         return False
-    if s.iface:
+    if peer.iface:
         return True
-    if s.remote_as == "internal":
+    if peer.remote_as == "internal":
         return False
-    return s.remote_as == "external" or s.remote_as != str(my_asn)
+    return peer.remote_as == "external" or peer.remote_as != str(my_asn)
 
 
-def session_lines(s: SessionText, my_asn: int) -> Iterator[str]:
-    """The neighbor's session lines inside `router bgp`."""
-    p = s.peer
-    if s.iface:
-        yield f"  neighbor {p} interface remote-as {s.remote_as}"
+def session_lines(
+    s: SessionOptions, peer: Peer, my_asn: int, *, zero_is_unset: bool
+) -> Iterator[str]:
+    """The neighbor's session lines inside `router bgp`. MetalLB's template leaves out a
+    zero port or connect time (`zero_is_unset`); frr-k8s's prints them (None is unset)."""
+    p = peer.name
+    port, connect = peer.port, s.connect_time
+    if zero_is_unset:
+        port, connect = port or None, connect or None
+    if peer.iface:
+        yield f"  neighbor {p} interface remote-as {peer.remote_as}"
     else:
-        yield f"  neighbor {p} remote-as {s.remote_as}"
+        yield f"  neighbor {p} remote-as {peer.remote_as}"
     if s.ebgp_multihop:
         yield f"  neighbor {p} ebgp-multihop"
     if s.local_asn:
         yield f"  neighbor {p} local-as {s.local_asn} no-prepend replace-as"
-    if s.port is not None:
-        yield f"  neighbor {p} port {s.port}"
+    if port is not None:
+        yield f"  neighbor {p} port {port}"
     if s.keepalive_time is not None and s.hold_time is not None:
         yield f"  neighbor {p} timers {s.keepalive_time} {s.hold_time}"
-    if s.connect_time is not None:
-        yield f"  neighbor {p} timers connect {s.connect_time}"
+    if connect is not None:
+        yield f"  neighbor {p} timers connect {connect}"
     if s.password:
         yield f"  neighbor {p} password {s.password}"
-    if s.source_address:
-        yield f"  neighbor {p} update-source {s.source_address}"
+    if peer.source_address:
+        yield f"  neighbor {p} update-source {peer.source_address}"
     if s.graceful_restart:
         yield f"  neighbor {p} graceful-restart"
     if s.bfd_profile:
         yield f"  neighbor {p} bfd"
         yield f"  neighbor {p} bfd profile {s.bfd_profile}"
-    if _disable_connected_check(s, my_asn):
+    if _disable_connected_check(peer, s.ebgp_multihop, my_asn):
         # both templates name the address here, even for an interface peer
-        yield f"  neighbor {s.addr} disable-connected-check"
+        yield f"  neighbor {peer.addr} disable-connected-check"
 
 
 def activate_lines(peer: str, nid: str, family: str) -> Iterator[str]:

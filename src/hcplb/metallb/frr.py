@@ -17,7 +17,7 @@ from functools import cache
 
 from hcplb.metallb._frrtext import (
     Counters,
-    SessionText,
+    Peer,
     activate_lines,
     allowed_lines,
     bfd_lines,
@@ -34,6 +34,7 @@ __all__ = [
     "BfdProfile",
     "FrrConfig",
     "Session",
+    "SessionOptions",
     "frr_log_level",
     "prefix_version",
     "render_frr",
@@ -58,9 +59,24 @@ class Advertisement:
     local_pref: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class SessionOptions:
+    """What a BGP session has in both MetalLB's FRR mode and frr-k8s, under the same names:
+    timers in whole seconds (None = FRR's default), password, BFD, restart, multihop, local AS."""
+
+    hold_time: int | None = None
+    keepalive_time: int | None = None
+    connect_time: int | None = None
+    password: str = field(default="", repr=False)
+    bfd_profile: str = ""
+    graceful_restart: bool = False
+    ebgp_multihop: bool = False
+    local_asn: int = 0
+
+
 @dataclass(frozen=True)
-class Session:
-    """MetalLB's `bgp.SessionParameters` for one peer on one node, timers in whole seconds."""
+class Session(SessionOptions):
+    """MetalLB's `bgp.SessionParameters` for one peer on one node (options by keyword)."""
 
     my_asn: int
     peer_address: str = ""
@@ -70,16 +86,8 @@ class Session:
     dynamic_asn: str = ""
     source_address: str = ""
     router_id: str = ""
-    hold_time: int | None = None
-    keepalive_time: int | None = None
-    connect_time: int | None = None
-    password: str = field(default="", repr=False)
-    bfd_profile: str = ""
-    graceful_restart: bool = False
-    ebgp_multihop: bool = False
     vrf: str = ""
     dual_stack_address_family: bool = False
-    local_asn: int = 0
     name: str = ""
     advertisements: tuple[Advertisement, ...] = ()
 
@@ -225,31 +233,15 @@ def _filters(neighbor: _Neighbor, count: Counters) -> Iterator[str]:
         yield f"  match {plist_fam} address prefix-list {nid}-allowed-{fam}"
 
 
-def _session_text(s: Session) -> SessionText:
-    """MetalLB's template leaves out a zero port or connect time."""
-    return SessionText(
-        addr=s.peer_address,
-        iface=s.peer_interface,
-        remote_as=s.remote_as,
-        family=s.family,
-        port=s.peer_port or None,
-        keepalive_time=s.keepalive_time,
-        hold_time=s.hold_time,
-        connect_time=s.connect_time or None,
-        password=s.password,
-        source_address=s.source_address,
-        local_asn=s.local_asn,
-        bfd_profile=s.bfd_profile,
-        graceful_restart=s.graceful_restart,
-        ebgp_multihop=s.ebgp_multihop,
-    )
-
-
 def _router_lines(router: _Router) -> Iterator[str]:
     yield from router_head(router.my_asn, router.vrf, router.router_id)
     neighbors = [router.neighbors[k] for k in sorted(router.neighbors)]
     for n in neighbors:
-        yield from session_lines(_session_text(n.session), router.my_asn)
+        s = n.session
+        peer = Peer(
+            s.peer_address, s.peer_interface, s.remote_as, s.family, s.peer_port, s.source_address
+        )
+        yield from session_lines(s, peer, router.my_asn, zero_is_unset=True)
     for n in neighbors:
         s = n.session
         yield ""  # one blank line per neighbor, none between its families

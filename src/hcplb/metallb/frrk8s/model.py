@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 import struct
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from hcplb.metallb.frr import BfdProfile
+from hcplb.metallb.frr import BfdProfile, SessionOptions
 
 __all__ = [
     "AllowedIn",
@@ -104,8 +104,8 @@ class AllowedIn:
 
 
 @dataclass(frozen=True)
-class NeighborConfig:
-    """One BGP neighbor of one router; timers in whole seconds, None = FRR's default."""
+class NeighborConfig(SessionOptions):
+    """One BGP neighbor of one router (the shared options by keyword)."""
 
     family: str  # ipv4 | ipv6 | dual
     asn: str  # a number, `internal` or `external`
@@ -114,14 +114,6 @@ class NeighborConfig:
     name: str = ""
     src_addr: str = ""
     port: int | None = None
-    hold_time: int | None = None
-    keepalive_time: int | None = None
-    connect_time: int | None = None
-    password: str = field(default="", repr=False)
-    bfd_profile: str = ""
-    graceful_restart: bool = False
-    ebgp_multihop: bool = False
-    local_asn: int = 0
     vrf: str = ""
     incoming: AllowedIn = AllowedIn()
     outgoing: AllowedOut = AllowedOut()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from hcplb.metallb._frrtext import (
     Counters,
-    SessionText,
+    Peer,
     activate_lines,
     allowed_lines,
     bfd_lines,
@@ -73,26 +73,6 @@ def _filters(n: NeighborConfig, count: Counters) -> Iterator[str]:
     yield ""
 
 
-def _session_text(n: NeighborConfig) -> SessionText:
-    """The `neighborsession` template's fields (frr-k8s prints a zero port or connect time)."""
-    return SessionText(
-        addr=n.addr,
-        iface=n.iface,
-        remote_as=n.asn,
-        family=n.family,
-        port=n.port,
-        keepalive_time=n.keepalive_time,
-        hold_time=n.hold_time,
-        connect_time=n.connect_time,
-        password=n.password,
-        source_address=n.src_addr,
-        local_asn=n.local_asn,
-        bfd_profile=n.bfd_profile,
-        graceful_restart=n.graceful_restart,
-        ebgp_multihop=n.ebgp_multihop,
-    )
-
-
 def _activate(n: NeighborConfig) -> Iterator[str]:
     """The `neighborenableipfamily` template (unicast unless addressFamilies says otherwise)."""
     unicast = not n.address_families or "unicast" in n.address_families
@@ -110,7 +90,8 @@ def _router(r: RouterConfig) -> Iterator[str]:
             yield from (f"    import vrf {v}" for v in r.import_vrfs)
             yield "  exit-address-family"
     for n in r.neighbors:
-        yield from session_lines(_session_text(n), r.my_asn)
+        peer = Peer(n.addr, n.iface, n.asn, n.family, n.port, n.src_addr)
+        yield from session_lines(n, peer, r.my_asn, zero_is_unset=False)
     for n in r.neighbors:
         yield from _activate(n)
     yield from network_lines(r.prefixes_v4, r.prefixes_v6)
