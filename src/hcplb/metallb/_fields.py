@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from hcplb.errors import MetallbError
@@ -108,6 +108,12 @@ class Fields:
                     raise MetallbError(f"{self.where}: {duplicate_value(unique, v)}")
                 seen.add(v)
         return values
+
+    def only(self, allowed: Collection[str]) -> None:
+        """Reject keys outside `allowed`, naming them all (sorted)."""
+        unknown = sorted(set(self.raw) - set(allowed))
+        if unknown:
+            raise MetallbError(f"{self.where}: unknown field(s) {', '.join(unknown)}")
 
     def sub(self, key: str) -> Fields:
         return Fields(self.raw.get(key), self.at(key))

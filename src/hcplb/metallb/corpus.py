@@ -20,7 +20,7 @@ from hcplb.metallb._fields import Fields, parse_bfd_profile
 from hcplb.metallb.frr import Advertisement, BfdProfile, FrrConfig, Session
 from hcplb.metallb.model import go_duration
 
-__all__ = ["frr_config_from_mapping", "load_frr_input"]
+__all__ = ["frr_config_from_mapping", "load_frr_input", "read_input"]
 
 _TOP = {"hostname", "logLevel", "bfdProfiles", "sessions", "advertisements", "extraConfig"}
 _SESSION = {
@@ -59,12 +59,6 @@ _BFD = {
 }
 
 
-def _only(f: Fields, allowed: set[str]) -> None:
-    unknown = sorted(set(f.raw) - allowed)
-    if unknown:
-        raise MetallbError(f"{f.where}: unknown field(s) {', '.join(unknown)}")
-
-
 def _seconds(f: Fields, key: str) -> int | None:
     if not f.has(key):
         return None
@@ -73,12 +67,12 @@ def _seconds(f: Fields, key: str) -> int | None:
 
 def _advertisement(raw: Any, where: str) -> Advertisement:
     f = Fields(raw, where)
-    _only(f, _ADV)
+    f.only(_ADV)
     return Advertisement(f.text("prefix"), tuple(f.texts("communities")), f.integer("localPref"))
 
 
 def _session(f: Fields, common: tuple[Advertisement, ...]) -> Session:
-    _only(f, _SESSION)
+    f.only(_SESSION)
     own = tuple(
         _advertisement(a, f.at(f"advertisements[{i}]"))
         for i, a in enumerate(f.items("advertisements"))
@@ -109,14 +103,14 @@ def _session(f: Fields, common: tuple[Advertisement, ...]) -> Session:
 
 def _bfd(raw: Any, where: str) -> BfdProfile:
     f = Fields(raw, where)
-    _only(f, _BFD)
+    f.only(_BFD)
     return parse_bfd_profile(f, f.text("name"))
 
 
 def frr_config_from_mapping(raw: Mapping[str, Any], where: str = "input") -> FrrConfig:
     """An FrrConfig from the corpus input shape (see the module docstring)."""
     f = Fields(raw, where)
-    _only(f, _TOP)
+    f.only(_TOP)
     common = tuple(
         _advertisement(a, f.at(f"advertisements[{i}]"))
         for i, a in enumerate(f.items("advertisements"))
@@ -140,10 +134,15 @@ def frr_config_from_mapping(raw: Mapping[str, Any], where: str = "input") -> Frr
     )
 
 
-def load_frr_input(path: Path) -> FrrConfig:
-    """Read one `*.input.yaml` of the golden corpus; MetallbError naming the file if malformed."""
+def read_input(path: Path) -> Any:
+    """One corpus input file's YAML (`{}` when empty); MetallbError naming the file if it
+    cannot be read or parsed. The frr-k8s corpus loaders read theirs here too."""
     try:
-        raw = YAML(typ="safe", pure=True).load(path.read_text())
+        return YAML(typ="safe", pure=True).load(path.read_text()) or {}
     except (OSError, YAMLError) as exc:
         raise MetallbError(f"{path}: {exc}") from exc
-    return frr_config_from_mapping(raw or {}, str(path))
+
+
+def load_frr_input(path: Path) -> FrrConfig:
+    """Read one `*.input.yaml` of the golden corpus; MetallbError naming the file if malformed."""
+    return frr_config_from_mapping(read_input(path), str(path))

@@ -14,12 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from hcplb.errors import MetallbError
 from hcplb.metallb._fields import Fields, parse_bfd_profile, parse_community
-from hcplb.metallb.corpus import frr_config_from_mapping
+from hcplb.metallb.corpus import frr_config_from_mapping, read_input
 from hcplb.metallb.frr import FrrConfig, frr_log_level
 from hcplb.metallb.frrk8s.model import (
     AllowedIn,
@@ -59,12 +56,6 @@ _MODIFIER = {"name", "neighborID", "ipFamily", "prefixes", "localPref", "communi
 _FILTER = {"ipFamily", "prefix", "le", "ge"}
 
 
-def _only(f: Fields, allowed: set[str]) -> None:
-    unknown = sorted(set(f.raw) - allowed)
-    if unknown:
-        raise MetallbError(f"{f.where}: unknown field(s) {', '.join(unknown)}")
-
-
 def _one_of(f: Fields, key: str, choices: tuple[str, ...], default: str = "") -> str:
     value = f.text(key, default)
     if value not in choices:
@@ -78,7 +69,7 @@ def _opt(f: Fields, key: str) -> int | None:
 
 def _filter(raw: Any, where: str) -> IncomingFilter:
     f = Fields(raw, where)
-    _only(f, _FILTER)
+    f.only(_FILTER)
     return IncomingFilter(
         family=_one_of(f, "ipFamily", ("ipv4", "ipv6")),
         prefix=f.text("prefix"),
@@ -93,7 +84,7 @@ def _filters(f: Fields, key: str) -> tuple[IncomingFilter, ...]:
 
 def _modifier(raw: Any, where: str, local_pref: bool) -> PrefixList:
     f = Fields(raw, where)
-    _only(f, _MODIFIER)
+    f.only(_MODIFIER)
     family = _one_of(f, "ipFamily", ("ip", "ipv6"))
     name = f.text("name")
     pref: int | None = None
@@ -114,7 +105,7 @@ def _modifier(raw: Any, where: str, local_pref: bool) -> PrefixList:
 
 
 def _outgoing(f: Fields) -> AllowedOut:
-    _only(f, _OUT)
+    f.only(_OUT)
     return AllowedOut(
         prefixes_v4=tuple(f.texts("prefixesV4")),
         prefixes_v6=tuple(f.texts("prefixesV6")),
@@ -132,9 +123,9 @@ def _outgoing(f: Fields) -> AllowedOut:
 
 
 def _neighbor(f: Fields) -> NeighborConfig:
-    _only(f, _NEIGHBOR)
+    f.only(_NEIGHBOR)
     incoming = f.sub("incoming")
-    _only(incoming, {"all", "prefixesV4", "prefixesV6"})
+    incoming.only({"all", "prefixesV4", "prefixesV6"})
     return NeighborConfig(
         family=_one_of(f, "ipFamily", ("ipv4", "ipv6", "dual")),
         asn=str(f.raw.get("asn", "")),
@@ -164,7 +155,7 @@ def _neighbor(f: Fields) -> NeighborConfig:
 
 
 def _router(f: Fields) -> RouterConfig:
-    _only(f, _ROUTER)
+    f.only(_ROUTER)
     return RouterConfig(
         my_asn=f.integer("myASN", lo=0, hi=2**32 - 1),
         router_id=f.text("routerID"),
@@ -182,7 +173,7 @@ def _router(f: Fields) -> RouterConfig:
 def frrk8s_config_from_mapping(raw: Any, where: str = "input") -> FrrK8sConfig:
     """A FrrK8sConfig from the corpus input shape (see the module docstring)."""
     f = Fields(raw, where)
-    _only(f, _TOP)
+    f.only(_TOP)
     level = f.text("logLevel", "informational")
     profiles = []
     for i, b in enumerate(f.items("bfdProfiles")):
@@ -203,20 +194,12 @@ def frrk8s_config_from_mapping(raw: Any, where: str = "input") -> FrrK8sConfig:
 
 def load_frrk8s_input(path: Path) -> FrrK8sConfig:
     """Read one `*.input.yaml`; MetallbError naming the file if malformed."""
-    try:
-        raw = YAML(typ="safe", pure=True).load(path.read_text())
-    except (OSError, YAMLError) as exc:
-        raise MetallbError(f"{path}: {exc}") from exc
-    return frrk8s_config_from_mapping(raw or {}, str(path))
+    return frrk8s_config_from_mapping(read_input(path), str(path))
 
 
 def load_translation_input(path: Path) -> tuple[FrrConfig, str, str]:
     """A MetalLB speaker's inputs (the FRR-mode corpus shape) plus `node` and `namespace`:
     what MetalLB's frr-k8s session manager turns into one FRRConfiguration."""
-    try:
-        raw = YAML(typ="safe", pure=True).load(path.read_text()) or {}
-    except (OSError, YAMLError) as exc:
-        raise MetallbError(f"{path}: {exc}") from exc
-    f = Fields(raw, str(path))
+    f = Fields(read_input(path), str(path))
     rest = {k: v for k, v in f.raw.items() if k not in ("node", "namespace")}
     return frr_config_from_mapping(rest, str(path)), f.text("node"), f.text("namespace")
