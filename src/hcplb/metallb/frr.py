@@ -6,6 +6,10 @@ prefixes sort as strings; per-neighbor localpref then community prefix-lists sor
 Counters number prefix-list entries per list and `<id>-out` route-map entries per neighbor.
 Blank lines are laid out for reading (never two in a row); MetalLB's template leaves
 whitespace-only lines, so compare ignoring blank lines and trailing spaces.
+
+The text frr-k8s's template shares lives in `_frrtext`; what is MetalLB's own stays here:
+the `-in deny 20` route-map, allow-lists sorted, one blank line per neighbor's families,
+echo receive-interval first, a zero port or connect time left out.
 """
 
 from __future__ import annotations
@@ -15,19 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 
-from hcplb.metallb._frrtext import (
-    Counters,
-    Peer,
-    activate_lines,
-    allowed_lines,
-    bfd_lines,
-    header_lines,
-    layout,
-    modifier_lines,
-    network_lines,
-    router_head,
-    session_lines,
-)
+from hcplb.metallb import _frrtext as frrtext
 
 __all__ = [
     "Advertisement",
@@ -215,7 +207,7 @@ def _add_advertisements(
         (router.v6 if version == 6 else router.v4).add(adv.prefix)
 
 
-def _filters(neighbor: _Neighbor, count: Counters) -> Iterator[str]:
+def _filters(neighbor: _Neighbor, count: frrtext.Counters) -> Iterator[str]:
     nid = neighbor.session.neighbor_id
     yield ""
     yield f"route-map {nid}-in deny 20"
@@ -223,10 +215,12 @@ def _filters(neighbor: _Neighbor, count: Counters) -> Iterator[str]:
         for name in sorted(lists):
             plist = lists[name]
             statement = plist.set_statement
-            yield from modifier_lines(nid, name, plist.family, plist.prefixes, statement, count)
+            yield from frrtext.modifier_lines(
+                nid, name, plist.family, plist.prefixes, statement, count
+            )
     for fam, plist_fam, prefixes in (("ipv4", "ip", neighbor.v4), ("ipv6", "ipv6", neighbor.v6)):
         yield ""
-        yield from allowed_lines(f"{nid}-allowed-{fam}", plist_fam, sorted(prefixes), count)
+        yield from frrtext.allowed_lines(f"{nid}-allowed-{fam}", plist_fam, sorted(prefixes), count)
     for plist_fam, fam in (("ip", "ipv4"), ("ipv6", "ipv6")):
         yield ""
         yield f"route-map {nid}-out permit {count(nid)}"
@@ -234,29 +228,29 @@ def _filters(neighbor: _Neighbor, count: Counters) -> Iterator[str]:
 
 
 def _router_lines(router: _Router) -> Iterator[str]:
-    yield from router_head(router.my_asn, router.vrf, router.router_id)
+    yield from frrtext.router_head(router.my_asn, router.vrf, router.router_id)
     neighbors = [router.neighbors[k] for k in sorted(router.neighbors)]
     for n in neighbors:
         s = n.session
-        peer = Peer(
+        peer = frrtext.Peer(
             s.peer_address, s.peer_interface, s.remote_as, s.family, s.peer_port, s.source_address
         )
-        yield from session_lines(s, peer, router.my_asn, zero_is_unset=True)
+        yield from frrtext.session_lines(s, peer, router.my_asn, zero_is_unset=True)
     for n in neighbors:
         s = n.session
         yield ""  # one blank line per neighbor, none between its families
         for fam in ("ipv4", "ipv6"):
             if s.family in (fam, "dual"):
-                yield from activate_lines(s.peer, s.neighbor_id, fam)
-    yield from network_lines(sorted(router.v4), sorted(router.v6))
+                yield from frrtext.activate_lines(s.peer, s.neighbor_id, fam)
+    yield from frrtext.network_lines(sorted(router.v4), sorted(router.v6))
     yield ""
 
 
 def render_frr(config: FrrConfig) -> str:
     """The frr.conf text MetalLB's FRR mode writes for `config` (BFD profiles sorted by name)."""
-    lines = list(header_lines(frr_log_level(config.log_level), config.hostname))
+    lines = list(frrtext.header_lines(frr_log_level(config.log_level), config.hostname))
     routers = _routers(config.sessions)
-    count = Counters()
+    count = frrtext.Counters()
     for router in routers:
         for key in sorted(router.neighbors):
             lines += _filters(router.neighbors[key], count)
@@ -265,7 +259,7 @@ def render_frr(config: FrrConfig) -> str:
         lines += _router_lines(router)
     if config.bfd_profiles:
         profiles = sorted(config.bfd_profiles, key=lambda p: p.name)
-        lines += bfd_lines(profiles, echo_transmit_first=False)
+        lines += frrtext.bfd_lines(profiles, echo_transmit_first=False)
     if config.extra_config:
         lines.append(config.extra_config.rstrip("\n"))
-    return layout(lines)
+    return frrtext.layout(lines)

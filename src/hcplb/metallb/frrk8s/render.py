@@ -5,37 +5,31 @@ Counters number prefix-list entries per list and route-map entries per neighbor 
 the controller sorts and merges, the template only prints. Blank lines are laid out for
 reading (never two in a row); frr-k8s leaves whitespace-only lines, so compare ignoring blank
 lines and trailing spaces, as for MetalLB's FRR mode.
+
+The text MetalLB's template shares lives in `_frrtext`; what is frr-k8s's own stays here:
+incoming and always-block lists, next hops, `import vrf`, address families other than
+unicast, a blank line before each activated family, echo transmit-interval first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hcplb.metallb._frrtext import (
-    Counters,
-    Peer,
-    activate_lines,
-    allowed_lines,
-    bfd_lines,
-    header_lines,
-    layout,
-    modifier_lines,
-    network_lines,
-    router_head,
-    session_lines,
-)
+from hcplb.metallb import _frrtext as frrtext
 from hcplb.metallb.frrk8s.model import FrrK8sConfig, NeighborConfig, RouterConfig
 
 __all__ = ["render_frrk8s"]
 
 
-def _filters(n: NeighborConfig, count: Counters) -> Iterator[str]:
+def _filters(n: NeighborConfig, count: frrtext.Counters) -> Iterator[str]:
     """The `neighborfilters` template: outgoing modifiers and allow-lists, then incoming."""
     nid, out = n.id, n.outgoing
     for pl in out.prefix_lists:
-        yield from modifier_lines(nid, pl.name, pl.family, pl.prefixes, pl.set_statement, count)
+        yield from frrtext.modifier_lines(
+            nid, pl.name, pl.family, pl.prefixes, pl.set_statement, count
+        )
     for fam, word, prefixes in (("ipv4", "ip", out.prefixes_v4), ("ipv6", "ipv6", out.prefixes_v6)):
-        yield from allowed_lines(f"{nid}-allowed-{fam}", word, prefixes, count)
+        yield from frrtext.allowed_lines(f"{nid}-allowed-{fam}", word, prefixes, count)
         yield ""
     yield f"route-map {nid}-out permit {count(nid)}"
     yield f"  match ip address prefix-list {nid}-allowed-ipv4"
@@ -79,35 +73,35 @@ def _activate(n: NeighborConfig) -> Iterator[str]:
     for fam in ("ipv4", "ipv6"):
         if unicast and n.family in (fam, "dual"):
             yield ""  # a blank line before each family (MetalLB's: one per neighbor)
-            yield from activate_lines(n.peer, n.id, fam)
+            yield from frrtext.activate_lines(n.peer, n.id, fam)
 
 
 def _router(r: RouterConfig) -> Iterator[str]:
-    yield from router_head(r.my_asn, r.vrf, r.router_id)
+    yield from frrtext.router_head(r.my_asn, r.vrf, r.router_id)
     if r.import_vrfs:
         for fam in ("ipv4", "ipv6"):
             yield f"  address-family {fam} unicast"
             yield from (f"    import vrf {v}" for v in r.import_vrfs)
             yield "  exit-address-family"
     for n in r.neighbors:
-        peer = Peer(n.addr, n.iface, n.asn, n.family, n.port, n.src_addr)
-        yield from session_lines(n, peer, r.my_asn, zero_is_unset=False)
+        peer = frrtext.Peer(n.addr, n.iface, n.asn, n.family, n.port, n.src_addr)
+        yield from frrtext.session_lines(n, peer, r.my_asn, zero_is_unset=False)
     for n in r.neighbors:
         yield from _activate(n)
-    yield from network_lines(r.prefixes_v4, r.prefixes_v6)
+    yield from frrtext.network_lines(r.prefixes_v4, r.prefixes_v6)
     yield ""
 
 
 def _lines(config: FrrK8sConfig) -> Iterator[str]:
-    yield from header_lines(config.log_level, config.hostname)
-    count = Counters()
+    yield from frrtext.header_lines(config.log_level, config.hostname)
+    count = frrtext.Counters()
     for r in config.routers:
         for n in r.neighbors:
             yield from _filters(n, count)
     for r in config.routers:
         yield from _router(r)
     if config.bfd_profiles:
-        yield from bfd_lines(config.bfd_profiles, echo_transmit_first=True)
+        yield from frrtext.bfd_lines(config.bfd_profiles, echo_transmit_first=True)
     if config.extra_config:
         yield ""
         yield from config.extra_config.splitlines()
@@ -115,4 +109,4 @@ def _lines(config: FrrK8sConfig) -> Iterator[str]:
 
 def render_frrk8s(config: FrrK8sConfig) -> str:
     """The node's frr.conf text, ending with one newline."""
-    return layout(_lines(config))
+    return frrtext.layout(_lines(config))
