@@ -8,7 +8,8 @@ that omits `myASN` takes every field it omits from the session before it: the co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,10 @@ from ruamel.yaml.error import YAMLError
 
 from hcplb.errors import MetallbError
 from hcplb.metallb._fields import Fields, parse_bfd_profile
-from hcplb.metallb.frr import Advertisement, BfdProfile, FrrConfig, Session
+from hcplb.metallb.frr import Advertisement, BfdProfile, FrrConfig, Session, SessionOptions
 from hcplb.metallb.model import go_duration
 
-__all__ = ["frr_config_from_mapping", "load_frr_input", "read_input"]
+__all__ = ["frr_config_from_mapping", "load_frr_input", "read_input", "session_options"]
 
 _TOP = {"hostname", "logLevel", "bfdProfiles", "sessions", "advertisements", "extraConfig"}
 _SESSION = {
@@ -65,6 +66,21 @@ def _seconds(f: Fields, key: str) -> int | None:
     return int(go_duration(f.raw[key], f.at(key)))
 
 
+def session_options(f: Fields, timer: Callable[[Fields, str], int | None]) -> SessionOptions:
+    """The options both corpora spell alike (`holdTime`, `password`, `bfdProfile`, ...);
+    `timer` reads a timer: a Go duration here, whole seconds in the frr-k8s corpus."""
+    return SessionOptions(
+        hold_time=timer(f, "holdTime"),
+        keepalive_time=timer(f, "keepaliveTime"),
+        connect_time=timer(f, "connectTime"),
+        password=f.text("password"),
+        bfd_profile=f.text("bfdProfile"),
+        graceful_restart=f.flag("gracefulRestart"),
+        ebgp_multihop=f.flag("ebgpMultiHop"),
+        local_asn=f.integer("localASN"),
+    )
+
+
 def _advertisement(raw: Any, where: str) -> Advertisement:
     f = Fields(raw, where)
     f.only(_ADV)
@@ -86,16 +102,9 @@ def _session(f: Fields, common: tuple[Advertisement, ...]) -> Session:
         dynamic_asn=f.text("dynamicASN"),
         source_address=f.text("sourceAddress"),
         router_id=f.text("routerID"),
-        hold_time=_seconds(f, "holdTime"),
-        keepalive_time=_seconds(f, "keepaliveTime"),
-        connect_time=_seconds(f, "connectTime"),
-        password=f.text("password"),
-        bfd_profile=f.text("bfdProfile"),
-        graceful_restart=f.flag("gracefulRestart"),
-        ebgp_multihop=f.flag("ebgpMultiHop"),
         vrf=f.text("vrf"),
         dual_stack_address_family=f.flag("dualStackAddressFamily"),
-        local_asn=f.integer("localASN"),
+        **asdict(session_options(f, _seconds)),
         name=f.text("name"),
         advertisements=own + common,
     )

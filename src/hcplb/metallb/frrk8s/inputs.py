@@ -11,12 +11,13 @@ itself (`name`) or gives `neighborID`, and is then named as frr-k8s's tests name
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from hcplb.errors import MetallbError
 from hcplb.metallb._fields import Fields, parse_bfd_profile, parse_community
-from hcplb.metallb.corpus import frr_config_from_mapping, read_input
+from hcplb.metallb.corpus import frr_config_from_mapping, read_input, session_options
 from hcplb.metallb.frr import FrrConfig, frr_log_level
 from hcplb.metallb.frrk8s.model import (
     AllowedIn,
@@ -134,14 +135,6 @@ def _neighbor(f: Fields) -> NeighborConfig:
         name=f.text("name"),
         src_addr=f.text("srcAddr"),
         port=_opt(f, "port"),
-        hold_time=_opt(f, "holdTime"),
-        keepalive_time=_opt(f, "keepaliveTime"),
-        connect_time=_opt(f, "connectTime"),
-        password=f.text("password"),
-        bfd_profile=f.text("bfdProfile"),
-        graceful_restart=f.flag("gracefulRestart"),
-        ebgp_multihop=f.flag("ebgpMultiHop"),
-        local_asn=f.integer("localASN"),
         vrf=f.text("vrfName"),
         incoming=AllowedIn(
             all=incoming.flag("all"),
@@ -151,6 +144,7 @@ def _neighbor(f: Fields) -> NeighborConfig:
         outgoing=_outgoing(f.sub("outgoing")),
         always_block=_filters(f, "alwaysBlock"),
         address_families=tuple(f.texts("addressFamilies")),
+        **asdict(session_options(f, _opt)),
     )
 
 
