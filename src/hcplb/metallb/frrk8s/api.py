@@ -32,10 +32,9 @@ from hcplb.metallb.frrk8s.model import (
 from hcplb.metallb.model import go_duration
 from hcplb.metallb.peers import secret_password
 from hcplb.metallb.selectors import parse_selector
+from hcplb.metallb.validation import BASIC_AUTH
 
 __all__ = ["family_of", "node_config", "selects"]
-
-BASIC_AUTH = "kubernetes.io/basic-auth"
 
 
 def family_of(prefix: str) -> str:
