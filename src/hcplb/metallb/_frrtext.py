@@ -23,9 +23,12 @@ __all__ = [
     "activate_lines",
     "allowed_lines",
     "bfd_lines",
+    "community_statement",
     "header_lines",
     "layout",
+    "local_pref_statement",
     "modifier_lines",
+    "modifier_name",
     "network_lines",
     "router_head",
     "session_lines",
@@ -88,6 +91,24 @@ def header_lines(level: str, hostname: str) -> Iterator[str]:
     yield "ip nht resolve-via-default"
     yield "ipv6 nht resolve-via-default"
     yield ""
+
+
+def modifier_name(nid: str, value: str, family: str, kind: str) -> str:
+    """A modifier list's name: `<nid>-<value>-<ip|ipv6>-<localpref|community>-prefixes`
+    (a large community's value keeps its `large:`)."""
+    return f"{nid}-{value}-{family}-{kind}-prefixes"
+
+
+def community_statement(community: str) -> str:
+    """The route-map `set` for a community, `N:N` or `large:N:N:N`."""
+    if community.startswith("large:"):
+        return f"set large-community {community.removeprefix('large:')} additive"
+    return f"set community {community} additive"
+
+
+def local_pref_statement(local_pref: int) -> str:
+    """The route-map `set` for a local preference."""
+    return f"set local-preference {local_pref}"
 
 
 def modifier_lines(

@@ -189,18 +189,13 @@ def _add_advertisements(
             continue
         fam = "ipv6" if version == 6 else "ip"
         for community in adv.communities:
-            if community.startswith("large:"):
-                value = community.removeprefix("large:")
-                name = f"{nid}-large:{value}-{fam}-community-prefixes"
-                statement = f"set large-community {value} additive"
-            else:
-                name = f"{nid}-{community}-{fam}-community-prefixes"
-                statement = f"set community {community} additive"
+            name = frrtext.modifier_name(nid, community, fam, "community")
+            statement = frrtext.community_statement(community)
             plist = neighbor.community.setdefault(name, _PrefixList(name, fam, statement))
             plist.prefixes.add(adv.prefix)
         if adv.local_pref:
-            name = f"{nid}-{adv.local_pref}-{fam}-localpref-prefixes"
-            statement = f"set local-preference {adv.local_pref}"
+            name = frrtext.modifier_name(nid, str(adv.local_pref), fam, "localpref")
+            statement = frrtext.local_pref_statement(adv.local_pref)
             plist = neighbor.localpref.setdefault(name, _PrefixList(name, fam, statement))
             plist.prefixes.add(adv.prefix)
         (neighbor.v6 if version == 6 else neighbor.v4).add(adv.prefix)

@@ -17,6 +17,7 @@ from typing import Any
 
 from hcplb.errors import MetallbError
 from hcplb.metallb._fields import Fields, parse_bfd_profile, parse_community
+from hcplb.metallb._frrtext import modifier_name
 from hcplb.metallb.corpus import frr_config_from_mapping, read_input, session_options
 from hcplb.metallb.frr import FrrConfig, frr_log_level
 from hcplb.metallb.frrk8s.model import (
@@ -101,7 +102,7 @@ def _modifier(raw: Any, where: str, local_pref: bool) -> PrefixList:
     if not name:
         if not f.has("neighborID"):
             raise MetallbError(f"{where}: give name or neighborID")
-        name = f"{f.text('neighborID')}-{value}-{family}-{kind}-prefixes"
+        name = modifier_name(f.text("neighborID"), value, family, kind)
     return PrefixList(name, family, frozenset(f.texts("prefixes")), pref, community)
 
 

@@ -12,6 +12,7 @@ import struct
 import zlib
 from dataclasses import dataclass, replace
 
+from hcplb.metallb import _frrtext as frrtext
 from hcplb.metallb.frr import BfdProfile, SessionOptions
 
 __all__ = [
@@ -61,10 +62,8 @@ class PrefixList:
     @property
     def set_statement(self) -> str:
         if self.local_pref is not None:
-            return f"set local-preference {self.local_pref}"
-        if self.community.startswith("large:"):
-            return f"set large-community {self.community.removeprefix('large:')} additive"
-        return f"set community {self.community} additive"
+            return frrtext.local_pref_statement(self.local_pref)
+        return frrtext.community_statement(self.community)
 
     @property
     def key(self) -> str:
