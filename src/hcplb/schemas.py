@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
+import yaml
 from jsonschema import Draft7Validator, ValidationError, validators
-from ruamel.yaml import YAML
 
 __all__ = ["schema_for", "validate_manifest", "validate_manifests"]
 
@@ -157,10 +157,9 @@ def validate_manifest(obj: Mapping[str, Any], *, partial: bool = False) -> list[
     if not isinstance(api_version, str) or not isinstance(kind, str):
         return [f"{where}: apiVersion and kind must be set"]
     try:
-        schema = schema_for(api_version, kind, partial=partial)
+        validator = _validator(api_version, kind, partial)
     except LookupError as exc:
         return [f"{where}: {exc.args[0]}"]
-    validator = _Validator(schema)
     found = sorted(
         validator.iter_errors(dict(obj)),
         key=lambda e: (_path(e.absolute_path), e.message),
@@ -201,9 +200,19 @@ def _schema(api_version: str, kind: str, partial: bool) -> dict[str, Any]:
 
 
 @functools.cache
+def _validator(api_version: str, kind: str, partial: bool) -> Any:
+    """One validator per kind: building it walks the whole schema, validating does not."""
+    return _Validator(_schema(api_version, kind, partial))
+
+
+# PyYAML's libyaml loader: the CRDs are large and need no comments or line numbers
+_CRD_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.cache
 def _load_crd(filename: str) -> dict[str, Any]:
     text = resources.files("hcplb").joinpath(f"data/crds/{filename}").read_text(encoding="utf-8")
-    for doc in YAML(typ="safe").load_all(text):
+    for doc in yaml.load_all(text, Loader=_CRD_LOADER):  # a safe loader
         if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
             return doc
     raise LookupError(f"{filename} holds no CustomResourceDefinition")
