@@ -7,6 +7,7 @@ router's neighbors, VIPs from the `api.` records).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterator
@@ -71,6 +72,10 @@ class World:
     @property
     def records(self) -> tuple[Record, ...]:
         return self.inputs.records
+
+    @functools.cached_property
+    def record_index(self) -> RecordIndex:
+        return index_records(self.inputs.records)
 
     def bfd_in_use(self) -> bool:
         return any(nb.bfd for r in self.routers for nb in r.bgp.sessions()) or any(
@@ -226,10 +231,11 @@ def _vips(
             for c in plan.clusters
         ]
     covered = {v.cluster for v in vips}
+    index = index_records(records)
     for cluster in clusters:
         if cluster.control_plane_namespace in covered:
             continue
-        for record in records_for(records, cluster):
+        for record in records_for(records, cluster, index):
             if record.rtype in ("A", "AAAA"):
                 vips.append(
                     VipFact(record.value, record.where, "dns", cluster.control_plane_namespace)
@@ -244,17 +250,29 @@ def _vips(
     return tuple(unique.values())
 
 
-def records_for(records: tuple[Record, ...], cluster: ClusterFact) -> list[Record]:
+RecordIndex = dict[str, list[tuple[int, Record]]]
+
+
+def index_records(records: tuple[Record, ...]) -> RecordIndex:
+    """Records by name, with their position: one pass instead of one scan per cluster."""
+    index: RecordIndex = {}
+    for i, record in enumerate(records):
+        index.setdefault(record.name, []).append((i, record))
+    return index
+
+
+def records_for(
+    records: tuple[Record, ...], cluster: ClusterFact, index: RecordIndex | None = None
+) -> list[Record]:
     """Records named api./api-int. for the cluster (relative names match by their labels)."""
     names = cluster.api_names
     short = (f"api.{cluster.name}", f"api-int.{cluster.name}")
-    return [
-        r
-        for r in records
-        if r.name in names
-        or r.name in short
-        or (not names and r.name.startswith(tuple(s + "." for s in short)))
-    ]
+    if not names:  # relative names: any name under api.<cluster>. matches, so scan
+        prefixes = tuple(s + "." for s in short)
+        return [r for r in records if r.name in short or r.name.startswith(prefixes)]
+    index = index_records(records) if index is None else index
+    hits = {i: r for name in dict.fromkeys((*names, *short)) for i, r in index.get(name, ())}
+    return [hits[i] for i in sorted(hits)]
 
 
 def build_world(

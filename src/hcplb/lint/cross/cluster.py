@@ -144,13 +144,17 @@ def _dns(world: World) -> Iterator[Finding]:
     files = world.inputs.dns_files
     if not files:
         return
+    vips_of: dict[str | None, set[str]] = {}
+    for v in world.vips:
+        if v.source != "dns":
+            vips_of.setdefault(v.cluster, set()).add(v.address)
     for cluster in world.clusters:
-        vips = {
-            v.address
-            for v in world.vips
-            if v.cluster == cluster.control_plane_namespace and v.source != "dns"
-        }
-        records = [r for r in records_for(world.records, cluster) if r.rtype in ("A", "AAAA")]
+        vips = vips_of.get(cluster.control_plane_namespace, set())
+        records = [
+            r
+            for r in records_for(world.records, cluster, world.record_index)
+            if r.rtype in ("A", "AAAA")
+        ]
         for name in (f"api.{cluster.name}", f"api-int.{cluster.name}"):
             mine = [r for r in records if r.name == name or r.name.startswith(name + ".")]
             label = f"{name}.{cluster.base_domain}" if cluster.base_domain else name

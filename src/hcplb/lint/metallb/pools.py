@@ -52,10 +52,34 @@ def pool_networks(pool: Manifest) -> list[Net]:
     return list(cached)
 
 
+class _Blocks:
+    """CIDR blocks seen so far; two blocks overlap only when one holds the other, so a lookup
+    tries each shorter prefix of the new block instead of comparing it with every block."""
+
+    def __init__(self) -> None:
+        self._blocks: set[tuple[int, int, int]] = set()  # (version, prefix, top bits)
+        self._covers: set[tuple[int, int, int]] = set()  # every shorter prefix of a block
+
+    @staticmethod
+    def _keys(net: Net) -> list[tuple[int, int, int]]:
+        bits, value = net.max_prefixlen, int(net.network_address)
+        return [(net.version, p, value >> (bits - p)) for p in range(net.prefixlen + 1)]
+
+    def overlaps(self, net: Net) -> bool:
+        keys = self._keys(net)
+        return keys[-1] in self._covers or any(k in self._blocks for k in keys)
+
+    def add(self, net: Net) -> None:
+        keys = self._keys(net)
+        self._blocks.add(keys[-1])
+        self._covers.update(keys)
+
+
 def read_pools(view: MetallbView) -> tuple[dict[str, Pool], list[Finding]]:
     found: list[Finding] = []
     pools: dict[str, Pool] = {}
     seen: list[tuple[Net, str]] = []
+    blocks = _Blocks()
     for manifest in view.in_namespace(view.pools):
         if not manifest.name:
             found.append(
@@ -92,7 +116,12 @@ def read_pools(view: MetallbView) -> tuple[dict[str, Pool], list[Finding]]:
                     )
                 )
             for net in nets:
-                clash = next((old for old, _ in seen if net.overlaps(old)), None)
+                clash = (
+                    next((old for old, _ in seen if net.overlaps(old)), None)
+                    if blocks.overlaps(net)
+                    else None
+                )
+                blocks.add(net)
                 if clash is not None:
                     found.append(
                         error(
