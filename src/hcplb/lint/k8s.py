@@ -63,7 +63,12 @@ class DuplicateKey(ValueError):
         self.line = line
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
 def _scalar(node: ScalarNode) -> Any:
+    if node.tag == _STR:  # most scalars: what the constructor would return, without it
+        return node.value
     try:
         return _SCALARS.construct_object(node)
     except (yaml.YAMLError, ValueError, TypeError, OverflowError):
