@@ -7,11 +7,14 @@ lint_site(path)    loads, renders (in memory) and lints one site spec.
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from hcplb.errors import HcplbError, Problem, SpecError
 from hcplb.lint.cross.cluster import check_cross
@@ -38,6 +41,31 @@ _SCHEMA_GROUPS = (
     "monitoring.coreos.com",
 )
 _PATH = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _gc_paused(func: Callable[P, R]) -> Callable[P, R]:
+    """Run `func` with the cyclic garbage collector paused (then restored as it was).
+
+    A lint holds every YAML node of a site (line numbers for its findings) and frees it at
+    the end; with the collector on, its full passes over that growing heap cost a 500-cluster
+    lint more than the checks do. The nodes form no cycles: reference counting frees them.
+    """
+
+    @functools.wraps(func)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if was:
+                gc.enable()
+
+    return paused
 
 
 def _schema_findings(manifests: Sequence[Manifest]) -> list[Finding]:
@@ -126,6 +154,7 @@ def _sessions(world: World) -> tuple[list[Session], list[Finding]]:
         return [], _internal("session", exc)
 
 
+@_gc_paused
 def lint_inputs(
     inputs: Inputs,
     read_findings: Iterable[Finding] = (),
@@ -167,6 +196,7 @@ def _problem(p: Problem, rule: str) -> Finding:
     return Finding(rule, severity, p.file, p.line, message, p.hint)
 
 
+@_gc_paused
 def lint_site(path: Path) -> LintReport:
     """Load, render (in memory) and lint a site spec, with the loader's warnings."""
     try:
@@ -208,6 +238,7 @@ def _merge(
     return LintReport(sort_findings(findings), sessions, files)
 
 
+@_gc_paused
 def lint_paths(paths: Sequence[Path]) -> LintReport:
     """Lint files and directories; see the module docstring for site specs among them.
 
