@@ -2,7 +2,12 @@
 
 Target: lint of a site costs about what render costs (issue #11). It prints, for the same site,
 render (load the spec + render), lint of the site spec (load, render in memory, lint) and lint of
-the rendered files, with the lint/render ratios. Not a test: it prints.
+the rendered files, with the lint/render ratios. Not a test: it prints. The site's pool
+(10.200.0.0/22) holds about 1,000 clusters.
+
+Measured (2 cores, load 2-3, best of 3): 500 clusters: render 0.74 s, lint of the spec 1.99 s,
+of the files 1.26 s (before issue #11's work: 3.16 s and 2.25 s, first run 3.93 s); 1,000
+clusters: render 1.56 s, lint 2.86 s and 2.45 s (before: 7.06 s and 7.82 s).
 Run: .venv/bin/python benchmarks/lint_scale.py [--clusters N] [--nodes N] [--routers N] [--runs N]
 """
 
