@@ -67,8 +67,10 @@ def _pools(world: World) -> Iterator[Finding]:
     candidates = [(p, with_vips.get(p.name, (p, []))[1]) for p in pools]
     if with_vips:
         candidates = [(p, v) for p, v in candidates if v]
+    # once per advertisement, not once per pool and advertisement (a pool is its own object)
+    advertised = {id(p) for ad in ads for p in selected_pools(ad, pools)}
     for pool, vips in candidates:
-        if not any(pool in selected_pools(ad, pools) for ad in ads):
+        if id(pool) not in advertised:
             yield error(
                 pool.where("metadata", "name"),
                 "cross.pool.not-advertised",
