@@ -5,9 +5,11 @@ render (load the spec + render), lint of the site spec (load, render in memory, 
 the rendered files, with the lint/render ratios. Not a test: it prints. The site's pool
 (10.200.0.0/22) holds about 1,000 clusters.
 
-Measured (2 cores, load 2-3, best of 3): 500 clusters: render 0.74 s, lint of the spec 1.99 s,
-of the files 1.26 s (before issue #11's work: 3.16 s and 2.25 s, first run 3.93 s); 1,000
-clusters: render 1.56 s, lint 2.86 s and 2.45 s (before: 7.06 s and 7.82 s).
+Measured (2 cores shared, load 3-5, best of 3): 500 clusters: render 0.64 s, lint of the spec
+1.82 s, of the files 1.15 s (before issue #11's work, load 2-3: render 0.68 s, lint 3.16 s and
+2.25 s, first run 3.93 s); 1,000 clusters: render 1.11 s, lint 3.18 s and 2.10 s (before: render
+1.29 s, lint 7.06 s and 7.82 s). Lint of a spec includes its render: the spec's load (ruamel,
+for line numbers) and render are half of it; schema validation is the largest lint-only part.
 Run: .venv/bin/python benchmarks/lint_scale.py [--clusters N] [--nodes N] [--routers N] [--runs N]
 """
 
