@@ -21,7 +21,8 @@ from hcplb.metallb.validation import (
 
 # Documentation addresses (TEST-NET-3, 2001:db8::/32) stand for "anyone who is not a node".
 _OUTSIDE = {4: "203.0.113.77", 6: "2001:db8::77"}
-_PROBES = ("0.0.0.0/0", "10.0.0.0/8", "192.168.0.0/16", "198.51.100.7/32")
+# Named first so that a message shows a route people recognise; the search below is complete.
+_PROBES = ("0.0.0.0/0", "10.0.0.0/8", "192.168.0.0/16")
 
 
 def _targets(world: World, router: RouterView) -> list[Neighbor]:
@@ -97,25 +98,86 @@ def _host_routes_only(entry: PrefixEntry) -> bool:
     return entry.network is not None and entry.length_range()[0] == entry.network.max_prefixlen
 
 
-def _witnesses(world: World, router: RouterView, wanted: list[tuple[Net, int]]) -> list[Net]:
+def _inbound_lists(router: RouterView, neighbors: list[Neighbor]) -> set[str]:
+    """The IPv4 prefix-lists the neighbors' inbound policies read (directly or by route-map)."""
+    names: set[str] = set()
+    for nb in neighbors:
+        filters = nb.af("ipv4 unicast").filters
+        if "prefix-list in" in filters:
+            names.add(filters["prefix-list in"][0])
+        if "route-map in" in filters:
+            for entry in router.config.route_maps.get(filters["route-map in"][0], []):
+                for match in entry.matches:
+                    if len(match) >= 4 and match[:3] == ("ip", "address", "prefix-list"):
+                        names.add(match[3])
+    return names
+
+
+def _uncovered(net: Net, holes: list[Net], length: int) -> Net | None:
+    """One /length prefix inside `net` that lies inside none of `holes` (all /length or shorter)."""
+    if any(net.subnet_of(h) for h in holes):  # type: ignore[arg-type]
+        return None
+    inner = [h for h in holes if h.subnet_of(net)]  # type: ignore[arg-type]
+    if net.prefixlen == length or not inner:
+        return ipaddress.ip_network(f"{net.network_address}/{length}")
+    for half in net.subnets():
+        found = _uncovered(half, inner, length)
+        if found is not None:
+            return found
+    return None
+
+
+def _classes(bounds: set[Net], entries: list[PrefixEntry]) -> list[Net]:
+    """One IPv4 prefix of each class that the prefix-lists and the pools cannot tell apart.
+
+    Two prefixes of the same length that lie inside the same networks of `bounds` get the same
+    verdict from every entry and the same answer to "inside a pool?", and an entry's answer
+    changes with the length only at its ge/le bounds: so testing one prefix per (length band,
+    innermost network) decides prefix-set containment exactly, whatever the addresses are.
+    """
+    everything = ipaddress.ip_network("0.0.0.0/0")
+    nets = {n for n in bounds if n.version == 4} | {everything}
+    lengths = {0, 32} | {n.prefixlen for n in nets}
+    for entry in entries:
+        if entry.network is not None and entry.network.version == 4:
+            low, high = entry.length_range()
+            lengths |= {low, min(high, 32), min(high + 1, 32), max(low - 1, 0)}
+    found: list[Net] = []
+    for length in sorted(lengths):
+        short = [n for n in nets if n.prefixlen <= length]
+        for net in short:
+            holes = [h for h in short if h != net and h.subnet_of(net)]  # type: ignore[arg-type]
+            candidate = _uncovered(net, holes, length)
+            if candidate is not None:
+                found.append(candidate)
+    return found
+
+
+def _witnesses(
+    world: World, router: RouterView, wanted: list[tuple[Net, int]], targets: list[Neighbor]
+) -> list[Net]:
     """Routes outside the pools that a too-wide policy would let in."""
     found: list[Net] = [ipaddress.ip_network(p) for p in _PROBES]
     found += [ipaddress.ip_network(f"{n.address}/32") for n in world.nodes]
     found += [ipaddress.ip_network(f"{a}/32") for a in router.addresses if ":" not in a]
     if world.plan is not None:
         found.append(ipaddress.ip_network(world.plan.site.spec.management_cluster.machine_network))
-    for net, _ in wanted:
-        if net.prefixlen > 0:
-            found.append(net.supernet())
-    for entries in router.config.prefix_lists.values():
-        for entry in entries:
-            if entry.action != "permit" or entry.network is None or _host_routes_only(entry):
-                continue
-            low, high = entry.length_range()
-            base = entry.network
-            found.append(ipaddress.ip_network(f"{base.network_address}/{low}", strict=False))
-            found.append(ipaddress.ip_network(f"{base.network_address}/{high}", strict=False))
-            found.append(ipaddress.ip_network(f"{base.broadcast_address}/{high}", strict=False))
+    named = {w for w in found if w.prefixlen == 32}
+    lists = _inbound_lists(router, targets)
+    entries = [
+        e
+        for (family, name), es in router.config.prefix_lists.items()
+        if family == 4 and name in lists
+        for e in es
+    ]
+    kept = [e.network for e in entries if e.action == "permit" and _host_routes_only(e)]
+    bounds = {net for net, _ in wanted} | {e.network for e in entries if e.network is not None}
+    for candidate in _classes(bounds, entries):
+        # A permit of host routes only is a VIP range wider than the pools, not a hole.
+        widened = any(k is not None and candidate.subnet_of(k) for k in kept)  # type: ignore[arg-type]
+        if candidate.prefixlen == 32 and candidate not in named and widened:
+            continue
+        found.append(candidate)
     nets = {net for net, _ in wanted}
     return [w for w in dict.fromkeys(found) if w.version == 4 and not _inside(w, nets)]
 
@@ -173,7 +235,7 @@ def _policy(world: World, router: RouterView) -> Iterator[Finding]:
             key = repr(sorted(nb.af("ipv4 unicast").filters.items()))
             groups.setdefault(key, []).append(nb)
     samples = _samples(wanted, world)
-    witnesses = _witnesses(world, router, wanted)
+    witnesses = _witnesses(world, router, wanted, targets)
     for members in groups.values():
         nb = members[0]
         where = Where(file, policy_lines(nb, router.bgp, INBOUND))
