@@ -289,6 +289,9 @@ def test_cli_import(tmp_path: Path) -> None:
     assert "name: lab" in out.read_text()
     again = runner.invoke(app, ["import", str(GUIDE), "-o", str(out)])
     assert again.exit_code == 1 and "--force" in again.output
+    linted = runner.invoke(app, ["lint", str(out)])
+    assert linted.exit_code == 3 and "placeholder still marked TODO" in linted.output  # warnings
+    out.write_text(out.read_text().replace("# TODO:", "# confirmed:"))
     assert runner.invoke(app, ["lint", str(out)]).exit_code == 0
 
 

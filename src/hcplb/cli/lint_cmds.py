@@ -16,7 +16,7 @@ from hcplb.cli._output import (
     handles_errors,
     print_json,
 )
-from hcplb.errors import HcplbError
+from hcplb.errors import EXIT_INVALID_INPUT, HcplbError
 from hcplb.fsutil import write_atomic
 from hcplb.importer import import_site
 from hcplb.lint import LintReport, Severity
@@ -92,6 +92,10 @@ def import_(
         err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     if any(p.rule == "read.file" for p in imported.read_problems):
         raise HcplbError("nothing written: an input could not be read")
+    if not imported.usable:
+        for reason in imported.blocking:
+            err_console.print(f"import: {reason}", markup=False, highlight=False, soft_wrap=True)
+        raise HcplbError("nothing written: nothing usable found in the files")
     if str(out) == "-":
         typer.echo(imported.text, nl=False)
     else:
@@ -99,6 +103,10 @@ def import_(
         err_console.print(f"wrote {out}", markup=False)
     for todo in imported.todos:
         err_console.print(f"TODO {todo}", markup=False, highlight=False, soft_wrap=True)
+    for reason in imported.blocking:
+        err_console.print(f"import: {reason}", markup=False, highlight=False, soft_wrap=True)
+    if imported.blocking:
+        raise typer.Exit(EXIT_INVALID_INPUT)
 
 
 def register(app: typer.Typer) -> None:

@@ -20,12 +20,15 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from hcplb import gotext
+from hcplb.errors import SpecError
 from hcplb.lint.findings import Finding
 from hcplb.lint.frrk8s import frr_configurations
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.pools import pool_networks
 from hcplb.lint.sources import read_paths
-from hcplb.lint.world import World, build_world
+from hcplb.lint.world import RouterView, World, build_world
+from hcplb.plan import plan_site
+from hcplb.spec import load_site_text
 from hcplb.spec.models import Platform
 
 __all__ = ["Imported", "import_site"]
@@ -40,11 +43,19 @@ class Imported:
     text: str
     todos: tuple[str, ...]
     read_problems: tuple[Finding, ...] = ()
+    blocking: tuple[str, ...] = ()  # why the import failed: a file unread, nothing usable, a field
+
+    usable: bool = True  # False: nothing worth writing was found
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking
 
 
 @dataclass
 class _Doc:
     todos: list[str] = field(default_factory=list)
+    placeholders: set[str] = field(default_factory=set)  # made-up addresses: never evidence
 
     def todo(self, node: CommentedMap, key: str, text: str) -> None:
         node.yaml_add_eol_comment(f"TODO: {text}", key)
@@ -76,26 +87,56 @@ def _flavour(world: World, router_file: str) -> str | None:
     return None
 
 
+def _unique_peers(world: World) -> list[Manifest]:
+    """BGPPeers, one per (address, ASN pair): the same peer in two files is one router."""
+    seen: dict[tuple[object, ...], Manifest] = {}
+    for p in world.metallb.in_namespace(world.metallb.peers):
+        key = (
+            p.text("spec", "peerAddress"),
+            p.integer("spec", "peerASN"),
+            p.integer("spec", "myASN"),
+        )
+        seen.setdefault(key, p)
+    return list(seen.values())
+
+
+def _paired_address(world: World, router: RouterView, peers: list[Manifest]) -> str | None:
+    """The address of the one BGPPeer whose ASNs match this router both ways."""
+    remote = {router.bgp.remote_asn(nb) for nb in router.bgp.neighbors.values()}
+    found = {
+        p.text("spec", "peerAddress")
+        for p in peers
+        if p.integer("spec", "peerASN") == router.bgp.asn
+        and (p.integer("spec", "myASN") in remote or "external" in remote or not remote)
+    }
+    found.discard(None)
+    return str(found.pop()) if len(found) == 1 else None
+
+
 def _routers(world: World, doc: _Doc) -> CommentedSeq:
     out = CommentedSeq()
-    peers = world.metallb.in_namespace(world.metallb.peers)
+    peers = _unique_peers(world)
     for i, router in enumerate(world.routers):
         entry = CommentedMap()
         entry["name"] = _label(router.config.hostname or "", f"router-{i}" if i else "frr")
         if not router.config.hostname:
             doc.todo(entry, "name", "the router's name (its frr.conf has no hostname)")
         entry["asn"] = router.bgp.asn
-        entry["routerId"] = router.bgp.router_id or "192.0.2.1"
-        if not router.bgp.router_id:
-            doc.todo(entry, "routerId", "the router's BGP router-id (not in its frr.conf)")
         dialed = [
             p.text("spec", "peerAddress")
             for p in peers
             if p.text("spec", "peerAddress") in router.addresses
         ]
-        entry["address"] = dialed[0] if dialed else entry["routerId"]
-        if not dialed:
+        paired = None if dialed else _paired_address(world, router, peers)
+        entry["routerId"] = router.bgp.router_id or paired or "192.0.2.1"
+        if not router.bgp.router_id:
+            doc.todo(entry, "routerId", "the router's BGP router-id (not in its frr.conf)")
+        entry["address"] = dialed[0] if dialed else paired or entry["routerId"]
+        if paired:
+            doc.todo(entry, "address", "from the one BGPPeer whose ASNs match this router")
+        elif not dialed:
             doc.todo(entry, "address", "the address the nodes dial (no BGPPeer names this router)")
+            doc.placeholders.add(str(entry["address"]))
         flavour = _flavour(world, router.config.file)
         entry["firewall"] = flavour or "firewalld"
         if flavour is None:
@@ -107,6 +148,8 @@ def _routers(world: World, doc: _Doc) -> CommentedSeq:
             entry["name"] = _label(peer.name, f"router-{i}")
             entry["asn"] = peer.integer("spec", "peerASN") or 64512
             address = peer.text("spec", "peerAddress") or "192.0.2.1"
+            if not peer.text("spec", "peerAddress"):
+                doc.placeholders.add(address)
             entry["routerId"] = address
             entry["address"] = address
             entry["firewall"] = "firewalld"
@@ -129,7 +172,9 @@ def _machine_network(addresses: list[str]) -> str:
     return str(net)
 
 
-def _management(world: World, routers: CommentedSeq, doc: _Doc) -> CommentedMap:
+def _management(
+    world: World, routers: CommentedSeq, doc: _Doc, pools: CommentedSeq
+) -> CommentedMap:
     mc = CommentedMap()
     peers = world.metallb.in_namespace(world.metallb.peers)
     asns = [p.integer("spec", "myASN") for p in peers if p.integer("spec", "myASN")]
@@ -147,7 +192,9 @@ def _management(world: World, routers: CommentedSeq, doc: _Doc) -> CommentedMap:
     mc["metallbNamespace"] = world.metallb.namespace or "metallb-system"
     if world.metallb.namespace is None:
         doc.todo(mc, "metallbNamespace", "where the MetalLB operator runs")
-    addresses = [n.address for n in world.nodes] + [str(r["address"]) for r in routers]
+    addresses = [n.address for n in world.nodes] + [
+        str(r["address"]) for r in routers if str(r["address"]) not in doc.placeholders
+    ]
     mc["machineNetwork"] = _machine_network(addresses)
     doc.todo(mc, "machineNetwork", "confirm: the smallest network holding the nodes and routers")
     if world.metallb.backend == "frr":
@@ -181,7 +228,17 @@ def _management(world: World, routers: CommentedSeq, doc: _Doc) -> CommentedMap:
         nodes.append(entry)
     if not nodes:
         machine = ipaddress.ip_network(str(mc["machineNetwork"]))
-        entry = CommentedMap({"name": "node-0", "address": str(machine.network_address + 10)})
+        taken = {str(r["address"]) for r in routers}
+        free = (
+            str(h)
+            for h in machine.hosts()
+            if int(h) >= int(machine.network_address) + 10
+            and str(h) not in taken
+            and not any(_contains(list(p["addresses"]), str(h)) for p in pools)
+        )
+        entry = CommentedMap(
+            {"name": "node-0", "address": next(free, str(machine.network_address + 1))}
+        )
         doc.todo(entry, "address", "the management cluster's nodes (none found)")
         nodes.append(entry)
     mc["nodes"] = nodes
@@ -339,8 +396,6 @@ def import_world(world: World, name: str) -> Imported:
         doc.todo(entry, "routerId", "no router config and no BGPPeer: the upstream router")
         routers.append(entry)
     spec["routers"] = routers
-    spec["managementCluster"] = _management(world, routers, doc)
-    spec["bgp"] = _bgp(world, doc)
     pools = _pools(world)
     if not pools and not world.vips:
         placeholder = CommentedMap(
@@ -350,6 +405,8 @@ def import_world(world: World, name: str) -> Imported:
             placeholder, "addresses", "the addresses kept for API VIPs (no IPAddressPool found)"
         )
         pools.append(placeholder)
+    spec["managementCluster"] = _management(world, routers, doc, pools)
+    spec["bgp"] = _bgp(world, doc)
     spec["pools"] = pools
     spec["hostedClusters"] = _clusters(world, pools, doc)
     spec["dns"] = _dns(spec["hostedClusters"])
@@ -372,9 +429,49 @@ def import_world(world: World, name: str) -> Imported:
     return Imported(stream.getvalue(), tuple(doc.todos))
 
 
+_UNREADABLE = {"read.file", "read.internal", "read.yaml"}
+
+
+def _usable(world: World) -> bool:
+    view = world.metallb
+    return bool(
+        world.routers
+        or view.peers
+        or view.pools
+        or [n for n in world.nodes if not n.inferred]
+        or world.clusters
+        or world.vips
+    )
+
+
+def _blocking(world: World, imported: Imported, problems: Sequence[Finding]) -> list[str]:
+    """Why this import cannot be trusted: unreadable files, nothing found, a spec that fails."""
+    reasons = [
+        f"{p.location}: {p.message}"
+        for p in problems
+        if p.rule in _UNREADABLE and p.severity == "error"
+    ]
+    if not _usable(world):
+        reasons.append(
+            "nothing usable found: no frr.conf, MetalLB object, HostedCluster, Service or DNS "
+            "record in the files (hint: pass the router's frr.conf and the cluster's manifests)"
+        )
+    try:
+        plan_site(load_site_text(imported.text, "imported.yaml").site)
+    except SpecError as exc:
+        reasons += [f"the imported spec does not render: {p}" for p in exc.problems]
+    return reasons
+
+
 def import_site(paths: Sequence[Path], *, name: str = "imported") -> Imported:
-    """Read the files (as `hcplb lint` does) and write the site spec they describe."""
+    """Read the files (as `hcplb lint` does) and write the site spec they describe.
+
+    `blocking` lists why the result cannot be used as is (the CLI then exits non-zero): a
+    file that could not be read, nothing usable in the files, or a field that stops the
+    spec from rendering.
+    """
     inputs, problems = read_paths(paths)
     world = build_world(inputs)
     imported = import_world(world, _label(name, "imported"))
-    return Imported(imported.text, imported.todos, tuple(problems))
+    blocking = _blocking(world, imported, problems)
+    return Imported(imported.text, imported.todos, tuple(problems), tuple(blocking), _usable(world))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,9 +271,35 @@ def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     findings = check_site(site)
     errors = [_located(f, root, file) for f in findings if f.severity == "error"]
     warnings = tuple(_located(f, root, file) for f in findings if f.severity != "error")
+    warnings += _todo_warnings(text, file)
     if errors:
         raise SpecError(sorted(errors + list(warnings), key=_position))
     return LoadedSite(site, file, warnings, root)
+
+
+_TODO = re.compile(r"#\s*TODO\b:?\s*(.*)")
+
+
+def _todo_warnings(text: str, file: str) -> tuple[Problem, ...]:
+    """`hcplb import` marks the values it could not read with `# TODO:`; each is still a guess."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        match = _TODO.search(line)
+        if match is None:
+            continue
+        what = match.group(1).strip() or "a value to confirm"
+        found.append(
+            Problem(
+                file,
+                number,
+                match.start() + 1,
+                "",
+                f"placeholder still marked TODO: {what}",
+                "confirm or replace the value on this line, then delete the `# TODO` comment",
+                severity="warning",
+            )
+        )
+    return tuple(found)
 
 
 def load_site(path: str | Path) -> LoadedSite:
