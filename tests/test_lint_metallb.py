@@ -514,7 +514,15 @@ def test_ipv6_pool_over_ipv4_session() -> None:
 
 
 def test_metallb_cr_missing_misnamed_elsewhere() -> None:
-    assert messages(lint_docs(pool(), peer(), ad(), base=False), "metallb.cr.missing")
+    subscription = {
+        "apiVersion": "operators.coreos.com/v1alpha1",
+        "kind": "Subscription",
+        "metadata": {"name": "metallb-operator", "namespace": NS},
+    }
+    olm = lint_docs(pool(), peer(), ad(), subscription, base=False)
+    assert messages(olm, "metallb.cr.missing")
+    # Helm or plain manifests: there is no operator to read a MetalLB CR, so none is missing.
+    assert not messages(lint_docs(pool(), peer(), ad(), base=False), "metallb.cr.missing")
     assert messages(
         lint_docs({**MLB, "metadata": {"name": "mlb", "namespace": NS}}), "metallb.op.name"
     )

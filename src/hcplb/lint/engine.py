@@ -171,7 +171,8 @@ def lint_inputs(
         return LintReport(sort_findings([*findings, *_internal("input", exc)]), (), inputs.files)
     # each system on its own, then across systems, then the session table
     findings += _guarded(
-        "MetalLB", lambda: check_metallb(world.metallb, world.nodes, openshift=world.openshift)
+        "MetalLB",
+        lambda: check_metallb(world.metallb, world.nodes, openshift=world.operator_install),
     )
     findings += _guarded("frr-k8s", lambda: check_frrk8s(world))
     findings += _guarded("HostedCluster", lambda: _hostedclusters(world))

@@ -56,6 +56,9 @@ class RouterView:
         return None
 
 
+_OLM = {"Subscription", "OperatorGroup", "ClusterServiceVersion", "InstallPlan"}
+
+
 @dataclass(frozen=True)
 class World:
     inputs: Inputs
@@ -68,6 +71,22 @@ class World:
     services: tuple[Manifest, ...]
     plan: SitePlan | None
     openshift: bool
+
+    @property
+    def operator_install(self) -> bool:
+        """The files show MetalLB installed by an operator (OpenShift or OLM), not Helm/manifests."""
+        return self.openshift or any(
+            m.kind in _OLM and "operators.coreos.com" in m.api_version
+            for m in self.inputs.manifests
+        )
+
+    @property
+    def serves_control_planes(self) -> bool:
+        """A HostedCluster, a hosted control plane's Service or a HyperShift namespace is in view."""
+        return bool(self.hostedclusters or self.services or self.plan) or any(
+            m.namespace == "hypershift" or m.kind == "HostedControlPlane"
+            for m in self.inputs.manifests
+        )
 
     @property
     def records(self) -> tuple[Record, ...]:

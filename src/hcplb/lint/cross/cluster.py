@@ -69,7 +69,12 @@ def _pools(world: World) -> Iterator[Finding]:
         candidates = [(p, v) for p, v in candidates if v]
     # once per advertisement, not once per pool and advertisement (a pool is its own object)
     advertised = {id(p) for ad in ads for p in selected_pools(ad, pools)}
+    over_l2 = {
+        id(p) for ad in view.in_namespace(view.l2advertisements) for p in selected_pools(ad, pools)
+    }
     for pool, vips in candidates:
+        if id(pool) not in advertised and id(pool) in over_l2:
+            continue  # announced over L2 (ARP/NDP): not this BGP site's pool, and not unannounced
         if id(pool) not in advertised:
             yield error(
                 pool.where("metadata", "name"),
@@ -78,7 +83,8 @@ def _pools(world: World) -> Iterator[Finding]:
                 "announced to the routers",
                 f"add a BGPAdvertisement with ipAddressPools: [{pool.name}]",
             )
-        yield from _pinned(pool, vips)
+        if vips or world.serves_control_planes:  # pinning advice is for hosted control planes
+            yield from _pinned(pool, vips)
         if pool.get("spec", "autoAssign") is False and not any(v.source == "service" for v in vips):
             yield warning(
                 pool.where("spec", "autoAssign"),

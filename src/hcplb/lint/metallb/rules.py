@@ -50,7 +50,8 @@ def check_metallb(
 
 
 def _operator(view: MetallbView, *, openshift: bool) -> Iterator[Finding]:
-    if not view.operators and view.config_objects:
+    # With Helm or plain manifests there is no MetalLB CR to miss: only an operator needs one.
+    if not view.operators and view.config_objects and openshift:
         first = view.config_objects[0]
         ns = view.namespace or DEFAULT_NAMESPACE
         yield error(
