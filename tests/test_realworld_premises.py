@@ -47,3 +47,28 @@ def test_an_l2_pool_with_an_l2advertisement_is_advertised() -> None:
 def test_pinning_is_advice_for_pools_that_serve_hosted_control_planes() -> None:
     assert "cross.pool.unpinned" not in rules(lint(POOL, BGP_AD))
     assert "cross.pool.unpinned" in rules(lint(POOL, BGP_AD, HOSTED))
+
+
+PEER = """apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: {name: NAME, namespace: metallb-system}
+spec: {peerAddress: 192.168.88.1, peerASN: 65000, myASN: 65001}
+"""
+FRR_CONF = """router bgp 65000
+ bgp router-id 192.168.88.1
+ neighbor 192.168.88.10 remote-as 65001
+"""
+
+
+def _bfd_hint(files: list[tuple[str, str]]) -> str:
+    inputs, read = read_texts(files)
+    (hint,) = [f.hint for f in lint_inputs(inputs, read).findings if f.rule == "cross.bfd.none"]
+    return hint
+
+
+def test_bfd_advice_names_frr_commands_only_for_an_frr_router() -> None:
+    peer = ("peer.yaml", PEER.replace("NAME", "upstream"))
+    assert "`neighbor ... bfd`" in _bfd_hint([peer, ("frr.conf", FRR_CONF)])
+    assert "neighbor" not in _bfd_hint([peer])  # no router config in view
+    mikrotik = ("peer.yaml", PEER.replace("NAME", "mikrotik-hex"))
+    assert "neighbor" not in _bfd_hint([mikrotik, ("frr.conf", FRR_CONF)])

@@ -12,7 +12,7 @@ import ipaddress
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hcplb.lint.engine import lint_inputs, lint_paths
@@ -35,7 +35,6 @@ def sites(draw: st.DrawFn) -> str:
     base = ipaddress.ip_address(draw(_POOL_BASE))
     length = draw(st.integers(min_value=26, max_value=32))
     pool_net = ipaddress.ip_network(f"{base}/{length}")
-    assume(not pool_net.overlaps(machine))  # the spec refuses VIPs inside the machine network
     as_range = draw(st.booleans())
     if as_range:
         first = pool_net.network_address
@@ -130,3 +129,17 @@ def test_acceptance_is_prefix_set_containment() -> None:
         )
     )
     assert found and "100.64.0.0/10" in found[0]
+
+
+def test_a_pool_on_the_node_subnet_is_one_warning_and_lints_clean() -> None:
+    text = _FIXED.replace("198.51.100.0/28", "192.168.125.200-192.168.125.210").replace(
+        "vip: 198.51.100.7", "vip: 192.168.125.201"
+    )
+    loaded = load_site_text(text, "site.yaml")  # a warning, not a failure to load
+    overlap = [w for w in loaded.warnings if "overlaps the machine network" in w.message]
+    assert len(overlap) == 1  # one per pool, though the range is several CIDR fragments
+    assert "more specific than the connected route" in overlap[0].message and overlap[0].hint
+    rendered = render_site(loaded.site, Secrets())
+    inputs, read = read_texts((f.path, f.content) for f in rendered.files)
+    assert list(lint_inputs(inputs, read, plan=plan_site(loaded.site)).errors) == []
+    assert list(lint_inputs(inputs, read).errors) == []

@@ -143,9 +143,19 @@ def _check_addresses(site: Site) -> Iterator[PathProblem]:
     for i, pool in enumerate(spec.pools):
         loc = ("spec", "pools", i, "addresses")
         nets = pool_networks(pool.addresses)
+        if any(net.overlaps(machine) for net in nets):  # one finding per pool, not per fragment
+            yield PathProblem(
+                loc,
+                f"pool {pool.name} ({', '.join(pool.addresses)}) overlaps the machine network "
+                f"{machine}: legal in BGP mode (a VIP's /32 is more specific than the connected "
+                "route), but hosts on that network reach the VIP without the router, so ECMP "
+                "and the router's policy do not apply to them, and the addresses must stay out of "
+                "DHCP and node use",
+                "prefer a pool outside the machine network; keep it here only if nothing on the "
+                "node network must be balanced across nodes",
+                severity="warning",
+            )
         for net in nets:
-            if net.overlaps(machine):
-                yield PathProblem(loc, f"pool {pool.name} ({net}) overlaps the machine network", "")
             for owner in owners:
                 if ipaddress.ip_address(owner) in net:
                     yield PathProblem(
@@ -189,11 +199,13 @@ def _check_clusters(site: Site) -> Iterator[PathProblem]:
                     f"VIP {c.vip} is not inside pool {pool.name}",
                     f"pool {pool.name} has {', '.join(pool.addresses)}",
                 )
-            if vip in machine:
+            if vip in machine and pool is None:  # with a pool, the pool's warning says it
                 yield PathProblem(
                     _hc(i, "vip"),
-                    f"VIP {c.vip} is inside the machine network",
-                    "a BGP-announced VIP lives outside the node network",
+                    f"VIP {c.vip} is inside the machine network: hosts on it reach the VIP "
+                    "without the router",
+                    "a BGP-announced VIP usually lives outside the node network",
+                    severity="warning",
                 )
             if (
                 pool is None

@@ -220,13 +220,38 @@ def _bfd(world: World) -> Iterator[Finding]:
         if peers
         else Where(world.routers[0].config.file, world.routers[0].bgp.line)
     )
+    frr = bool(world.routers) and not _appliance(peers)
+    router_side = (
+        "`neighbor ... bfd` on the router (bfdd=yes, UDP 3784/3785 open from the nodes)"
+        if frr
+        else "BFD for the nodes' sessions on the router, with the same intervals (see its "
+        "manual; UDP 3784/3785 open from the nodes)"
+    )
     yield warning(
         where,
         "cross.bfd.none",
         f"no BFD on the BGP sessions: {detail}",
-        "add a BFDProfile, set bfdProfile on the BGPPeer and `neighbor ... bfd` on the router "
-        "(bfdd=yes, UDP 3784/3785 open from the nodes)",
+        f"add a BFDProfile, set bfdProfile on the BGPPeer and {router_side}",
     )
+
+
+# Routers people peer MetalLB with that are not FRR: their advice cannot be FRR commands.
+_APPLIANCES = (
+    "mikrotik", "routeros", "unifi", "ubiquiti", "edgerouter", "pfsense", "opnsense",
+    "juniper", "junos", "cisco", "arista", "fortigate", "paloalto", "nokia",
+)  # fmt: skip
+
+
+def _appliance(peers: list[Manifest]) -> bool:
+    """A BGPPeer whose name or annotations name a known non-FRR router."""
+    for peer in peers:
+        notes = peer.get("metadata", "annotations")
+        words = " ".join(
+            [peer.name, *(map(str, notes.values()) if isinstance(notes, dict) else ())]
+        )
+        if any(a in words.lower() for a in _APPLIANCES):
+            return True
+    return False
 
 
 def check_cross(world: World) -> list[Finding]:
