@@ -22,6 +22,7 @@ from hcplb.lint.findings import Finding, LintReport, Severity, Where, error, inf
 from hcplb.lint.frrk8s import check_frrk8s, frrk8s_sessions
 from hcplb.lint.hypershift.rules import check_controller, check_crd, check_publishing
 from hcplb.lint.k8s import Manifest
+from hcplb.lint.legacy import legacy_findings
 from hcplb.lint.metallb.rules import check_metallb
 from hcplb.lint.prometheus.rules import check_prometheus_rules
 from hcplb.lint.sessions import Session, session_findings, session_table
@@ -175,6 +176,7 @@ def lint_inputs(
         lambda: check_metallb(world.metallb, world.nodes, openshift=world.operator_install),
     )
     findings += _guarded("frr-k8s", lambda: check_frrk8s(world))
+    findings += _guarded("legacy MetalLB", lambda: legacy_findings(inputs.manifests))
     findings += _guarded("HostedCluster", lambda: _hostedclusters(world))
     findings += _guarded("cross-system", lambda: check_cross(world))
     findings += _guarded(

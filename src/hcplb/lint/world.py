@@ -18,6 +18,7 @@ from hcplb.lint.facts import ClusterFact, NodeFact, VipFact
 from hcplb.lint.findings import Where
 from hcplb.lint.frr.model import BgpInstance, FrrConfig, Neighbor
 from hcplb.lint.k8s import Manifest
+from hcplb.lint.legacy import modernize
 from hcplb.lint.metallb.view import MetallbView, metallb_view
 from hcplb.lint.sources import Inputs
 from hcplb.plan import SitePlan
@@ -298,7 +299,7 @@ def build_world(
     inputs: Inputs, plan: SitePlan | None = None, *, site_file: str = "site spec"
 ) -> World:
     """`site_file` names the site spec in findings about what only the spec says."""
-    manifests = inputs.manifests
+    manifests = modernize(inputs.manifests)  # legacy MetalLB objects as today's CRs
     site_ns = plan.site.spec.management_cluster.metallb_namespace if plan else None
     view = metallb_view(manifests, site_ns)
     routers = _routers(inputs, plan)
