@@ -75,3 +75,22 @@ def test_a_deprecated_service_annotation_names_its_replacement() -> None:
     (found,) = [f for f in _findings(SERVICE) if f[0] == "metallb.annotation.deprecated"]
     assert "metallb.io/loadBalancerIPs" in found[2]
     assert not [f for f in _findings(SERVICE.replace("universe.tf", "io")) if "deprecated" in f[0]]
+
+
+DNSMASQ = """# dnsmasq for the hosted cluster (the style of HyperShift's lab docs)
+domain-needed
+host-record=api.hosted.example.com,10.0.2.20
+address=/api-int.hosted.example.com/10.0.2.20
+address=/apps.hosted.example.com/
+host-record=broken
+"""
+
+
+def test_dnsmasq_records_are_read() -> None:
+    inputs, read = read_texts([("dnsmasq.d/hosted.conf", DNSMASQ)])
+    assert {(r.name, r.value, r.line) for r in inputs.records} == {
+        ("api.hosted.example.com", "10.0.2.20", 3),
+        ("api-int.hosted.example.com", "10.0.2.20", 4),
+    }
+    assert [(f.line, f.rule) for f in read] == [(6, "dns.syntax")]  # line 5 is legal
+    assert all(f.hint for f in read)

@@ -10,6 +10,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from hcplb import gotext
 from hcplb.lint.findings import Finding, Where, error, warning
 
 _CLASSES = {"IN", "CH", "HS", "ANY", "NONE"}
@@ -164,4 +165,45 @@ def read_hosts(text: str, file: str) -> tuple[list[Record], list[Finding]]:
         records += [
             Record(name.lower().rstrip("."), rtype, str(address), file, n) for name in words[1:]
         ]
+    return records, findings
+
+
+def _dnsmasq_record(n: int, key: str, value: str, file: str) -> list[Record] | str:
+    """The records of one `host-record=` or `address=` line, or what is wrong with it."""
+    if key == "host-record":
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        names = [p for p in parts if not gotext.parse_ip(p) and not p.isdigit()]
+        ips = [p for p in parts if gotext.parse_ip(p)]
+        if not names or not ips:
+            return "host-record= needs NAME[,NAME...],ADDRESS[,ADDRESS]"
+    else:  # address=/name[/name...]/ADDRESS
+        parts = value.split("/")
+        if len(parts) < 3 or parts[0] != "":
+            return "address= needs /NAME/ADDRESS"
+        names, ips = [p for p in parts[1:-1] if p], [parts[-1]] if parts[-1] else []
+        if not ips:
+            return []  # `address=/name/` answers locally with no address: legal, no record
+        if not gotext.parse_ip(ips[0]):
+            return f"address=/.../{parts[-1]}: not an address"
+    out = []
+    for ip in ips:
+        rtype = "A" if ipaddress.ip_address(ip).version == 4 else "AAAA"
+        out += [Record(name.lower().rstrip("."), rtype, ip, file, n) for name in names]
+    return out
+
+
+def read_dnsmasq(text: str, file: str) -> tuple[list[Record], list[Finding]]:
+    """dnsmasq `host-record=` and `address=/NAME/ADDRESS` lines; other options are not DNS data."""
+    records: list[Record] = []
+    findings: list[Finding] = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        key, _, value = line.partition("=")
+        if key.strip() not in ("host-record", "address"):
+            continue
+        found = _dnsmasq_record(n, key.strip(), value.strip(), file)
+        if isinstance(found, str):
+            findings.append(warning(Where(file, n), "dns.syntax", found, "see dnsmasq(8)"))
+        else:
+            records += found
     return records, findings

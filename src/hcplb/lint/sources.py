@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hcplb.lint.dnsfiles import Record, read_hosts, read_nsupdate, read_zone
+from hcplb.lint.dnsfiles import Record, read_dnsmasq, read_hosts, read_nsupdate, read_zone
 from hcplb.lint.findings import Finding, Where, error, info
 from hcplb.lint.frr.model import FrrConfig
 from hcplb.lint.frr.parse import parse_frr
@@ -89,6 +89,8 @@ def _kind_of(name: str, text: str) -> str | None:
         return "frr"
     if lower == "daemons":
         return "daemons"
+    if re.search(r"^\s*(host-record=|address=/)", text, re.M):
+        return "dnsmasq"
     if re.search(r"^\s*(sysctl\s+(-w\s+)?)?net\.ipv[46]\.\S+\s*=", text, re.M):
         return "sysctl"
     if lower.endswith((".zone", ".db")) or lower.startswith("db.") or "$ORIGIN" in text:
@@ -131,11 +133,12 @@ def _read_one(c: _Collector, display: str, name: str, text: str) -> None:
         c.daemons.append(read_daemons(text, display))
     elif kind == "sysctl":
         c.sysctls.append(read_sysctl(text, display))
-    elif kind in ("zone", "nsupdate", "hosts"):
+    elif kind in ("zone", "nsupdate", "hosts", "dnsmasq"):
         reader: Callable[[str, str], tuple[list[Record], list[Finding]]] = {
             "zone": read_zone,
             "nsupdate": read_nsupdate,
             "hosts": read_hosts,
+            "dnsmasq": read_dnsmasq,
         }[kind]
         records, findings = reader(text, display)
         c.records += records
