@@ -367,6 +367,23 @@ def _contains(entries: list[str], vip: str) -> bool:
         return False
 
 
+_LAB_DEFAULT = "192.168.130.0/24"  # the spec's default lab client network
+_LAB_SPARE = ("192.168.230.0/24", "172.31.254.0/24", "10.254.254.0/24", "100.127.254.0/24")
+
+
+def _lab_network(machine: str, pools: CommentedSeq) -> str | None:
+    """A lab client network apart from the site's own addresses (None: the default is apart)."""
+    from hcplb.spec.pools import pool_networks as spec_networks
+
+    taken = [ipaddress.ip_network(machine)]
+    taken += [n for p in pools for n in spec_networks(list(p["addresses"]))]
+    for candidate in (_LAB_DEFAULT, *_LAB_SPARE):
+        net = ipaddress.ip_network(candidate)
+        if not any(net.overlaps(t) for t in taken):
+            return None if candidate == _LAB_DEFAULT else candidate
+    return None
+
+
 def _dns(clusters: CommentedSeq) -> CommentedMap:
     dns = CommentedMap()
     zones = sorted({str(c["baseDomain"]) for c in clusters})
@@ -397,7 +414,14 @@ def import_world(world: World, name: str) -> Imported:
         routers.append(entry)
     spec["routers"] = routers
     pools = _pools(world)
-    if not pools and not world.vips:
+    if not pools and world.vips:
+        found = sorted({v.address for v in world.vips if gotext.parse_ip(v.address)})
+        from_vips = CommentedMap({"name": "hcp-api-pool", "addresses": _flow(found)})
+        doc.todo(
+            from_vips, "addresses", "the VIPs found (no IPAddressPool): widen to the range kept"
+        )
+        pools.append(from_vips)
+    if not pools:
         placeholder = CommentedMap(
             {"name": "hcp-api-pool", "addresses": _flow(["198.51.100.0/28"])}
         )
@@ -409,6 +433,9 @@ def import_world(world: World, name: str) -> Imported:
     spec["bgp"] = _bgp(world, doc)
     spec["pools"] = pools
     spec["hostedClusters"] = _clusters(world, pools, doc)
+    lab = _lab_network(str(spec["managementCluster"]["machineNetwork"]), pools)
+    if lab is not None:
+        spec["lab"] = CommentedMap({"clientNetwork": lab})
     spec["dns"] = _dns(spec["hostedClusters"])
     site = CommentedMap()
     site["apiVersion"] = "hcplb.io/v1alpha1"
@@ -459,7 +486,9 @@ def _blocking(world: World, imported: Imported, problems: Sequence[Finding]) -> 
     try:
         plan_site(load_site_text(imported.text, "imported.yaml").site)
     except SpecError as exc:
-        reasons += [f"the imported spec does not render: {p}" for p in exc.problems]
+        reasons += [
+            f"the imported spec does not render: {p}" for p in exc.problems if p.severity == "error"
+        ]
     return reasons
 
 

@@ -41,4 +41,5 @@ class Collector:
         where = (
             self.hc.where(*path) if self.hc.node is not None else Where(self.hc.file, self.hc.line)
         )
+        hint = hint or "the HyperShift API server rejects this HostedCluster: fix the field"
         self.found.append(error(where, f"hypershift.crd.{rule}", f"{text}: {message}", hint))
