@@ -30,15 +30,26 @@ def _print_report(report: LintReport) -> None:
     if report.sessions:
         sessions = Table(title="BGP sessions (router neighbor x BGPPeer x node)")
         for column in ("router", "node", "BGPPeer", "status", "detail"):
-            sessions.add_column(column)
+            sessions.add_column(column, overflow="fold")  # wrapped, never cut with "…"
         for s in report.sessions:
             node = s.node if s.node == s.node_address else f"{s.node} ({s.node_address})"
             status = Text(s.status, style=_STATUS_STYLE.get(s.status, "bold red"))
             sessions.add_row(s.router, node, s.peer or "-", status, s.detail)
         console.print(sessions)
-    if report.findings:
+    # `file:line` is one token, never split: its column is as wide as the longest one, and on a
+    # terminal too narrow for that and a message, findings are printed as wrapped lines instead.
+    widest = max((max(len(f.location), len(f.rule)) for f in report.findings), default=0)
+    if report.findings and console.width < widest + 40:
+        for f in report.findings:
+            line = Text(f"{f.location}: ")
+            line.append(str(f.severity), style=_STYLE[f.severity])
+            line.append(f" [{f.rule}] {f.message}")
+            if f.hint:
+                line.append(f"\n  hint: {f.hint}", style="dim")
+            console.print(line, soft_wrap=True)
+    elif report.findings:
         table = Table(title=f"lint: {len(report.files)} files")
-        table.add_column("where / rule", overflow="fold", ratio=2)
+        table.add_column("where / rule", no_wrap=True, min_width=widest)
         table.add_column("severity", no_wrap=True)
         table.add_column("message", overflow="fold", ratio=5)
         for f in report.findings:

@@ -232,7 +232,16 @@ def _flatten(node: Node, file: str, index: int) -> Iterator[tuple[Manifest | Non
         try:
             yield _manifest(item, file, index)
         except DuplicateKey as exc:
-            yield None, error(Where(file, exc.line), "read.yaml", f"YAML: {exc}", "keep one")
+            yield (
+                None,
+                error(
+                    Where(file, exc.line),
+                    "read.yaml",
+                    f"YAML: {exc}",
+                    "a key repeated inside one document is usually a missing `---` between two "
+                    "objects; otherwise keep one of the two",
+                ),
+            )
 
 
 def read_manifests(text: str, file: str) -> tuple[list[Manifest], list[Finding]]:

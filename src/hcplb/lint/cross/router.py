@@ -11,6 +11,7 @@ from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, Where, error, warning
 from hcplb.lint.frr.model import Neighbor, Net, PrefixEntry
 from hcplb.lint.frr.policy import INBOUND, OUTBOUND, has_policy, inbound_verdict, policy_lines
+from hcplb.lint.frr.prefixsets import prefix_classes
 from hcplb.lint.hostfiles import Firewall
 from hcplb.lint.metallb.pools import pool_networks, selected_pools
 from hcplb.lint.world import RouterView, World
@@ -113,46 +114,6 @@ def _inbound_lists(router: RouterView, neighbors: list[Neighbor]) -> set[str]:
     return names
 
 
-def _uncovered(net: Net, holes: list[Net], length: int) -> Net | None:
-    """One /length prefix inside `net` that lies inside none of `holes` (all /length or shorter)."""
-    if any(net.subnet_of(h) for h in holes):  # type: ignore[arg-type]
-        return None
-    inner = [h for h in holes if h.subnet_of(net)]  # type: ignore[arg-type]
-    if net.prefixlen == length or not inner:
-        return ipaddress.ip_network(f"{net.network_address}/{length}")
-    for half in net.subnets():
-        found = _uncovered(half, inner, length)
-        if found is not None:
-            return found
-    return None
-
-
-def _classes(bounds: set[Net], entries: list[PrefixEntry]) -> list[Net]:
-    """One IPv4 prefix of each class that the prefix-lists and the pools cannot tell apart.
-
-    Two prefixes of the same length that lie inside the same networks of `bounds` get the same
-    verdict from every entry and the same answer to "inside a pool?", and an entry's answer
-    changes with the length only at its ge/le bounds: so testing one prefix per (length band,
-    innermost network) decides prefix-set containment exactly, whatever the addresses are.
-    """
-    everything = ipaddress.ip_network("0.0.0.0/0")
-    nets = {n for n in bounds if n.version == 4} | {everything}
-    lengths = {0, 32} | {n.prefixlen for n in nets}
-    for entry in entries:
-        if entry.network is not None and entry.network.version == 4:
-            low, high = entry.length_range()
-            lengths |= {low, min(high, 32), min(high + 1, 32), max(low - 1, 0)}
-    found: list[Net] = []
-    for length in sorted(lengths):
-        short = [n for n in nets if n.prefixlen <= length]
-        for net in short:
-            holes = [h for h in short if h != net and h.subnet_of(net)]  # type: ignore[arg-type]
-            candidate = _uncovered(net, holes, length)
-            if candidate is not None:
-                found.append(candidate)
-    return found
-
-
 def _witnesses(
     world: World, router: RouterView, wanted: list[tuple[Net, int]], targets: list[Neighbor]
 ) -> list[Net]:
@@ -172,7 +133,7 @@ def _witnesses(
     ]
     kept = [e.network for e in entries if e.action == "permit" and _host_routes_only(e)]
     bounds = {net for net, _ in wanted} | {e.network for e in entries if e.network is not None}
-    for candidate in _classes(bounds, entries):
+    for candidate in prefix_classes(bounds, entries):
         # A permit of host routes only is a VIP range wider than the pools, not a hole.
         widened = any(k is not None and candidate.subnet_of(k) for k in kept)  # type: ignore[arg-type]
         if candidate.prefixlen == 32 and candidate not in named and widened:

@@ -50,6 +50,8 @@ _TOP_BGP_LISTS = (
     "bgp extcommunity-list",
 )
 
+_SHOW_HEADERS = ("Building configuration...", "Current configuration:")
+
 
 def _starts_block(w: list[str]) -> bool:
     """A command of the top level, wherever it appears (as vtysh falls back to it)."""
@@ -79,6 +81,8 @@ class _Parser:
     # --- dispatch -----------------------------------------------------------------------------
 
     def feed(self, number: int, words: list[str]) -> None:
+        if self.ctx == "top" and " ".join(words) in _SHOW_HEADERS:
+            return  # the banner of `show running-config` output, not a command
         for _ in range(4):
             if self._handle(self.ctx, number, words):
                 return
