@@ -72,3 +72,13 @@ def test_bfd_advice_names_frr_commands_only_for_an_frr_router() -> None:
     assert "neighbor" not in _bfd_hint([peer])  # no router config in view
     mikrotik = ("peer.yaml", PEER.replace("NAME", "mikrotik-hex"))
     assert "neighbor" not in _bfd_hint([mikrotik, ("frr.conf", FRR_CONF)])
+
+
+def test_a_public_asn_is_found_in_lint_as_in_the_spec_checks() -> None:
+    public = PEER.replace("NAME", "upstream").replace("peerASN: 65000", "peerASN: 3320")
+    inputs, read = read_texts([("peer.yaml", public), ("frr.conf", FRR_CONF)])
+    found = [f for f in lint_inputs(inputs, read).findings if f.rule == "asn.public"]
+    assert [f.message for f in found] == ["BGPPeer upstream peerASN: ASN 3320 is public"]
+    assert found[0].hint
+    inputs, read = read_texts([("peer.yaml", PEER.replace("NAME", "upstream"))])
+    assert not [f for f in lint_inputs(inputs, read).findings if f.rule == "asn.public"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from hcplb.errors import HcplbError, Problem, SpecError
+from hcplb.lint.asns import check_asns
 from hcplb.lint.cross.cluster import check_cross
 from hcplb.lint.findings import Finding, LintReport, Severity, Where, error, info, sort_findings
 from hcplb.lint.frrk8s import check_frrk8s, frrk8s_sessions
@@ -177,6 +178,7 @@ def lint_inputs(
     )
     findings += _guarded("frr-k8s", lambda: check_frrk8s(world))
     findings += _guarded("legacy MetalLB", lambda: legacy_findings(inputs.manifests))
+    findings += _guarded("ASNs", lambda: check_asns(world))
     findings += _guarded("HostedCluster", lambda: _hostedclusters(world))
     findings += _guarded("cross-system", lambda: check_cross(world))
     findings += _guarded(

@@ -22,6 +22,14 @@ _PRIVATE_32 = range(4200000000, 4294967295)
 MAX_ECMP_PATHS = 256
 
 
+PUBLIC_ASN_HINT = "use a private ASN (64512-65534 or 4200000000-4294967294) unless you own this one"
+
+
+def is_private_asn(asn: int) -> bool:
+    """RFC 6996 private ranges; the spec checks and lint share this one test."""
+    return asn in _PRIVATE_16 or asn in _PRIVATE_32
+
+
 @dataclass(frozen=True)
 class PathProblem:
     loc: tuple[str | int, ...]
@@ -56,13 +64,8 @@ def _check_asns(site: Site) -> Iterator[PathProblem]:
     asns.append((("spec", "managementCluster", "asn"), spec.management_cluster.asn))
     asns += [(_node(i, "asn"), n.asn) for i, n in enumerate(spec.management_cluster.nodes) if n.asn]
     for loc, asn in asns:
-        if asn not in _PRIVATE_16 and asn not in _PRIVATE_32:
-            yield PathProblem(
-                loc,
-                f"ASN {asn} is public",
-                "use a private ASN (64512-65534 or 4200000000-4294967294) unless you own this one",
-                "warning",
-            )
+        if not is_private_asn(asn):
+            yield PathProblem(loc, f"ASN {asn} is public", PUBLIC_ASN_HINT, "warning")
 
 
 def _check_names(site: Site) -> Iterator[PathProblem]:
