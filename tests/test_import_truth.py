@@ -112,3 +112,16 @@ def test_lint_and_render_warn_while_todos_remain(tmp_path: Path) -> None:
     done = imported.text.replace("# TODO:", "# was:")
     spec.write_text(done)
     assert not [f for f in lint_paths([spec]).findings if "TODO" in f.message]
+
+
+def test_lint_pairs_a_router_without_address_with_the_bgppeer_whose_asns_match(
+    tmp_path: Path,
+) -> None:
+    report = lint_paths(_write(tmp_path, {"frr.conf": NODES_FRR, "peer.yaml": PEER}))
+    assert [s.status for s in report.sessions] == ["matched", "matched"]
+    unknown = [f for f in report.findings if f.rule == "router.address.unknown"]
+    assert len(unknown) == 1 and "192.168.125.1" in unknown[0].hint
+    assert not [f for f in report.findings if f.rule.startswith("session.")]
+    other = PEER.replace("peerASN: 64512", "peerASN: 64999")  # ASNs do not match: no pairing
+    report = lint_paths(_write(tmp_path, {"peer.yaml": other}))
+    assert not [f for f in report.findings if f.rule == "router.address.unknown"]

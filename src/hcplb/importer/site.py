@@ -26,7 +26,7 @@ from hcplb.lint.frrk8s import frr_configurations
 from hcplb.lint.k8s import Manifest
 from hcplb.lint.metallb.pools import pool_networks
 from hcplb.lint.sources import read_paths
-from hcplb.lint.world import RouterView, World, build_world
+from hcplb.lint.world import World, build_world
 from hcplb.plan import plan_site
 from hcplb.spec import load_site_text
 from hcplb.spec.models import Platform
@@ -100,19 +100,6 @@ def _unique_peers(world: World) -> list[Manifest]:
     return list(seen.values())
 
 
-def _paired_address(world: World, router: RouterView, peers: list[Manifest]) -> str | None:
-    """The address of the one BGPPeer whose ASNs match this router both ways."""
-    remote = {router.bgp.remote_asn(nb) for nb in router.bgp.neighbors.values()}
-    found = {
-        p.text("spec", "peerAddress")
-        for p in peers
-        if p.integer("spec", "peerASN") == router.bgp.asn
-        and (p.integer("spec", "myASN") in remote or "external" in remote or not remote)
-    }
-    found.discard(None)
-    return str(found.pop()) if len(found) == 1 else None
-
-
 def _routers(world: World, doc: _Doc) -> CommentedSeq:
     out = CommentedSeq()
     peers = _unique_peers(world)
@@ -127,7 +114,7 @@ def _routers(world: World, doc: _Doc) -> CommentedSeq:
             for p in peers
             if p.text("spec", "peerAddress") in router.addresses
         ]
-        paired = None if dialed else _paired_address(world, router, peers)
+        paired = next(iter(router.addresses)) if router.paired_with else None
         entry["routerId"] = router.bgp.router_id or paired or "192.0.2.1"
         if not router.bgp.router_id:
             doc.todo(entry, "routerId", "the router's BGP router-id (not in its frr.conf)")

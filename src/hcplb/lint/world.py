@@ -34,6 +34,7 @@ class RouterView:
     config: FrrConfig
     bgp: BgpInstance
     addresses: frozenset[str]
+    paired_with: str = ""  # the BGPPeer whose ASNs gave the address the config does not state
 
     @property
     def name(self) -> str:
@@ -115,6 +116,27 @@ def _routers(inputs: Inputs, plan: SitePlan | None) -> tuple[RouterView, ...]:
             addresses.add(site_addresses[config.hostname])
         views.append(RouterView(config, bgp, frozenset(addresses)))
     return tuple(views)
+
+
+def _paired_by_asn(routers: tuple[RouterView, ...], view: MetallbView) -> tuple[RouterView, ...]:
+    """One router config that states no address, and one BGPPeer whose ASNs match it both ways:
+    they are the two ends of one session, and the BGPPeer's peerAddress is the router's address.
+    """
+    if len(routers) != 1 or routers[0].addresses:
+        return routers
+    router = routers[0]
+    remote = {router.bgp.remote_asn(nb) for nb in router.bgp.neighbors.values()}
+    matching = {
+        (p.text("spec", "peerAddress"), p.name)
+        for p in view.in_namespace(view.peers)
+        if p.integer("spec", "peerASN") == router.bgp.asn
+        and (p.integer("spec", "myASN") in remote or "external" in remote)
+        and p.text("spec", "peerAddress")
+    }
+    if len({address for address, _ in matching}) != 1:
+        return routers
+    address, peer = sorted(matching)[0]
+    return (RouterView(router.config, router.bgp, frozenset({str(address)}), peer),)
 
 
 def _node_manifests(manifests: tuple[Manifest, ...]) -> Iterator[NodeFact]:
@@ -302,7 +324,7 @@ def build_world(
     manifests = modernize(inputs.manifests)  # legacy MetalLB objects as today's CRs
     site_ns = plan.site.spec.management_cluster.metallb_namespace if plan else None
     view = metallb_view(manifests, site_ns)
-    routers = _routers(inputs, plan)
+    routers = _paired_by_asn(_routers(inputs, plan), view)
     nodes = _nodes(inputs, plan, routers, view, site_file)
     hcs = tuple(m for m in manifests if m.is_a("HostedCluster", "hypershift.openshift.io"))
     services = tuple(

@@ -380,6 +380,17 @@ def _outside(fw: Firewall, proto: str, port: int, label: str, family: int) -> It
 def check_router_side(world: World) -> list[Finding]:
     found: list[Finding] = []
     for router in world.routers:
+        if router.paired_with:
+            address = next(iter(router.addresses))
+            found.append(
+                warning(
+                    Where(router.config.file, router.bgp.line),
+                    "router.address.unknown",
+                    f"router {router.name} states no address of its own (no bgp router-id): "
+                    f"taken as {address} from BGPPeer {router.paired_with}, whose ASNs match it",
+                    f"add `bgp router-id {address}` under router bgp if that is the router",
+                )
+            )
         found += _policy(world, router)
         found += _outbound(world, router)
         found += _multipath(world, router)
