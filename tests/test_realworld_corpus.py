@@ -34,6 +34,7 @@ RENDERS = {
     "homelab-listen-md5",
     "legacy-configmap",
     "metallb-dev-env",
+    "node-running-config",
     "openshift-olm-metallb-system",
     "openshift-operators",
     "plain-l2-ingress",

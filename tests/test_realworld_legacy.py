@@ -94,3 +94,14 @@ def test_dnsmasq_records_are_read() -> None:
     }
     assert [(f.line, f.rule) for f in read] == [(6, "dns.syntax")]  # line 5 is legal
     assert all(f.hint for f in read)
+
+
+def test_a_speakers_running_config_is_node_side_not_the_router() -> None:
+    folder = Path(__file__).parent / "fixtures" / "realworld" / "node-running-config"
+    conf = (folder / "speaker-running.conf").read_text()
+    inputs, read = read_texts([("speaker-running.conf", conf)])
+    assert inputs.routers == ()
+    assert [f.rule for f in read] == ["read.node-side"]
+    router = conf.replace("192.168.40.1-in", "FROM-ROUTER").replace("192.168.40.1-pl", "VIPS-pl")
+    inputs, read = read_texts([("frr.conf", router)])
+    assert len(inputs.routers) == 1

@@ -127,6 +127,18 @@ def _read_one(c: _Collector, display: str, name: str, text: str) -> None:
         c.findings += findings
     elif kind == "frr":
         config, frr_findings = parse_frr(text, display)
+        if config.speaker_side():
+            c.findings.append(
+                info(
+                    Where(display),
+                    "read.node-side",
+                    "a node's own FRR config (a MetalLB/frr-k8s speaker: per-neighbor "
+                    "`<neighbor>-pl-ipv4` prefix-lists and `-in`/`-out` route-maps), not the "
+                    "upstream router's: not read as a router",
+                    "pass the upstream router's frr.conf (or `show running-config` on it)",
+                )
+            )
+            return
         c.routers.append(config)
         c.findings += frr_findings
     elif kind == "daemons":

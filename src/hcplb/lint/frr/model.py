@@ -237,6 +237,23 @@ class FrrConfig:
     def main_bgp(self) -> BgpInstance | None:
         return next((b for b in self.bgp if b.vrf is None), None)
 
+    def speaker_side(self) -> bool:
+        """A MetalLB / frr-k8s speaker's own running-config (a node's), not an upstream router's.
+
+        Speakers name their per-neighbor policy after the neighbor: `ip prefix-list
+        <neighbor>-pl-ipv4` (the VIPs, `le 32`) and route-maps `<neighbor>-in` / `<neighbor>-out`.
+        """
+        bgp = self.main_bgp
+        if bgp is None:
+            return False
+        lists = {name for _family, name in self.prefix_lists}
+        for nb in bgp.neighbors:
+            if f"{nb}-pl-ipv4" in lists or f"{nb}-pl-ipv6" in lists:
+                return True
+            if f"{nb}-in" in self.route_maps and f"{nb}-out" in self.route_maps:
+                return True
+        return False
+
     def router_addresses(self) -> set[str]:
         """Addresses the nodes may dial to reach this router: router-ids and interface addresses."""
         found = {addr for addr, _ in self.addresses}
