@@ -125,3 +125,12 @@ def test_lint_pairs_a_router_without_address_with_the_bgppeer_whose_asns_match(
     other = PEER.replace("peerASN: 64512", "peerASN: 64999")  # ASNs do not match: no pairing
     report = lint_paths(_write(tmp_path, {"peer.yaml": other}))
     assert not [f for f in report.findings if f.rule == "router.address.unknown"]
+
+
+def test_inputs_that_all_fail_to_parse_fail_the_import(tmp_path: Path) -> None:
+    paths = _write(tmp_path, {"a.yaml": "kind: [unclosed\n", "b.yaml": "key: 'open\n"})
+    out = tmp_path / "site.yaml"
+    result = CliRunner().invoke(app, ["import", *map(str, paths), "-o", str(out)])
+    assert result.exit_code != 0
+    assert "read.yaml" in result.output and "nothing usable found" in result.output
+    assert not out.exists()
