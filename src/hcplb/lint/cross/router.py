@@ -200,7 +200,9 @@ def _policy(world: World, router: RouterView) -> Iterator[Finding]:
     for members in groups.values():
         nb = members[0]
         where = Where(file, policy_lines(nb, router.bgp, INBOUND))
-        rejected = [s for s in samples if inbound_verdict(router.config, nb, s) == "deny"]
+        # one verdict per sample, read by both the rejects-vip and the unknown findings
+        verdicts = {s: inbound_verdict(router.config, nb, s) for s in samples}
+        rejected = [s for s in samples if verdicts[s] == "deny"]
         if rejected:
             yield error(
                 where,
@@ -218,7 +220,7 @@ def _policy(world: World, router: RouterView) -> Iterator[Finding]:
                 f"{_names(members)}, outside the VIP pools",
                 "permit only the VIP pools: `ip prefix-list NAME permit POOL ge 32`, then deny",
             )
-        unsure = [w for w in samples if inbound_verdict(router.config, nb, w) == "maybe"]
+        unsure = [s for s in samples if verdicts[s] == "maybe"]
         if unsure:
             yield warning(
                 where,
