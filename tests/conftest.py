@@ -11,15 +11,20 @@ error (`data_files`), so a test never shrinks to fewer cases.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
 from hcplb.spec import LoadedSite, load_site
+
+if TYPE_CHECKING:
+    from hcplb.lab import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -124,3 +129,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     reason = lab_ready()
     if CI and reason is not None and "lab" in item.keywords:
         pytest.fail(f"lab test cannot run under CI=true: {reason}", pytrace=False)
+
+
+@contextlib.contextmanager
+def running_lab(
+    tmp_path_factory: pytest.TempPathFactory, site: Path, name: str, *, timeout: float = 90
+) -> Iterator[Lab]:
+    """A lab of `site` under a private labs directory, brought down afterwards (also after a
+    failure); for module-scoped lab fixtures."""
+    from hcplb.lab import down, up
+
+    labs = tmp_path_factory.mktemp("labs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HCPLB_LAB_DIR", str(labs))
+        try:
+            yield up(site, name, timeout=timeout)
+        finally:
+            if (labs / name).exists():
+                down(name)

@@ -19,14 +19,14 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from hcplb.lab import Lab, down, faults, up
+from hcplb.lab import Lab, faults
 from hcplb.lab.pki import Ca, issue
 from hcplb.lab.verification import prepare_lab
 from hcplb.probes.model import Report, Status
 from hcplb.probes.sources import Prepared
 from hcplb.probes.suite import verify
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, running_lab
 
 pytestmark = pytest.mark.lab
 
@@ -40,15 +40,10 @@ RELOAD = "/usr/lib/frr/frr-reload.py"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    labs = tmp_path_factory.mktemp("labs")
-    name = f"v{os.getpid() % 100000}-seed"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HCPLB_LAB_DIR", str(labs))
-        try:
-            yield up(EXAMPLES / "seed.yaml", name, timeout=90)
-        finally:
-            if (labs / name).exists():
-                down(name)
+    with running_lab(
+        tmp_path_factory, EXAMPLES / "seed.yaml", f"v{os.getpid() % 100000}-seed"
+    ) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,13 @@ import pytest
 from typer.testing import CliRunner
 
 from hcplb.cli import app
-from hcplb.lab import Lab, down, faults, up
+from hcplb.lab import Lab, faults
 from hcplb.lab.verification import prepare_lab
 from hcplb.probes.model import Report, Status
 from hcplb.probes.suite import verify
 
 from . import browser
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, running_lab
 
 pytestmark = pytest.mark.lab
 
@@ -40,15 +40,10 @@ RED, GREEN = "rgb(198, 40, 40)", "rgb(46, 125, 50)"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    labs = tmp_path_factory.mktemp("labs")
-    name = f"z{os.getpid() % 100000}-viz"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HCPLB_LAB_DIR", str(labs))
-        try:
-            yield up(EXAMPLES / "seed.yaml", name, timeout=90)
-        finally:
-            if (labs / name).exists():
-                down(name)
+    with running_lab(
+        tmp_path_factory, EXAMPLES / "seed.yaml", f"z{os.getpid() % 100000}-viz"
+    ) as lab:
+        yield lab
 
 
 def _lines(stream: IO[str], into: queue.Queue[str]) -> None:
