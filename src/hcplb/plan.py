@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hcplb.errors import Problem, SpecError
-from hcplb.spec.models import Bfd, HostedCluster, Node, Router, Site
+from hcplb.spec.families import cluster_family
+from hcplb.spec.models import LAB_CLIENT_NETWORKS, Bfd, HostedCluster, Node, Router, Site, family_of
 from hcplb.spec.pools import pool_addresses, pool_networks
 
 NODE_PEER_GROUP = "HCP-NODES"
@@ -31,7 +32,8 @@ def _unplanned(cluster: HostedCluster, why: str) -> SpecError:
 
 
 def allocate_vips(site: Site) -> dict[str, str]:
-    """VIP per hosted cluster (`namespace/name`): fixed ones first, then the first free pool address.
+    """VIP per hosted cluster (`namespace/name`): fixed ones first, then the first free pool
+    address of the cluster's family.
 
     Raises SpecError only if called on an unchecked site whose pool is exhausted; the loader's
     checks report that case with a location first.
@@ -39,7 +41,7 @@ def allocate_vips(site: Site) -> dict[str, str]:
     pools = {p.name: p for p in site.spec.pools}
     taken = {c.vip for c in site.spec.hosted_clusters if c.vip is not None}
     result: dict[str, str] = {}
-    cursors: dict[str, Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address]] = {}
+    cursors: dict[tuple[str, int], Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address]] = {}
     for cluster in site.spec.hosted_clusters:
         if cluster.vip is not None:
             result[cluster_key(cluster)] = cluster.vip
@@ -48,14 +50,15 @@ def allocate_vips(site: Site) -> dict[str, str]:
         pool = pools.get(cluster.pool)
         if pool is None:
             raise _unplanned(cluster, f"pool {cluster.pool!r} is not defined")
-        cursor = cursors.setdefault(pool.name, pool_addresses(pool))
+        family = cluster_family(site, cluster)
+        cursor = cursors.setdefault((pool.name, family), pool_addresses(pool, family))
         for addr in cursor:
             if str(addr) not in taken:
                 taken.add(str(addr))
                 result[cluster_key(cluster)] = str(addr)
                 break
         else:
-            raise _unplanned(cluster, f"pool {pool.name} has no free address")
+            raise _unplanned(cluster, f"pool {pool.name} has no free IPv{family} address")
     return result
 
 
@@ -69,17 +72,43 @@ class ClusterPlan:
     control_plane_namespace: str
     api_name: str
     api_int_name: str
+    family: int = 4
 
 
 @dataclass(frozen=True)
 class Peering:
+    """One BGP session between a router and a node.
+
+    `family` is the session's transport (the addresses it runs between); `carries` the
+    address families it announces: the same one, or both for `bgp.sessions: dual-stack`.
+    """
+
     router: Router
     node: Node
     node_asn: int
+    family: int = 4
+    carries: tuple[int, ...] = (4,)
 
     @property
     def ibgp(self) -> bool:
         return self.router.asn == self.node_asn
+
+    @property
+    def node_address(self) -> str:
+        return _address(self.node, self.family)
+
+    @property
+    def router_address(self) -> str:
+        return _address(self.router, self.family)
+
+
+def _address(host: Router | Node, family: int) -> str:
+    found = host.address_of(family)
+    if found is None:
+        raise SpecError(
+            [Problem("<site>", 0, 0, host.name, f"no IPv{family} address", "load_site first")]
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -91,6 +120,34 @@ class SitePlan:
     maximum_prefix: int
     maximum_paths: int
     bfd: Bfd | None
+    families: tuple[int, ...] = (4,)
+    machine_networks: tuple[str, ...] = ()
+    client_networks: tuple[str, ...] = ()
+
+    @property
+    def dual_stack_sessions(self) -> bool:
+        return self.site.spec.bgp.sessions == "dual-stack"
+
+    def accepted_of(self, family: int) -> tuple[str, ...]:
+        """The networks of one family the routers accept host routes from (pools, lone VIPs)."""
+        return tuple(n for n in self.accepted_networks if family_of(n) == family)
+
+    def maximum_prefix_of(self, family: int) -> int:
+        """How many routes of one family a node may send: the accepted addresses, capped."""
+        return _maximum_prefix(self.accepted_of(family))
+
+    def machine_network_of(self, family: int) -> str | None:
+        return next((n for n in self.machine_networks if family_of(n) == family), None)
+
+    def client_network_of(self, family: int) -> str | None:
+        return next((n for n in self.client_networks if family_of(n) == family), None)
+
+    def clusters_of(self, family: int) -> tuple[ClusterPlan, ...]:
+        return tuple(c for c in self.clusters if c.family == family)
+
+    def announced_families(self) -> tuple[int, ...]:
+        """The families some hosted cluster's VIP is in, the site's order."""
+        return tuple(f for f in self.families if self.clusters_of(f))
 
     @property
     def routers(self) -> tuple[Router, ...]:
@@ -124,6 +181,37 @@ def metallb_pool_name(cluster: HostedCluster) -> str:
     return f"{cluster.namespace}-{cluster.name}-api"
 
 
+def _maximum_prefix(networks: tuple[str, ...]) -> int:
+    total = sum(ipaddress.ip_network(n).num_addresses for n in networks)
+    return max(1, min(total, MAX_PREFIX_CAP))
+
+
+def _peerings(site: Site) -> tuple[Peering, ...]:
+    """Per-family: one session per family both ends have; dual-stack: one IPv4 session each."""
+    spec = site.spec
+    families = spec.management_cluster.families
+    if spec.bgp.sessions == "dual-stack":
+        return tuple(
+            Peering(router, node, node_asn(site, node), 4, families)
+            for router in spec.routers
+            for node in spec.management_cluster.nodes
+        )
+    return tuple(
+        Peering(router, node, node_asn(site, node), family, (family,))
+        for router in spec.routers
+        for family in families
+        for node in spec.management_cluster.nodes
+        if family in router.families and family in node.families
+    )
+
+
+def _client_networks(site: Site) -> tuple[str, ...]:
+    given = {family_of(n): n for n in site.spec.lab.client_networks}
+    return tuple(
+        given.get(f, LAB_CLIENT_NETWORKS[f]) for f in site.spec.management_cluster.families
+    )
+
+
 def plan_site(site: Site) -> SitePlan:
     """Derive everything render, lab, lint and verify share from a validated site."""
     spec = site.spec
@@ -136,30 +224,33 @@ def plan_site(site: Site) -> SitePlan:
             control_plane_namespace=c.control_plane_namespace,
             api_name=c.api_name,
             api_int_name=c.api_int_name,
+            family=cluster_family(site, c),
         )
         for c in spec.hosted_clusters
     )
-    peerings = tuple(
-        Peering(router, node, node_asn(site, node))
-        for router in spec.routers
-        for node in spec.management_cluster.nodes
-    )
+    families = spec.management_cluster.families
     accepted: list[str] = []
-    for pool in spec.pools:
-        accepted.extend(str(n) for n in pool_networks(pool.addresses) if n.version == 4)
+    for family in sorted(families):
+        for pool in spec.pools:
+            accepted.extend(str(n) for n in pool_networks(pool.addresses) if n.version == family)
     pooled = {
         str(ipaddress.ip_network(c.vip))
         for c in clusters
         if not any(ipaddress.ip_address(c.vip) in ipaddress.ip_network(n) for n in accepted)
     }
-    accepted.extend(sorted(pooled, key=lambda n: ipaddress.ip_network(n)))
-    total = sum(ipaddress.ip_network(n).num_addresses for n in accepted)
+    accepted.extend(
+        sorted(pooled, key=lambda n: (family_of(n), int(ipaddress.ip_network(n).network_address)))
+    )
+    accepted_of_primary = tuple(n for n in accepted if family_of(n) == families[0])
     return SitePlan(
         site=site,
         clusters=clusters,
-        peerings=peerings,
+        peerings=_peerings(site),
         accepted_networks=tuple(accepted),
-        maximum_prefix=max(1, min(total, MAX_PREFIX_CAP)),
+        maximum_prefix=_maximum_prefix(accepted_of_primary),
         maximum_paths=max(len(spec.management_cluster.nodes), 1),
         bfd=spec.bgp.bfd,
+        families=families,
+        machine_networks=tuple(spec.management_cluster.machine_networks),
+        client_networks=_client_networks(site),
     )

@@ -11,7 +11,13 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from hcplb.spec.models import Site
+from hcplb.spec.families import (
+    address_loc,
+    check_families,
+    cluster_blocks_of_other_family,
+    cluster_family,
+)
+from hcplb.spec.models import Pool, Site, family_of
 from hcplb.spec.pools import pool_networks, pool_usable_count
 
 # RFC 6996 / RFC 7300 private ASNs; others are public (or reserved, RFC 5398 documentation).
@@ -104,56 +110,70 @@ def _check_names(site: Site) -> Iterator[PathProblem]:
 def _check_addresses(site: Site) -> Iterator[PathProblem]:
     spec = site.spec
     mc = spec.management_cluster
-    machine = ipaddress.ip_network(mc.machine_network)
+    machines = {family_of(n): ipaddress.ip_network(n) for n in mc.machine_networks}
     owners: dict[str, tuple[str | int, ...]] = {}
     for i, r in enumerate(spec.routers):
-        if r.address in owners:
-            yield PathProblem(_router(i, "address"), f"address {r.address} is used twice", "")
-        owners[r.address] = _router(i, "address")
-        if ipaddress.ip_address(r.address) not in machine:
-            yield PathProblem(
-                _router(i, "address"),
-                f"router address {r.address} is outside the machine network {machine}",
-                "the nodes reach the router directly on the machine network; "
-                "a router elsewhere needs eBGP multihop, which hcplb does not render",
-            )
+        for j, address in enumerate(r.addresses):
+            loc = address_loc(_router(i), r, j)
+            if address in owners:
+                yield PathProblem(loc, f"address {address} is used twice", "")
+            owners[address] = loc
+            machine = machines.get(family_of(address))
+            if machine is not None and ipaddress.ip_address(address) not in machine:
+                yield PathProblem(
+                    loc,
+                    f"router address {address} is outside the machine network {machine}",
+                    "the nodes reach the router directly on the machine network; "
+                    "a router elsewhere needs eBGP multihop, which hcplb does not render",
+                )
     for i, rid in _duplicates([r.router_id for r in spec.routers]):
         yield PathProblem(_router(i, "routerId"), f"router-id {rid} is used twice", "")
     for i, n in enumerate(mc.nodes):
-        if n.address in owners:
-            yield PathProblem(_node(i, "address"), f"address {n.address} is used twice", "")
-        owners[n.address] = _node(i, "address")
-        addr = ipaddress.ip_address(n.address)
-        if addr not in machine:
-            yield PathProblem(
-                _node(i, "address"),
-                f"node address {n.address} is outside the machine network {machine}",
-                "fix the address or the network; a node on another network needs eBGP multihop",
-            )
-        elif (
-            addr in (machine.network_address, machine.broadcast_address) and machine.prefixlen < 31
-        ):
-            yield PathProblem(
-                _node(i, "address"), f"{n.address} is not a host address of {machine}", ""
-            )
-    lab_net = ipaddress.ip_network(spec.lab.client_network)
-    if lab_net.overlaps(machine):
-        yield PathProblem(
-            ("spec", "lab", "clientNetwork"),
-            f"client network {lab_net} overlaps the machine network {machine}",
-            "pick a separate network for the lab's client",
-        )
+        for j, address in enumerate(n.addresses):
+            loc = address_loc(_node(i), n, j)
+            if address in owners:
+                yield PathProblem(loc, f"address {address} is used twice", "")
+            owners[address] = loc
+            machine = machines.get(family_of(address))
+            addr = ipaddress.ip_address(address)
+            if machine is None:
+                continue
+            if addr not in machine:
+                yield PathProblem(
+                    loc,
+                    f"node address {address} is outside the machine network {machine}",
+                    "fix the address or the network; a node on another network needs eBGP multihop",
+                )
+            elif (
+                isinstance(machine, ipaddress.IPv4Network)
+                and addr in (machine.network_address, machine.broadcast_address)
+                and machine.prefixlen < 31
+            ):
+                yield PathProblem(loc, f"{address} is not a host address of {machine}", "")
+    lab_nets = [ipaddress.ip_network(n) for n in spec.lab.client_networks] or [
+        ipaddress.ip_network(spec.lab.client_network)
+    ]
+    for lab_net in lab_nets:
+        for machine in machines.values():
+            if lab_net.version == machine.version and lab_net.overlaps(machine):
+                yield PathProblem(
+                    ("spec", "lab", "clientNetwork"),
+                    f"client network {lab_net} overlaps the machine network {machine}",
+                    "pick a separate network for the lab's client",
+                )
     for i, pool in enumerate(spec.pools):
         loc = ("spec", "pools", i, "addresses")
         nets = pool_networks(pool.addresses)
-        if any(net.overlaps(machine) for net in nets):  # one finding per pool, not per fragment
+        on_machine = [str(m) for m in machines.values() if any(_overlap(net, m) for net in nets)]
+        if on_machine:  # one finding per pool, not per fragment
             yield PathProblem(
                 loc,
                 f"pool {pool.name} ({', '.join(pool.addresses)}) overlaps the machine network "
-                f"{machine}: legal in BGP mode (a VIP's /32 is more specific than the connected "
-                "route), but hosts on that network reach the VIP without the router, so ECMP "
-                "and the router's policy do not apply to them, and the addresses must stay out of "
-                "DHCP and node use",
+                f"{' and '.join(on_machine)}: legal in BGP mode (a VIP's "
+                f"{' or '.join(sorted({f'/{n.max_prefixlen}' for n in nets}))} is more specific "
+                "than the connected route), but hosts on that network reach the VIP "
+                "without the router, so ECMP and the router's policy do not apply to them, and "
+                "the addresses must stay out of DHCP and node use",
                 "prefer a pool outside the machine network; keep it here only if nothing on the "
                 "node network must be balanced across nodes",
                 severity="warning",
@@ -164,13 +184,13 @@ def _check_addresses(site: Site) -> Iterator[PathProblem]:
                     yield PathProblem(
                         loc, f"pool {pool.name} contains {owner}, a router or node", ""
                     )
-            if net.overlaps(lab_net):
+            if any(_overlap(net, lab_net) for lab_net in lab_nets):
                 yield PathProblem(
                     loc, f"pool {pool.name} ({net}) overlaps the lab client network", ""
                 )
         for j, other in enumerate(spec.pools[:i]):
             for net in nets:
-                if any(net.overlaps(o) for o in pool_networks(other.addresses)):
+                if any(_overlap(net, o) for o in pool_networks(other.addresses)):
                     yield PathProblem(
                         loc,
                         f"pool {pool.name} overlaps pool {other.name}",
@@ -179,12 +199,19 @@ def _check_addresses(site: Site) -> Iterator[PathProblem]:
                     break
 
 
+def _overlap(
+    a: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    b: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> bool:
+    return a.version == b.version and a.overlaps(b)
+
+
 def _check_clusters(site: Site) -> Iterator[PathProblem]:
     spec = site.spec
     pools = {p.name: p for p in spec.pools}
-    machine = ipaddress.ip_network(spec.management_cluster.machine_network)
+    machines = [ipaddress.ip_network(n) for n in spec.management_cluster.machine_networks]
     fixed = Counter(c.vip for c in spec.hosted_clusters if c.vip)
-    demand: Counter[str] = Counter()
+    demand: Counter[tuple[str, int]] = Counter()
     for i, c in enumerate(spec.hosted_clusters):
         pool = pools.get(c.pool) if c.pool else None
         if c.pool and pool is None:
@@ -202,7 +229,9 @@ def _check_clusters(site: Site) -> Iterator[PathProblem]:
                     f"VIP {c.vip} is not inside pool {pool.name}",
                     f"pool {pool.name} has {', '.join(pool.addresses)}",
                 )
-            if vip in machine and pool is None:  # with a pool, the pool's warning says it
+            if (
+                any(vip in m for m in machines) and pool is None
+            ):  # with a pool, the pool's warning says it
                 yield PathProblem(
                     _hc(i, "vip"),
                     f"VIP {c.vip} is inside the machine network: hosts on it reach the VIP "
@@ -218,27 +247,35 @@ def _check_clusters(site: Site) -> Iterator[PathProblem]:
             ):
                 yield PathProblem(
                     _hc(i, "vip"),
-                    f"VIP {c.vip} is in no pool; the router will accept exactly this /32",
+                    f"VIP {c.vip} is in no pool; the router will accept exactly this "
+                    f"/{vip.max_prefixlen}",
                     "name the pool it belongs to",
                     "warning",
                 )
         elif pool is not None:
-            demand[pool.name] += 1
-        for j, block in enumerate(c.allowed_cidr_blocks):
-            if ipaddress.ip_network(block).version != 4:
-                yield PathProblem(
-                    _hc(i, "allowedCIDRBlocks", j), "only IPv4 blocks are supported", ""
-                )
-    for name, wanted in demand.items():
+            demand[(pool.name, cluster_family(site, c))] += 1
+    for loc, message, hint in cluster_blocks_of_other_family(site):
+        yield PathProblem(loc, message, hint, "warning")
+    for (name, family), wanted in demand.items():
         pool = pools[name]
-        free = pool_usable_count(pool, list(fixed))
-        if free < wanted:
+        free = pool_usable_count(pool, list(fixed), family)
+        if free < wanted and _has_family(pool.addresses, family):  # else families.py says it
             index = next(i for i, p in enumerate(spec.pools) if p.name == name)
+            what = "" if family == 4 and _single_family(spec.pools) else f"IPv{family} "
             yield PathProblem(
                 ("spec", "pools", index, "addresses"),
-                f"pool {name} has {free} free addresses for {wanted} clusters",
+                f"pool {name} has {free} free {what}addresses for {wanted} clusters",
                 "widen the pool or give some clusters a fixed vip",
             )
+
+
+def _has_family(entries: list[str], family: int) -> bool:
+    return any(n.version == family for n in pool_networks(entries))
+
+
+def _single_family(pools: list[Pool]) -> bool:
+    """No IPv6 anywhere in the pools: messages keep the IPv4-only wording."""
+    return all(n.version == 4 for p in pools for n in pool_networks(p.addresses))
 
 
 _FRR_TIMER_MAX = 65535  # `neighbor X timers (0-65535) (0-65535)`
@@ -307,4 +344,5 @@ def check_site(site: Site) -> list[PathProblem]:
     checks = (_check_names, _check_addresses, _check_clusters, _check_bgp, _check_asns, _check_ecmp)
     for check in checks:
         findings.extend(check(site))
+    findings.extend(PathProblem(loc, msg, hint) for loc, msg, hint in check_families(site))
     return findings

@@ -119,15 +119,51 @@ def _bounded_plain(root: Any, text: str, file: str) -> Any:
         ) from None
 
 
+# A one-family field written in its per-family form: `address` is `addresses[0]`.
+_PLURALS = {
+    "address": "addresses",
+    "machineNetwork": "machineNetworks",
+    "clientNetwork": "clientNetworks",
+}
+
+
+def _written(root: Any, loc: Loc) -> list[str | int]:
+    """`loc` with a one-family key the document writes in its per-family form replaced by
+    the first entry of that list (`address` -> `addresses`, 0)."""
+    steps: list[str | int] = []
+    node = root
+    for key in loc:
+        plural = _PLURALS.get(key) if isinstance(key, str) else None
+        if (
+            plural is not None
+            and isinstance(node, CommentedMap)
+            and key not in node
+            and plural in node
+        ):
+            steps += [plural, 0]
+            node = (
+                node[plural][0] if isinstance(node[plural], CommentedSeq) and node[plural] else None
+            )
+            continue
+        steps.append(key)
+        if isinstance(node, CommentedMap | CommentedSeq):
+            try:
+                node = node[key]
+            except (KeyError, IndexError, TypeError):
+                node = None
+    return steps
+
+
 def locate(root: Any, loc: Loc) -> tuple[int, int]:
     """1-based (line, column) of the deepest node of `loc` that exists in the YAML tree."""
     line, col = 0, 0
     node = root
     if hasattr(node, "lc"):
         line, col = node.lc.line, node.lc.col
-    for index, key in enumerate(loc):
+    steps = _written(root, loc)
+    for index, key in enumerate(steps):
         if isinstance(node, CommentedMap) and key in node:
-            last = index == len(loc) - 1
+            last = index == len(steps) - 1
             scalar = not isinstance(node[key], CommentedMap | CommentedSeq)
             line, col = node.lc.value(key) if last and scalar else node.lc.key(key)
             node = node[key]
@@ -181,6 +217,11 @@ def _pydantic_problems(exc: ValidationError, root: Any, file: str) -> list[Probl
         if err["type"] == "model_type" and loc and loc[-1] in ("password", "secret"):
             message = "secrets are never written in the spec"
             hint = "write {env: VARIABLE} or {file: PATH} instead"
+        if err["type"] == "missing" and loc[-1:] == ["routerId"]:
+            hint = (
+                "FRR's router-id is 32 bits, a dotted quad even on an IPv6-only router: "
+                "give one unique per router (its IPv4 address, if it has one)"
+            )
         if err["type"] == "literal_error" and loc[-1:] == ["apiVersion"]:
             hint = "this hcplb reads apiVersion hcplb.io/v1alpha1"
         line, col = locate(root, loc)

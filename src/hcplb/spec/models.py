@@ -9,8 +9,9 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -84,6 +85,59 @@ def _cidr(value: str) -> str:
         raise ValueError(f"{value!r} is not a network in CIDR notation ({exc})") from None
 
 
+def family_of(value: str) -> int:
+    """4 or 6: the IP version of an address or a network."""
+    return ipaddress.ip_interface(value).version
+
+
+def _per_family(values: list[str]) -> list[str]:
+    """One address or network per family (IPv4, IPv6), at most two: the first is the primary."""
+    if not 1 <= len(values) <= 2:
+        raise ValueError("give one entry per IP family: one or two, IPv4 and/or IPv6")
+    if len(values) == 2 and family_of(values[0]) == family_of(values[1]):
+        raise ValueError(f"{values[0]} and {values[1]} are the same IP family; give one per family")
+    return values
+
+
+def single_or_list(data: Any, single: str, plural: str, check: Callable[[str], str]) -> Any:
+    """For a before-validator: `single: x` is the one-family form of `plural: [x, y]`.
+
+    Afterwards both are set (`single` is the primary, the first of `plural`), so code that
+    needs one value reads `single` and code that handles families reads `plural`.
+    """
+    if not isinstance(data, dict):
+        return data
+    singles, plurals = (single, to_camel(single)), (plural, to_camel(plural))
+    given_single = [k for k in singles if k in data]
+    given_plural = [k for k in plurals if k in data]
+    if given_single and given_plural:
+        raise ValueError(f"give {to_camel(single)!r} or {to_camel(plural)!r}, not both")
+    data = dict(data)
+    # A bad value is reported once, where it is written; its copy gets a stand-in that
+    # passes (the model fails on the original anyway).
+    if given_single:
+        value = data[given_single[0]]
+        data[plural] = [value if _valid(check, value) else _STAND_IN]
+    elif given_plural:
+        values = data[given_plural[0]]
+        if isinstance(values, list) and values:
+            data[single] = values[0] if _valid(check, values[0]) else _STAND_IN
+    return data
+
+
+_STAND_IN = "0.0.0.0"
+
+
+def _valid(check: Callable[[str], str], value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        check(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def _pool_entry(value: str) -> str:
     """A pool entry is a CIDR or an inclusive range `first-last` (MetalLB's syntax)."""
     if "-" in value:
@@ -154,6 +208,8 @@ DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
 IPv4 = Annotated[str, AfterValidator(_ipv4)]
 IPAddr = Annotated[str, AfterValidator(_ip)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
+IPAddrs = Annotated[list[IPAddr], AfterValidator(_per_family)]
+Cidrs = Annotated[list[Cidr], AfterValidator(_per_family)]
 PoolEntry = Annotated[str, AfterValidator(_pool_entry)]
 # Strict: YAML already gives whole numbers as ints; lax mode would read `true` as 1.
 Whole = Annotated[int, Strict()]
@@ -187,17 +243,36 @@ class Firewall(StrEnum):
     nftables = "nftables"
 
 
-class Router(Model):
+class _Addressed(Model):
+    """A host with `address` (one family) or `addresses` (one per family, primary first)."""
+
+    address: IPAddr
+    addresses: IPAddrs
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forms(cls, data: Any) -> Any:
+        return single_or_list(data, "address", "addresses", _ip)
+
+    def address_of(self, family: int) -> str | None:
+        """This host's address of IP version `family`, or None."""
+        return next((a for a in self.addresses if family_of(a) == family), None)
+
+    @property
+    def families(self) -> tuple[int, ...]:
+        return tuple(family_of(a) for a in self.addresses)
+
+
+class Router(_Addressed):
     name: DnsLabel
     asn: Asn
+    # FRR's router-id is 32 bits: a dotted quad even on an IPv6-only router.
     router_id: IPv4
-    address: IPv4
     firewall: Firewall = Firewall.firewalld
 
 
-class Node(Model):
+class Node(_Addressed):
     name: DnsLabel
-    address: IPv4
     labels: Labels = Field(default_factory=dict)
     asn: Asn | None = None
 
@@ -205,12 +280,24 @@ class Node(Model):
 class ManagementCluster(Model):
     asn: Asn
     metallb_namespace: DnsLabel = "metallb-system"
+    # One network per family, primary first (`machineNetworks`), or one (`machineNetwork`).
     machine_network: Cidr
+    machine_networks: Cidrs
     nodes: list[Node] = Field(min_length=1)
     speaker_node_selector: Labels = Field(default_factory=dict)
     # MetalLB's BGP implementation: frr-k8s (what current OpenShift runs: MetalLB writes
     # FRRConfigurations, the frr-k8s daemon set renders frr.conf) or frr (MetalLB's own FRR).
     bgp_backend: Literal["frr-k8s", "frr"] = "frr-k8s"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forms(cls, data: Any) -> Any:
+        return single_or_list(data, "machine_network", "machine_networks", _cidr)
+
+    @property
+    def families(self) -> tuple[int, ...]:
+        """The site's IP families, the primary first."""
+        return tuple(family_of(n) for n in self.machine_networks)
 
 
 class Bfd(Model):
@@ -231,6 +318,9 @@ class Bgp(Model):
     connect_time: Duration = 10.0
     password: SecretRef | None = None
     peering: Literal["static", "dynamic"] = "static"
+    # per-family: one session per family over that family's addresses; dual-stack: one IPv4
+    # session per peer carrying both families (MetalLB's `dualStackAddressFamily`).
+    sessions: Literal["per-family", "dual-stack"] = "per-family"
 
 
 class Pool(Model):
@@ -253,14 +343,25 @@ class HostedCluster(Model):
     namespace: DnsLabel
     base_domain: DnsSubdomain
     platform: Platform = Platform.Agent
-    vip: IPv4 | None = None
+    vip: IPAddr | None = None
     pool: DnsLabel | None = None
+    # The family of the VIP: the vip's when given, else the management cluster's primary.
+    ip_family: Literal["IPv4", "IPv6"] | None = None
     allowed_cidr_blocks: list[Cidr] = Field(default_factory=list, alias="allowedCIDRBlocks")
 
     @model_validator(mode="after")
     def _vip_or_pool(self) -> HostedCluster:
         if self.vip is None and self.pool is None:
             raise ValueError("give a 'vip', a 'pool' to take it from, or both")
+        if (
+            self.vip is not None
+            and self.ip_family is not None
+            and f"IPv{family_of(self.vip)}" != self.ip_family
+        ):
+            raise ValueError(
+                f"vip {self.vip} is not {self.ip_family}; the vip decides the family "
+                "(drop ipFamily or fix the vip)"
+            )
         return self
 
     @property
@@ -291,8 +392,20 @@ class Dns(Model):
     tsig_key: TsigKey | None = None
 
 
+LAB_CLIENT_NETWORKS = {4: "192.168.130.0/24", 6: "fd00:130::/64"}
+
+
 class Lab(Model):
-    client_network: Cidr = "192.168.130.0/24"
+    """The rehearsal lab; `clientNetworks` is the per-family form of `clientNetwork`."""
+
+    client_network: Cidr = LAB_CLIENT_NETWORKS[4]
+    # Empty when not given: the plan picks a default per site family.
+    client_networks: Cidrs = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forms(cls, data: Any) -> Any:
+        return single_or_list(data, "client_network", "client_networks", _cidr)
 
 
 class SiteSpec(Model):

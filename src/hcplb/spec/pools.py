@@ -33,11 +33,13 @@ def _count_mod(first: int, last: int, residue: int) -> int:
     return (last - residue) // 256 - (first - 1 - residue) // 256
 
 
-def pool_usable_count(pool: Pool, taken: Collection[str] = ()) -> int:
+def pool_usable_count(pool: Pool, taken: Collection[str] = (), family: int | None = None) -> int:
     """How many addresses `pool_addresses` yields that are not in `taken`, by arithmetic: an
-    IPv6 /64 or an IPv4 /0 is counted as fast as a /32."""
+    IPv6 /64 or an IPv4 /0 is counted as fast as a /32. `family` (4 or 6) counts only those."""
     count = 0
     for net in pool_networks(pool.addresses):
+        if family is not None and net.version != family:
+            continue
         first, last = int(net.network_address), int(net.broadcast_address)
         count += net.num_addresses
         if _skipped(net):
@@ -49,9 +51,14 @@ def pool_usable_count(pool: Pool, taken: Collection[str] = ()) -> int:
     return count
 
 
-def pool_addresses(pool: Pool) -> Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    """Every usable address of a pool in order; skips .0 and .255 of CIDRs wider than /31."""
+def pool_addresses(
+    pool: Pool, family: int | None = None
+) -> Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Every usable address of a pool (of one `family`) in order; skips .0 and .255 of IPv4
+    CIDRs wider than /31."""
     for net in pool_networks(pool.addresses):
+        if family is not None and net.version != family:
+            continue
         for addr in net:
             if _skipped(net) and int(addr) % 256 in (0, 255):
                 continue
