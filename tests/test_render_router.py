@@ -31,6 +31,9 @@ CASES = {
     "password": SITES / "password.yaml",
     "per-node-asn": SITES / "per-node-asn.yaml",
     "mixed-asn": SITES / "mixed-asn.yaml",
+    "ipv6": EXAMPLES / "ipv6.yaml",
+    "dualstack": EXAMPLES / "dualstack.yaml",
+    "dualstack-sessions": SITES / "dualstack-sessions.yaml",
 }
 # (golden directory, site case, profile)
 RENDERS = [(case, case, "hcplb") for case in CASES] + [
@@ -137,24 +140,27 @@ def test_shellcheck_scripts(
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_hcplb_profile_is_secure(render: Render, case: str) -> None:
+    """Every peer-group (IPv4 `HCP-NODES`, IPv6 `HCP-NODES-V6`) is passive with both
+    route-maps; every prefix-list entry accepts host routes only (/32, /128)."""
     files = _by_path(render(case, "hcplb"))
     for path, f in files.items():
         if path.endswith("frr.conf"):
             lines = [line.strip() for line in f.content.splitlines()]
             assert "no bgp ebgp-requires-policy" not in lines
             assert lines[2] == "frr defaults traditional"
-            assert f"neighbor {NODE_PEER_GROUP} passive" in lines
-            assert f"neighbor {NODE_PEER_GROUP} route-map HCPLB-FROM-NODES in" in lines
-            assert f"neighbor {NODE_PEER_GROUP} route-map HCPLB-TO-NODES out" in lines
+            groups = {ln.split()[1] for ln in lines if ln.endswith(" peer-group")}
+            assert groups & {NODE_PEER_GROUP, f"{NODE_PEER_GROUP}-V6"}
+            for group in groups:
+                assert f"neighbor {group} passive" in lines
+                assert f"neighbor {group} route-map HCPLB-FROM-NODES in" in lines
+                assert f"neighbor {group} route-map HCPLB-TO-NODES out" in lines
             assert "route-map HCPLB-TO-NODES deny 10" in lines
-            assert any(line.startswith("ip prefix-list HCPLB-VIP-POOLS") for line in lines)
-            assert all(
-                line.endswith(" ge 32")
-                for line in lines
-                if line.startswith("ip prefix-list HCPLB-VIP-POOLS")
-            )
+            entries = [ln for ln in lines if ln.startswith(("ip prefix-list", "ipv6 prefix-list"))]
+            assert entries
+            for line in entries:
+                assert line.endswith(" ge 32" if line.startswith("ip ") else " ge 128"), line
         if path.endswith("90-hcplb.conf"):
-            assert "net.ipv4.fib_multipath_hash_policy = 1" in f.content
+            assert "fib_multipath_hash_policy = 1" in f.content
 
 
 def test_seed_policy_values(render: Render) -> None:
@@ -187,6 +193,47 @@ def test_ibgp_same_asn(render: Render) -> None:
     assert "permit 10.0.3.12/32 ge 32" in conf
     # BFD echo packets return with the router's own source address.
     assert "ip saddr 192.168.125.1 udp dport 3785 accept" in files["router/hcplb.nft"].content
+
+
+def test_ipv6_router_is_hardened_like_ipv4(render: Render) -> None:
+    files = _by_path(render("ipv6", "hcplb"))
+    conf = files["router/frr.conf"].content
+    for line in (
+        "ipv6 prefix-list HCPLB-VIP-POOLS-V6 seq 5 permit 2001:db8:2::20/124 ge 128",
+        "route-map HCPLB-FROM-NODES permit 20\n match ipv6 address prefix-list HCPLB-VIP-POOLS-V6",
+        " bgp router-id 192.168.125.1",
+        " neighbor HCP-NODES-V6 bfd profile hcplb-bfd",
+        " neighbor HCP-NODES-V6 timers 30 90",
+        " neighbor 2001:db8:125::22 peer-group HCP-NODES-V6",
+        " address-family ipv6 unicast\n  neighbor HCP-NODES-V6 activate",
+        "  neighbor HCP-NODES-V6 maximum-prefix 16 restart 5",
+        "  maximum-paths 3",
+    ):
+        assert line + "\n" in conf
+    assert "address-family ipv4" not in conf and "ip prefix-list" not in conf
+    sysctl = files["router/90-hcplb.conf"].content
+    assert "net.ipv6.conf.all.forwarding = 1\n" in sysctl
+    assert "net.ipv6.fib_multipath_hash_policy = 1\n" in sysctl
+    v6 = files["router/ip6tables.rules"].content
+    assert "-A HCPLB-INPUT -s 2001:db8:125::20/128 -p tcp -m tcp --dport 179 -j ACCEPT" in v6
+    assert "-s " not in files["router/iptables.rules"].content  # no IPv4 peer: drop only
+
+
+def test_dualstack_sessions_activate_both_families_on_the_ipv4_group(render: Render) -> None:
+    conf = _by_path(render("dualstack-sessions", "hcplb"))["router/frr-a/frr.conf"].content
+    v6_block = conf[conf.index(" address-family ipv6 unicast") :]
+    assert "  neighbor HCP-NODES activate\n" in v6_block
+    assert "HCP-NODES-V6" not in conf and " neighbor 2001:" not in conf
+
+
+def test_dualstack_firewalls_name_both_families(render: Render) -> None:
+    files = _by_path(render("dualstack", "hcplb"))
+    nft = files["router/frr-a/hcplb.nft"].content
+    assert "ip6 saddr @bgp_peers6 tcp dport 179 accept" in nft
+    assert "elements = { 2001:db8:125::20, 2001:db8:125::21, 2001:db8:125::22 }" in nft
+    firewalld = files["router/frr-b/firewalld.sh"].content
+    assert 'family="ipv6" source address="2001:db8:125::21" port port="179"' in firewalld
+    assert 'family="ipv4" source address="192.168.125.21" port port="179"' in firewalld
 
 
 def test_dynamic_listen_range(render: Render) -> None:

@@ -23,6 +23,7 @@ from hcplb.render.firewall import (
     IPTABLES_CHAIN,
     NFT_TABLE,
     firewall_sources,
+    host_of,
 )
 from hcplb.render.host import sysctl_settings
 from hcplb.render.hostprep import HELPERS, Action, HostStep, Put, Run, host_steps
@@ -73,7 +74,7 @@ def check_host(
     if not checks[0].ok:
         return checks  # nothing else can be checked without FRR
     checks += _daemons(target, plan, steps)
-    checks.append(_sysctl(target, steps))
+    checks.append(_sysctl(target, steps, plan.families))
     checks.append(
         _firewall(target, plan, router, rendered, _fix(steps, "firewall", persist=persist))
     )
@@ -141,10 +142,10 @@ def _daemons(target: Target, plan: SitePlan, steps: Sequence[HostStep]) -> list[
     return checks
 
 
-def _sysctl(target: Target, steps: Sequence[HostStep]) -> HostCheck:
+def _sysctl(target: Target, steps: Sequence[HostStep], families: tuple[int, ...]) -> HostCheck:
     seen = []
     ok = True
-    for key, value in sysctl_settings():
+    for key, value in sysctl_settings(families):
         current = target.run(("sysctl", "-n", key), timeout=TIMEOUT).stdout.strip()
         seen.append(f"{key}={current or '?'}")
         ok = ok and current == value
@@ -152,7 +153,7 @@ def _sysctl(target: Target, steps: Sequence[HostStep]) -> HostCheck:
         "sysctl",
         ok,
         ", ".join(seen),
-        ", ".join(f"{k}={v}" for k, v in sysctl_settings()),
+        ", ".join(f"{k}={v}" for k, v in sysctl_settings(families)),
         _fix(steps, "sysctl", persist=True),
     )
 
@@ -164,7 +165,7 @@ def _firewall(
     rendered: RenderedSite,
     fix: tuple[Action, ...],
 ) -> HostCheck:
-    sources = [s.removesuffix("/32") for s in firewall_sources(plan)]
+    sources = [host_of(s) for s in firewall_sources(plan)]
     if router.firewall is Firewall.iptables:
         return _iptables(target, plan, router, rendered, fix)
     if router.firewall is Firewall.nftables:

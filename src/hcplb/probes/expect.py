@@ -59,7 +59,7 @@ def expect_site(
             sessions=r.sessions,
             vips=r.vips,
             bfd=plan.bfd if profile is not Profile.guide else None,
-            sysctl=sysctl_settings_of(profile),
+            sysctl=sysctl_settings_of(profile, plan.families),
             frr_conf=(frr_confs or {}).get(r.name),
         )
         for r in converged.routers

@@ -30,6 +30,7 @@ __all__ = [
     "NFT_TABLE",
     "firewall_filenames",
     "firewall_sources",
+    "host_of",
     "nft_table_head",
     "render_firewalld_script",
     "render_iptables_rules",
@@ -44,17 +45,32 @@ NFT_TABLE = "inet hcplb"
 FIREWALLD_POLICY = "hcplb-bgp"
 
 
-def firewall_sources(plan: SitePlan) -> tuple[str, ...]:
-    """Who may open BGP/BFD to the router: the nodes, or the machine network when peering is dynamic."""
+def _host(address: str) -> str:
+    return f"{address}/{128 if ':' in address else 32}"
+
+
+def host_of(source: str) -> str:
+    """A source as nft, firewalld and listings write one host: without its /32 or /128."""
+    return source.removesuffix("/32").removesuffix("/128")
+
+
+def firewall_sources(plan: SitePlan, family: int | None = None) -> tuple[str, ...]:
+    """Who may open BGP/BFD to the router (of one IP `family`, or all): the nodes' session
+    addresses, or the machine networks when peering is dynamic."""
     if plan.site.spec.bgp.peering == "dynamic":
-        return (plan.site.spec.management_cluster.machine_network,)
-    return tuple(f"{n.address}/32" for n in plan.nodes)
+        nets = [plan.machine_network_of(f) for f in sorted({p.family for p in plan.peerings})]
+        found = tuple(n for n in nets if n is not None)
+    else:
+        found = tuple(dict.fromkeys(_host(p.node_address) for p in plan.peerings))
+    return tuple(s for s in found if family is None or (6 if ":" in s else 4) == family)
 
 
-def _echo_sources(plan: SitePlan, router: Router) -> tuple[str, ...]:
-    """BFD echo packets come back looped by the node with the router's own source address."""
-    if plan.bfd is not None and plan.bfd.echo_mode:
-        return (f"{router.address}/32",)
+def _echo_sources(plan: SitePlan, router: Router, family: int = 4) -> tuple[str, ...]:
+    """BFD echo packets come back looped by the node with the router's own source address
+    (IPv4 only: MetalLB refuses echo mode towards IPv6 pools)."""
+    address = router.address_of(family)
+    if plan.bfd is not None and plan.bfd.echo_mode and family == 4 and address is not None:
+        return (_host(address),)
     return ()
 
 
@@ -81,19 +97,14 @@ def render_iptables_rules(plan: SitePlan, router: Router, *, family: int) -> str
         f":{IPTABLES_CHAIN} - [0:0]",
     ]
     bfd = ",".join(str(p) for p in BFD_PORTS)
-    if family == 4:
-        for source in firewall_sources(plan):
+    for source in firewall_sources(plan, family):
+        lines.append(f"-A {IPTABLES_CHAIN} -s {source} -p tcp -m tcp --dport {BGP_PORT} -j ACCEPT")
+        if plan.bfd is not None:
             lines.append(
-                f"-A {IPTABLES_CHAIN} -s {source} -p tcp -m tcp --dport {BGP_PORT} -j ACCEPT"
+                f"-A {IPTABLES_CHAIN} -s {source} -p udp -m multiport --dports {bfd} -j ACCEPT"
             )
-            if plan.bfd is not None:
-                lines.append(
-                    f"-A {IPTABLES_CHAIN} -s {source} -p udp -m multiport --dports {bfd} -j ACCEPT"
-                )
-        for source in _echo_sources(plan, router):
-            lines.append(
-                f"-A {IPTABLES_CHAIN} -s {source} -p udp -m udp --dport {_BFD_ECHO} -j ACCEPT"
-            )
+    for source in _echo_sources(plan, router, family):
+        lines.append(f"-A {IPTABLES_CHAIN} -s {source} -p udp -m udp --dport {_BFD_ECHO} -j ACCEPT")
     lines.append(f"-A {IPTABLES_CHAIN} -p tcp -m tcp --dport {BGP_PORT} -j DROP")
     if plan.bfd is not None:
         lines.append(f"-A {IPTABLES_CHAIN} -p udp -m multiport --dports {bfd} -j DROP")
@@ -101,13 +112,23 @@ def render_iptables_rules(plan: SitePlan, router: Router, *, family: int) -> str
     return "\n".join(lines) + "\n"
 
 
+# nft's words per family: the set's name, its type, the address match.
+_NFT = {4: ("bgp_peers", "ipv4_addr", "ip"), 6: ("bgp_peers6", "ipv6_addr", "ip6")}
+
+
+def _nft_families(plan: SitePlan) -> tuple[int, ...]:
+    return tuple(f for f in (4, 6) if firewall_sources(plan, f))
+
+
 def _nft_rules(plan: SitePlan, router: Router) -> Iterator[str]:
     bfd = "{ " + ", ".join(str(p) for p in BFD_PORTS) + " }"
-    yield f"\t\tip saddr @bgp_peers tcp dport {BGP_PORT} accept"
-    if plan.bfd is not None:
-        yield f"\t\tip saddr @bgp_peers udp dport {bfd} accept"
+    for family in _nft_families(plan):
+        name, _, match = _NFT[family]
+        yield f"\t\t{match} saddr @{name} tcp dport {BGP_PORT} accept"
+        if plan.bfd is not None:
+            yield f"\t\t{match} saddr @{name} udp dport {bfd} accept"
     for source in _echo_sources(plan, router):
-        yield f"\t\tip saddr {source.removesuffix('/32')} udp dport {_BFD_ECHO} accept"
+        yield f"\t\tip saddr {host_of(source)} udp dport {_BFD_ECHO} accept"
     yield f"\t\ttcp dport {BGP_PORT} drop"
     if plan.bfd is not None:
         yield f"\t\tudp dport {bfd} drop"
@@ -120,14 +141,18 @@ def render_nft_equivalent(plan: SitePlan, router: Router) -> str:
     its namespace in place of the firewalld policy (same accepts and drops).
     """
     lines = _header(plan, router) + nft_table_head()
-    elements = ", ".join(s.removesuffix("/32") for s in firewall_sources(plan))
+    for family in _nft_families(plan):
+        name, kind, _ = _NFT[family]
+        elements = ", ".join(host_of(s) for s in firewall_sources(plan, family))
+        lines += [
+            f"\tset {name} {{",
+            f"\t\ttype {kind}",
+            "\t\tflags interval",
+            f"\t\telements = {{ {elements} }}",
+            "\t}",
+            "",
+        ]
     lines += [
-        "\tset bgp_peers {",
-        "\t\ttype ipv4_addr",
-        "\t\tflags interval",
-        f"\t\telements = {{ {elements} }}",
-        "\t}",
-        "",
         "\tchain input {",
         "\t\t# Before the usual filter chains, so a drop here wins.",
         "\t\ttype filter hook input priority filter - 10; policy accept;",
@@ -171,13 +196,14 @@ def render_firewalld_script(plan: SitePlan, router: Router) -> str:
     bgp = f'port port="{BGP_PORT}" protocol="tcp"'
     bfd_ports = [f'port port="{p}" protocol="udp"' for p in BFD_PORTS]
     for source in firewall_sources(plan):
-        address = source.removesuffix("/32")
-        prefix = f'rule priority="-10" family="ipv4" source address="{address}"'
+        address = host_of(source)
+        family = "ipv6" if ":" in source else "ipv4"
+        prefix = f'rule priority="-10" family="{family}" source address="{address}"'
         lines.append(_rich(f"{prefix} {bgp} accept"))
         if plan.bfd is not None:
             lines += [_rich(f"{prefix} {port} accept") for port in bfd_ports]
     for source in _echo_sources(plan, router):
-        address = source.removesuffix("/32")
+        address = host_of(source)
         lines.append(
             _rich(
                 f'rule priority="-10" family="ipv4" source address="{address}" '

@@ -8,7 +8,6 @@ follow the order of FRR's own `show running-config`, so a diff against it stays 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,6 +24,8 @@ __all__ = [
     "ROUTE_MAP_IN",
     "ROUTE_MAP_OUT",
     "check_bgp_password",
+    "group_name",
+    "prefix_list_name",
     "render_frr_conf",
 ]
 
@@ -58,39 +59,88 @@ def check_bgp_password(password: str) -> None:
 
 @dataclass(frozen=True)
 class _Group:
-    """One peer-group of node sessions and the ASN set on it (None: set per neighbor)."""
+    """One peer-group of node sessions and the ASN set on it (None: set per neighbor).
+
+    `family` is the sessions' transport; `carries` the address families activated on them.
+    """
 
     name: str
     peerings: tuple[Peering, ...]
     remote_as: str | None
+    family: int = 4
+    carries: tuple[int, ...] = (4,)
+
+
+def group_name(base: str, family: int) -> str:
+    """IPv4 sessions keep the IPv4-only names; IPv6 sessions get a `-V6` group of their own."""
+    return base if family == 4 else f"{base}-V6"
+
+
+def prefix_list_name(family: int) -> str:
+    return group_name(PREFIX_LIST, family)
+
+
+def _session_families(plan: SitePlan) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """(transport, carried families) of the router's session kinds, IPv4 first."""
+    if plan.dual_stack_sessions:
+        return ((4, tuple(sorted(plan.families))),)
+    return tuple((f, (f,)) for f in sorted(plan.families))
 
 
 def _groups(plan: SitePlan, router: Router) -> tuple[_Group, ...]:
-    """Node peer-groups of a router: one, or an eBGP and an iBGP one when both kinds exist.
+    """Node peer-groups of a router: per session family, one, or an eBGP and an iBGP one
+    when both kinds exist.
 
     When the node ASNs differ, each neighbor keeps its exact ASN rather than the group's
     `remote-as external`: a node that comes up with another ASN is refused, not accepted.
     """
-    peerings = plan.peerings_of(router)
-    if plan.site.spec.bgp.peering == "dynamic":
-        return (_Group(NODE_PEER_GROUP, (), str(plan.site.spec.management_cluster.asn)),)
-    ebgp = tuple(p for p in peerings if not p.ibgp)
-    ibgp = tuple(p for p in peerings if p.ibgp)
-    parts: tuple[tuple[str, tuple[Peering, ...]], ...] = ((NODE_PEER_GROUP, peerings),)
-    if ebgp and ibgp:
-        parts = ((NODE_PEER_GROUP, ebgp), (IBGP_PEER_GROUP, ibgp))
     groups = []
-    for name, members in parts:
-        asns = {p.node_asn for p in members}
-        groups.append(_Group(name, members, str(asns.pop()) if len(asns) == 1 else None))
+    for family, carries in _session_families(plan):
+        if plan.site.spec.bgp.peering == "dynamic":
+            asn = str(plan.site.spec.management_cluster.asn)
+            groups.append(_Group(group_name(NODE_PEER_GROUP, family), (), asn, family, carries))
+            continue
+        peerings = tuple(p for p in plan.peerings_of(router) if p.family == family)
+        if not peerings:
+            continue
+        ebgp = tuple(p for p in peerings if not p.ibgp)
+        ibgp = tuple(p for p in peerings if p.ibgp)
+        parts: tuple[tuple[str, tuple[Peering, ...]], ...] = ((NODE_PEER_GROUP, peerings),)
+        if ebgp and ibgp:
+            parts = ((NODE_PEER_GROUP, ebgp), (IBGP_PEER_GROUP, ibgp))
+        for name, members in parts:
+            asns = {p.node_asn for p in members}
+            remote_as = str(asns.pop()) if len(asns) == 1 else None
+            groups.append(_Group(group_name(name, family), members, remote_as, family, carries))
     return tuple(groups)
 
 
 def _prefix_list(plan: SitePlan) -> Iterator[str]:
-    # `ge 32` on a /32 is FRR's exact match and is kept as written (checked with FRR 8.4).
-    for index, net in enumerate(plan.accepted_networks, start=1):
-        if ipaddress.ip_network(net).version == 4:
-            yield f"ip prefix-list {PREFIX_LIST} seq {index * 5} permit {net} ge 32"
+    # `ge 32` on a /32 is FRR's exact match and is kept as written (checked with FRR 8.4);
+    # `ge 128` likewise for IPv6.
+    for family, word in ((4, "ip"), (6, "ipv6")):
+        name = prefix_list_name(family)
+        bits = 32 if family == 4 else 128
+        for index, net in enumerate(plan.accepted_of(family), start=1):
+            yield f"{word} prefix-list {name} seq {index * 5} permit {net} ge {bits}"
+
+
+def _route_map_in(plan: SitePlan) -> Iterator[str]:
+    """Permit what the pools' prefix-lists match (IPv4 at 10, IPv6 at 20), deny the rest."""
+    for family, word, seq in ((4, "ip", 10), (6, "ipv6", 20)):
+        if plan.accepted_of(family):
+            yield f"route-map {ROUTE_MAP_IN} permit {seq}"
+            yield f" match {word} address prefix-list {prefix_list_name(family)}"
+            yield "exit"
+            yield "!"
+    yield f"route-map {ROUTE_MAP_IN} deny 100"
+    yield "exit"
+    yield "!"
+
+
+def _host_routes(plan: SitePlan) -> str:
+    lengths = [f"/{32 if f == 4 else 128}" for f in sorted(plan.families)]
+    return " and ".join(lengths)
 
 
 def _bfd_block(bfd: Bfd) -> Iterator[str]:
@@ -127,36 +177,44 @@ def _group_lines(plan: SitePlan, group: _Group, password: str | None) -> Iterato
 
 def _neighbor_lines(plan: SitePlan, groups: tuple[_Group, ...]) -> Iterator[str]:
     if plan.site.spec.bgp.peering == "dynamic":
-        network = plan.site.spec.management_cluster.machine_network
-        yield f" bgp listen range {network} peer-group {NODE_PEER_GROUP}"
+        for group in groups:
+            network = plan.machine_network_of(group.family)
+            yield f" bgp listen range {network} peer-group {group.name}"
         return
     for group in groups:
         for p in group.peerings:
             if group.remote_as is None:
-                yield f" neighbor {p.node.address} remote-as {p.node_asn}"
-            yield f" neighbor {p.node.address} peer-group {group.name}"
-            yield f" neighbor {p.node.address} description {p.node.name}"
+                yield f" neighbor {p.node_address} remote-as {p.node_asn}"
+            yield f" neighbor {p.node_address} peer-group {group.name}"
+            yield f" neighbor {p.node_address} description {p.node.name}"
 
 
 def _address_family(plan: SitePlan, router: Router, groups: tuple[_Group, ...]) -> Iterator[str]:
+    """One `address-family` block per family some session carries, each hardened alike."""
     paths = plan.maximum_paths
     if paths > MAX_PATHS:
         raise RenderError(
             f"{paths} nodes exceed FRR's {MAX_PATHS} ECMP paths (router {router.name})"
         )
-    yield " !"
-    yield " address-family ipv4 unicast"
-    for group in groups:
-        pg = group.name
-        yield f"  neighbor {pg} activate"
-        yield f"  neighbor {pg} maximum-prefix {plan.maximum_prefix} restart {MAX_PREFIX_RESTART_MINUTES}"
-        yield f"  neighbor {pg} route-map {ROUTE_MAP_IN} in"
-        yield f"  neighbor {pg} route-map {ROUTE_MAP_OUT} out"
-    if any(not p.ibgp for p in plan.peerings_of(router)):
-        yield f"  maximum-paths {paths}"
-    if any(p.ibgp for p in plan.peerings_of(router)):
-        yield f"  maximum-paths ibgp {paths}"
-    yield " exit-address-family"
+    restart = MAX_PREFIX_RESTART_MINUTES
+    for family in sorted(plan.families):
+        members = [g for g in groups if family in g.carries]
+        if not members:
+            continue
+        yield " !"
+        yield f" address-family ipv{family} unicast"
+        for group in members:
+            pg = group.name
+            yield f"  neighbor {pg} activate"
+            yield f"  neighbor {pg} maximum-prefix {plan.maximum_prefix_of(family)} restart {restart}"
+            yield f"  neighbor {pg} route-map {ROUTE_MAP_IN} in"
+            yield f"  neighbor {pg} route-map {ROUTE_MAP_OUT} out"
+        peerings = [p for g in members for p in g.peerings] or list(plan.peerings_of(router))
+        if any(not p.ibgp for p in peerings):
+            yield f"  maximum-paths {paths}"
+        if any(p.ibgp for p in peerings):
+            yield f"  maximum-paths ibgp {paths}"
+        yield " exit-address-family"
 
 
 def render_frr_conf(plan: SitePlan, router: Router, *, password: str | None) -> str:
@@ -175,16 +233,10 @@ def render_frr_conf(plan: SitePlan, router: Router, *, password: str | None) -> 
         f"hostname {router.name}",
         "log syslog informational",
         "!",
-        "! Accept from the nodes only host routes (/32) inside the VIP pools.",
+        f"! Accept from the nodes only host routes ({_host_routes(plan)}) inside the VIP pools.",
         *_prefix_list(plan),
         "!",
-        f"route-map {ROUTE_MAP_IN} permit 10",
-        f" match ip address prefix-list {PREFIX_LIST}",
-        "exit",
-        "!",
-        f"route-map {ROUTE_MAP_IN} deny 100",
-        "exit",
-        "!",
+        *_route_map_in(plan),
         "! Send the nodes nothing: they need no routes from the router.",
         f"route-map {ROUTE_MAP_OUT} deny 10",
         "exit",

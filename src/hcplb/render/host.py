@@ -114,20 +114,31 @@ def daemons_file(wanted: set[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sysctl_settings() -> tuple[tuple[str, str], ...]:
-    """The kernel settings of a router, in the order they are applied."""
-    return (("net.ipv4.ip_forward", "1"), ("net.ipv4.fib_multipath_hash_policy", "1"))
+_SYSCTL = {
+    4: (("net.ipv4.ip_forward", "1"), ("net.ipv4.fib_multipath_hash_policy", "1")),
+    6: (("net.ipv6.conf.all.forwarding", "1"), ("net.ipv6.fib_multipath_hash_policy", "1")),
+}
+
+
+def sysctl_settings(families: tuple[int, ...] = (4,)) -> tuple[tuple[str, str], ...]:
+    """The kernel settings of a router of a site with these IP families, in the order they
+    are applied (IPv4's first)."""
+    return tuple(kv for f in sorted(families) for kv in _SYSCTL[f])
 
 
 def render_sysctl(plan: SitePlan, router: Router) -> str:
     """/etc/sysctl.d/90-hcplb.conf."""
+    forwarding: list[str] = []
+    hashing: list[str] = []
+    for key, value in sysctl_settings(plan.families):
+        (hashing if "multipath" in key else forwarding).append(f"{key} = {value}\n")
     return (
         f"# hcplb: router {router.name} (site {plan.site.name}).\n"
         "# Route traffic for the MetalLB VIPs to the cluster nodes.\n"
-        "net.ipv4.ip_forward = 1\n"
-        "# Hash ECMP paths on the L4 five-tuple: each connection picks a node, so connections\n"
+        + "".join(forwarding)
+        + "# Hash ECMP paths on the L4 five-tuple: each connection picks a node, so connections\n"
         "# from one client spread over all nodes (the default L3 hash sends them all to one).\n"
-        "net.ipv4.fib_multipath_hash_policy = 1\n"
+        + "".join(hashing)
     )
 
 
@@ -148,7 +159,8 @@ def netns_host_commands(plan: SitePlan, router: Router) -> tuple[HostCommand, ..
     The INPUT hook is inserted unconditionally: meant for a namespace made for the lab.
     """
     commands = [
-        HostCommand(("sysctl", "-qw", f"{key}={value}")) for key, value in sysctl_settings()
+        HostCommand(("sysctl", "-qw", f"{key}={value}"))
+        for key, value in sysctl_settings(plan.families)
     ]
     if router.firewall is Firewall.iptables:
         for family in (4, 6):

@@ -367,7 +367,7 @@ def host_steps(plan: SitePlan, router: Router) -> tuple[HostStep, ...]:
     what = "BGP" + (" and BFD" if bfd else "") + " only from the cluster nodes"
     return (
         *frr_package_steps(),
-        sysctl_step(sysctl_settings()),
+        sysctl_step(sysctl_settings(plan.families)),
         HostStep(
             "firewall", f"firewall ({router.firewall.value}): {what}", _firewall_actions(router)
         ),

@@ -47,9 +47,13 @@ def manifests_of(profile: Profile, plan: SitePlan, secrets: Secrets) -> list[dic
     return cluster_manifests(plan, secrets)
 
 
-def sysctl_settings_of(profile: Profile) -> tuple[tuple[str, str], ...]:
-    """The kernel settings a router of this profile has."""
-    return GUIDE_SYSCTL if parse_profile(profile) is Profile.guide else sysctl_settings()
+def sysctl_settings_of(
+    profile: Profile, families: tuple[int, ...] = (4,)
+) -> tuple[tuple[str, str], ...]:
+    """The kernel settings a router of this profile has (on a site of these IP families)."""
+    if parse_profile(profile) is Profile.guide:
+        return GUIDE_SYSCTL
+    return sysctl_settings(families)
 
 
 def netns_host_commands_of(
