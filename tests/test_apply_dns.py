@@ -12,7 +12,10 @@ from pathlib import Path
 
 import dns.message
 import dns.query
+import dns.rcode
 import dns.rdatatype
+import dns.tsigkeyring
+import dns.update
 import pytest
 
 from hcplb.apply.dns import (
@@ -24,6 +27,7 @@ from hcplb.apply.dns import (
     site_tsig_key,
     update_message,
 )
+from hcplb.dnsowner import txt_text
 from hcplb.errors import TargetError
 from hcplb.plan import SitePlan, plan_site
 from hcplb.spec import load_site_text
@@ -256,3 +260,58 @@ def test_missing_tsig_key_or_primary_is_a_clear_error() -> None:
         apply_dns(plan, None, port=1)
     with pytest.raises(TargetError, match=r"not base64"):
         apply_dns(plan, "not base64!!", port=1)
+
+
+def _externaldns_writes(bind: Bind, fqdn: str, address: str, txt_name: str) -> None:
+    """Records as ExternalDNS (TXT registry) writes them: the A record and its ownership TXT."""
+    key = site_tsig_key(make_plan({"hosted": "10.0.2.20"}), SECRET)
+    keyring = dns.tsigkeyring.from_text({key.name: (key.algorithm, key.secret)})
+    update = dns.update.UpdateMessage("hypershift.lab.", keyring=keyring, keyname="hcplb-key.")
+    update.replace(f"{fqdn}.", 300, "A", address)
+    text = txt_text("edns-owner", "service/clusters-hosted/kube-apiserver")
+    update.replace(f"{txt_name}.", 300, "TXT", f'"{text}"')
+    response = dns.query.tcp(update, "127.0.0.1", port=bind.port, timeout=2)
+    assert response.rcode() == dns.rcode.NOERROR
+
+
+def test_names_externaldns_owns_are_left_alone(bind: Bind) -> None:
+    _externaldns_writes(
+        bind, "api.hosted.hypershift.lab", "10.0.4.7", "a-api.hosted.hypershift.lab"
+    )
+    _externaldns_writes(  # the old format: the TXT at the name itself
+        bind, "api-int.hosted.hypershift.lab", "10.0.4.7", "api-int.hosted.hypershift.lab"
+    )
+    report = apply_dns(
+        make_plan({"hosted": "10.0.2.20", "other": "10.0.2.21"}), SECRET, port=bind.port
+    )
+    assert report.left_alone == (
+        "api.hosted.hypershift.lab (ExternalDNS owner edns-owner, "
+        "service/clusters-hosted/kube-apiserver)",
+        "api-int.hosted.hypershift.lab (ExternalDNS owner edns-owner, "
+        "service/clusters-hosted/kube-apiserver)",
+    )
+    assert {c.name for c in report.changes} == {
+        "api.other.hypershift.lab",
+        "api-int.other.hypershift.lab",
+    }
+    assert bind.answer("api.hosted.hypershift.lab") == ["10.0.4.7"]
+    assert bind.answer("api-int.hosted.hypershift.lab") == ["10.0.4.7"]
+    # hcplb's own registry is never in ExternalDNS's format
+    assert bind.answer("a-api.other.hypershift.lab", "TXT") == []
+    registry = bind.answer("_hcplb.hypershift.lab", "TXT")
+    assert registry and not any("heritage=" in text for text in registry)
+
+
+def test_externaldns_provider_refuses_apply_dns() -> None:
+    text = (
+        SITE.format(
+            site="lab",
+            zone="hypershift.lab",
+            key="hcplb-key",
+            clusters="    - {name: hosted, namespace: clusters, baseDomain: hypershift.lab, pool: p}",
+        )
+        + "    provider: externaldns\n"
+    )
+    plan = plan_site(load_site_text(text, "site.yaml").site)
+    with pytest.raises(TargetError, match="ExternalDNS in the management cluster writes"):
+        apply_dns(plan, SECRET, port=1)

@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     ),
     "frrjson": 0,
     "fsutil": 0,
+    "dnsowner": 0,
     **dict.fromkeys(
         ("metallb", "render", "lint", "importer", "probes", "hypershift", "targets", "converged"),
         1,

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 from hcplb.errors import Problem, SpecError
 from hcplb.spec.families import cluster_family
-from hcplb.spec.models import LAB_CLIENT_NETWORKS, Bfd, HostedCluster, Node, Router, Site, family_of
+from hcplb.spec.models import (
+    LAB_CLIENT_NETWORKS,
+    Bfd,
+    HostedCluster,
+    Node,
+    Pool,
+    Router,
+    Site,
+    family_of,
+)
 from hcplb.spec.pools import pool_addresses, pool_networks
 
 NODE_PEER_GROUP = "HCP-NODES"
@@ -73,6 +82,9 @@ class ClusterPlan:
     api_name: str
     api_int_name: str
     family: int = 4
+    # from a shared pool: MetalLB picks the VIP; `vip` is what it picks when the clusters are
+    # created in spec order (static DNS and the lab use it; ExternalDNS publishes the real one)
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,11 @@ class SitePlan:
     def nodes(self) -> tuple[Node, ...]:
         return tuple(self.site.spec.management_cluster.nodes)
 
+    @property
+    def shared_pools(self) -> tuple[Pool, ...]:
+        """The pools MetalLB hands out to every hosted control plane (`assignment: shared`)."""
+        return tuple(p for p in self.site.spec.pools if p.assignment == "shared")
+
     def peerings_of(self, router: Router) -> tuple[Peering, ...]:
         return tuple(p for p in self.peerings if p.router.name == router.name)
 
@@ -216,15 +233,17 @@ def plan_site(site: Site) -> SitePlan:
     """Derive everything render, lab, lint and verify share from a validated site."""
     spec = site.spec
     vips = allocate_vips(site)
+    shared = {p.name for p in spec.pools if p.assignment == "shared"}
     clusters = tuple(
         ClusterPlan(
             cluster=c,
             vip=vips[cluster_key(c)],
-            metallb_pool=metallb_pool_name(c),
+            metallb_pool=c.pool if c.pool in shared and c.pool else metallb_pool_name(c),
             control_plane_namespace=c.control_plane_namespace,
             api_name=c.api_name,
             api_int_name=c.api_int_name,
             family=cluster_family(site, c),
+            shared=c.pool in shared,
         )
         for c in spec.hosted_clusters
     )

@@ -6,6 +6,11 @@ RRset is deleted) only when it was registered by the same site and is no longer 
 hcplb never deletes a record it did not create, and two sites can share a zone. A name that
 already had an A record before hcplb is taken over (shown as a change) and registered.
 All changes of one zone go in one UPDATE message, which the server applies all or nothing.
+
+ExternalDNS: a name ExternalDNS owns (its TXT registry record, `hcplb.dnsowner`, under the
+site's `txtPrefix` or none) is left alone and reported, never taken over; hcplb's own registry
+is in its own format, so ExternalDNS never takes hcplb's names for its own either. With
+`dns.provider: externaldns` ExternalDNS writes every record and `apply --dns` refuses.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import dns.tsig
 import dns.tsigkeyring
 import dns.update
 
+from hcplb.dnsowner import Owner, owners, registry_names
 from hcplb.errors import TargetError
 from hcplb.plan import SitePlan
 from hcplb.render.dns import DnsRecord, dns_zones
@@ -69,6 +75,8 @@ class DnsReport:
     changes: tuple[DnsChange, ...]
     applied: bool
     checked: tuple[str, ...]
+    # names ExternalDNS owns, left alone: "<name> (ExternalDNS owner <id>, <resource>)"
+    left_alone: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -179,10 +187,38 @@ def check_authority(server: DnsServer, zone: str) -> None:
         )
 
 
+def externaldns_owner(
+    server: DnsServer, record: DnsRecord, prefixes: Sequence[str]
+) -> Owner | None:
+    """ExternalDNS's registry entry for the record's name, under any of `prefixes`, if any."""
+    for prefix in dict.fromkeys(prefixes):
+        txts: list[tuple[str, str]] = []
+        for name in registry_names(record.fqdn, record.rtype, prefix):
+            texts, _ = _observe(server, name, "TXT")
+            txts += [(name, text) for text in texts]
+        found = owners(txts, prefix).get(record.fqdn.lower())
+        if found is not None:
+            return found
+    return None
+
+
+def foreign_records(
+    server: DnsServer, records: Sequence[DnsRecord], prefixes: Sequence[str]
+) -> dict[str, Owner]:
+    """The wanted records whose names ExternalDNS owns, by name."""
+    found = {}
+    for record in records:
+        owner = externaldns_owner(server, record, prefixes)
+        if owner is not None:
+            found[record.fqdn] = owner
+    return found
+
+
 def plan_zone(
     server: DnsServer, zone: str, records: Sequence[DnsRecord], site: str
 ) -> list[DnsChange]:
-    """Compare the primary's answers with the wanted records: the changes to make, if any."""
+    """Compare the primary's answers with the wanted records: the changes to make, if any
+    (`records` without the names ExternalDNS owns: see `foreign_records`)."""
     check_authority(server, zone)
     registry = f"{REGISTRY_LABEL}.{zone}"
     registered_texts, _ = _observe(server, registry, "TXT")
@@ -290,7 +326,14 @@ def apply_dns(
     timeout: float = 5.0,
 ) -> DnsReport:
     """Bring every zone to the site's records; send nothing when nothing differs, then read back."""
-    host = server or plan.site.spec.dns.primary
+    dns_spec = plan.site.spec.dns
+    if dns_spec.provider == "externaldns":
+        raise TargetError(
+            "spec.dns.provider is externaldns: ExternalDNS in the management cluster writes the "
+            "api and api-int records, hcplb does not (hint: apply the rendered externaldns/ "
+            "with --cluster, and leave out --dns)"
+        )
+    host = server or dns_spec.primary
     if host is None:
         raise TargetError(
             "no DNS primary: spec.dns.primary is not set "
@@ -299,7 +342,17 @@ def apply_dns(
     key = site_tsig_key(plan, tsig_secret)
     target = DnsServer(host, port, timeout)
     site = plan.site.name
-    zones = desired_records(plan)
+    prefixes = ("", dns_spec.external_dns.txt_prefix)
+    zones: dict[str, list[DnsRecord]] = {}
+    left_alone: list[str] = []
+    for zone, wanted in desired_records(plan).items():
+        check_authority(target, zone)
+        foreign = foreign_records(target, wanted, prefixes)
+        left_alone += [
+            f"{name} (ExternalDNS owner {o.owner or '?'}, {o.resource or 'no resource'})"
+            for name, o in foreign.items()
+        ]
+        zones[zone] = [r for r in wanted if r.fqdn not in foreign]
     all_changes: list[DnsChange] = []
     for zone, records in zones.items():
         changes = plan_zone(target, zone, records, site)
@@ -313,7 +366,11 @@ def apply_dns(
         for zone, records in zones.items():
             checked += _read_back(target, zone, records, all_changes)
     return DnsReport(
-        str(target), tuple(all_changes), not dry_run and bool(all_changes), tuple(checked)
+        str(target),
+        tuple(all_changes),
+        not dry_run and bool(all_changes),
+        tuple(checked),
+        tuple(left_alone),
     )
 
 

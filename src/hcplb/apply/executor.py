@@ -147,13 +147,15 @@ def _dns(plan: ApplyPlan, step: DnsStep, *, dry_run: bool) -> StepReport:
     verb = "would " if dry_run else ""
     changes = tuple(f"{verb}{c.describe()}" for c in report.changes)
     read_back = tuple(f"read back {line}" for line in report.checked)
+    left = tuple(f"left alone {line}" for line in report.left_alone)
     details = {
         "server": report.server,
         "changes": [c.describe() for c in report.changes],
         "checked": list(report.checked),
+        "leftAlone": list(report.left_alone),
     }
     message = "" if changes else "no change"
-    return StepReport("dns", report.server, (*changes, *read_back), message, details)
+    return StepReport("dns", report.server, (*changes, *read_back, *left), message, details)
 
 
 def execute(

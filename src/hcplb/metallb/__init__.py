@@ -16,11 +16,18 @@ from hcplb.metallb.config import parse_config
 from hcplb.metallb.corpus import frr_config_from_mapping, load_frr_input
 from hcplb.metallb.frr import Advertisement, BfdProfile, FrrConfig, Session, render_frr
 from hcplb.metallb.model import MetallbConfig
-from hcplb.metallb.objects import EXCLUDE_LABEL, apiserver_service, node_object
+from hcplb.metallb.objects import (
+    CONTROL_PLANE_NAMESPACE_LABEL,
+    EXCLUDE_LABEL,
+    apiserver_service,
+    control_plane_namespace,
+    node_object,
+)
 from hcplb.metallb.simulate import Simulation, simulate
 from hcplb.metallb.speaker import SpeakerConfig
 
 __all__ = [
+    "CONTROL_PLANE_NAMESPACE_LABEL",
     "EXCLUDE_LABEL",
     "SPEAKER_DAEMONS",
     "Advertisement",
@@ -34,6 +41,7 @@ __all__ = [
     "SpeakerConfig",
     "allocate",
     "apiserver_service",
+    "control_plane_namespace",
     "frr_config_from_mapping",
     "load_frr_input",
     "node_object",

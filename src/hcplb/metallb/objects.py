@@ -12,12 +12,16 @@ from hcplb.errors import MetallbError
 __all__ = [
     "BACKENDS",
     "CONFIG_KINDS",
+    "CONTROL_PLANE_NAMESPACE_LABEL",
+    "CONTROL_PLANE_NAMESPACE_SELECTOR",
     "DEFAULT_NAMESPACE",
     "EXCLUDE_LABEL",
     "GROUP",
+    "KAS_SERVICE_SELECTOR",
     "NodeView",
     "ServiceView",
     "apiserver_service",
+    "control_plane_namespace",
     "node_object",
 ]
 
@@ -39,6 +43,27 @@ KAS_LABELS = {
     "app": "kube-apiserver",
     "hypershift.openshift.io/control-plane-component": "kube-apiserver",
 }
+# The label HyperShift's operator puts on every control-plane namespace (hypershift-operator/
+# controllers/hostedcluster/hostedcluster_controller.go, "Reconcile the hosted cluster
+# namespace"): value "true" today, "" in older releases, so selectors test that it exists.
+CONTROL_PLANE_NAMESPACE_LABEL = "hypershift.openshift.io/hosted-control-plane"
+# A shared pool's serviceAllocation: HyperShift's control-plane namespaces, kube-apiserver only.
+CONTROL_PLANE_NAMESPACE_SELECTOR: dict[str, Any] = {
+    "matchExpressions": [{"key": CONTROL_PLANE_NAMESPACE_LABEL, "operator": "Exists"}]
+}
+KAS_SERVICE_SELECTOR: dict[str, Any] = {"matchLabels": {"app": "kube-apiserver"}}
+
+
+def control_plane_namespace(name: str, *, value: str = "true") -> dict[str, Any]:
+    """A hosted control plane's Namespace as HyperShift's operator labels it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {"kubernetes.io/metadata.name": name, CONTROL_PLANE_NAMESPACE_LABEL: value},
+        },
+    }
 
 
 def apiserver_service(

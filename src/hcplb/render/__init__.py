@@ -12,6 +12,7 @@ from hcplb.plan import plan_site
 from hcplb.render.alerts import render_alert_files
 from hcplb.render.cluster import render_cluster_files
 from hcplb.render.dns import render_dns_files
+from hcplb.render.externaldns import render_externaldns_files
 from hcplb.render.files import RenderedFile, RenderedSite, write_rendered
 from hcplb.render.guide import render_guide_cluster_files, render_guide_router_files
 from hcplb.render.hostedcluster import render_hostedcluster_files
@@ -48,8 +49,12 @@ def render_site(site: Site, secrets: Secrets, *, profile: Profile = Profile.hcpl
     files += [] if guide else render_alert_files(plan)
     # hostedcluster/<name>.yaml: spec.services (+ allowedCIDRBlocks) to put in before creation
     files += render_hostedcluster_files(plan)
-    # dns/: zone snippet, nsupdate script, /etc/hosts lines
-    files += render_dns_files(plan, secrets)
+    # dns/: zone snippet, nsupdate script, /etc/hosts lines; or externaldns/: ExternalDNS
+    # (RFC 2136) writing the records from the kube-apiserver Services
+    if site.spec.dns.provider == "externaldns":
+        files += render_externaldns_files(plan, secrets)
+    else:
+        files += render_dns_files(plan, secrets)
     # topology.svg: routers, nodes, sessions, VIPs and names, drawn by Graphviz
     files.append(render_topology(plan))
     # README.md: this site's runbook, pointing at the files above

@@ -12,15 +12,17 @@ no other Service can take the VIP and the VIP cannot go to another cluster.
 from __future__ import annotations
 
 import base64
+import copy
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
+from hcplb.metallb.objects import CONTROL_PLANE_NAMESPACE_SELECTOR, KAS_SERVICE_SELECTOR
 from hcplb.plan import ClusterPlan, SitePlan, node_asn
 from hcplb.render._yaml import Comments, dump, dump_all
 from hcplb.render.files import RenderedFile
 from hcplb.render.secrets import Secrets
-from hcplb.spec.models import Router
+from hcplb.spec.models import Pool, Router
 
 __all__ = [
     "ADVERTISEMENT_NAME",
@@ -38,7 +40,10 @@ PASSWORD_SECRET_NAME = "hcplb-bgp-password"
 PASSWORD_SECRET_FILE = "cluster/bgp-password-secret.yaml"
 ADVERTISEMENT_NAME = "hcplb-api"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
-KUBE_APISERVER_SELECTOR = {"app": "kube-apiserver"}
+# serviceAllocation priority: a cluster's pinned pool (1) wins over a shared pool (2) that
+# also matches its kube-apiserver Service
+PINNED_PRIORITY = 1
+SHARED_PRIORITY = 2
 
 # file name and what the summary table calls it, per kind, in apply order
 _FILES: dict[str, tuple[str, str]] = {
@@ -78,7 +83,8 @@ def cluster_manifests(plan: SitePlan, secrets: Secrets) -> list[dict[str, Any]]:
         docs.append(_bfd_profile(plan))
     if plan.site.spec.bgp.password is not None and secrets.bgp_password:
         docs.append(_password_secret(plan, secrets.bgp_password))
-    docs += [_pool(plan, c) for c in plan.clusters]
+    docs += [_pool(plan, c) for c in plan.clusters if not c.shared]
+    docs += [_shared_pool(plan, p) for p in plan.shared_pools]
     peers = _peers(plan)
     docs += peers
     docs.append(_advertisement(plan, [p["metadata"]["name"] for p in peers]))
@@ -115,8 +121,18 @@ def cluster_files(
     return files
 
 
+_SHARED_HEADER = (
+    "{pinned}One shared pool for every hosted control plane (the namespaces HyperShift labels),\n"
+    "kube-apiserver Services only: MetalLB picks each VIP, and a new hosted cluster changes\n"
+    "neither this file nor the routers."
+)
+
+
 def _header(plan: SitePlan, kind: str) -> str:
     detect = plan.bfd.receive_interval * plan.bfd.detect_multiplier if plan.bfd else 0
+    if kind == "IPAddressPool" and plan.shared_pools:
+        pinned = any(not c.shared for c in plan.clusters)
+        return _SHARED_HEADER.format(pinned=_HEADERS[kind] + "\n" if pinned else "")
     return _HEADERS[kind].format(detect=detect)
 
 
@@ -186,12 +202,36 @@ def _pool(plan: SitePlan, cluster: ClusterPlan) -> dict[str, Any]:
             "autoAssign": True,
             "avoidBuggyIPs": False,
             "serviceAllocation": {
-                "priority": 1,
+                "priority": PINNED_PRIORITY,
                 "namespaces": [cluster.control_plane_namespace],
-                "serviceSelectors": [{"matchLabels": dict(KUBE_APISERVER_SELECTOR)}],
+                "serviceSelectors": [copy.deepcopy(KAS_SERVICE_SELECTOR)],
             },
         },
     }
+
+
+def _shared_pool(plan: SitePlan, pool: Pool) -> dict[str, Any]:
+    return {
+        "apiVersion": METALLB,
+        "kind": "IPAddressPool",
+        "metadata": _meta(plan, pool.name),
+        "spec": {
+            "addresses": list(pool.addresses),
+            "autoAssign": True,
+            "avoidBuggyIPs": True,
+            "serviceAllocation": {
+                "priority": SHARED_PRIORITY,
+                "namespaceSelectors": [copy.deepcopy(CONTROL_PLANE_NAMESPACE_SELECTOR)],
+                "serviceSelectors": [copy.deepcopy(KAS_SERVICE_SELECTOR)],
+            },
+        },
+    }
+
+
+def advertised_pools(plan: SitePlan) -> list[str]:
+    """The MetalLB pools the advertisement announces: pinned ones per cluster, then shared."""
+    pinned = [c.metallb_pool for c in plan.clusters if not c.shared]
+    return pinned + [p.name for p in plan.shared_pools]
 
 
 def _duration(seconds: float) -> str:
@@ -262,7 +302,7 @@ def _advertisement(plan: SitePlan, peers: list[str]) -> dict[str, Any]:
         "kind": "BGPAdvertisement",
         "metadata": _meta(plan, ADVERTISEMENT_NAME),
         "spec": {
-            "ipAddressPools": [c.metallb_pool for c in plan.clusters],
+            "ipAddressPools": advertised_pools(plan),
             "peers": peers,
         },
     }
@@ -276,6 +316,14 @@ def _comments(doc: Mapping[str, Any]) -> Comments:
         else:
             note = "frr-k8s renders each node's frr.conf (namespace openshift-frr-k8s)"
         return {("spec", "bgpBackend"): note}
+    if kind == "IPAddressPool" and "namespaceSelectors" in doc["spec"]["serviceAllocation"]:
+        return {
+            ("spec", "avoidBuggyIPs"): "MetalLB picks: skip .0/.255, as hcplb's prediction does",
+            ("spec", "serviceAllocation", "namespaceSelectors"): (
+                "the label HyperShift puts on every control-plane namespace"
+            ),
+            ("spec", "serviceAllocation", "priority"): "a cluster's pinned pool (1) wins",
+        }
     if kind == "IPAddressPool":
         return {
             (

@@ -82,10 +82,13 @@ def render_hostedcluster_files(plan: SitePlan) -> list[RenderedFile]:
     files = []
     for cp, path in zip(plan.clusters, hostedcluster_paths(plan), strict=True):
         doc = hostedcluster_manifest(plan, cp)
+        assigned = (
+            f"MetalLB picks the VIP from shared pool {cp.metallb_pool}"
+            if cp.shared
+            else f"MetalLB assigns VIP {cp.vip} (pool {cp.metallb_pool})"
+        )
         comments = {
-            ("spec", "services", 0, "servicePublishingStrategy", "type"): (
-                f"MetalLB assigns VIP {cp.vip} (pool {cp.metallb_pool})"
-            ),
+            ("spec", "services", 0, "servicePublishingStrategy", "type"): assigned,
             ("spec", "services", 1): "OAuthServer, Konnectivity, Ignition: Routes on the ingress",
         }
         if "networking" in doc["spec"]:
@@ -111,7 +114,9 @@ def _header(plan: SitePlan, cp: ClusterPlan, doc: dict[str, Any]) -> str:
         "afterwards. Merge them into your HostedCluster (keep everything else), or run",
         "  hcplb hostedcluster patch <your-hostedcluster.yaml> --site <site.yaml>",
         f"The API server becomes Service kube-apiserver in {cp.control_plane_namespace}, type",
-        f"LoadBalancer, VIP {cp.vip} announced over BGP by MetalLB.",
+        f"LoadBalancer, VIP {cp.vip} announced over BGP by MetalLB."
+        if not cp.shared
+        else f"LoadBalancer; MetalLB picks its VIP from shared pool {cp.metallb_pool}.",
     ]
     if "loadBalancer" in api:
         lines += [

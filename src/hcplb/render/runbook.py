@@ -230,7 +230,27 @@ def _backend_note(plan: SitePlan) -> str:
     )
 
 
+def _externaldns_step(plan: SitePlan) -> str:
+    dns = plan.site.spec.dns
+    return (
+        "## 3. DNS (guide: DNS records and IPs) by ExternalDNS\n\n"
+        f"ExternalDNS in the management cluster writes `api` and `api-int` of every hosted cluster "
+        f"into zone `{dns.zone}` on `{dns.primary}` (RFC 2136, TSIG key "
+        f"`{dns.tsig_key.name if dns.tsig_key else '?'}`), from the VIP MetalLB gave each "
+        "kube-apiserver Service, for clusters created later too. The primary must let the key "
+        "update and transfer (AXFR) the zone. `hcplb apply --dns` leaves these names to it.\n\n"
+        + _code(
+            "oc apply -k externaldns/",
+            f"oc -n {dns.external_dns.namespace} logs deploy/hcplb-external-dns",
+        )
+        + "\n\nCheck (every name answers its VIP once the cluster's Service has one):\n\n"
+        + _code(*(line for c in _checked(plan) for line in _dig(c)))
+    )
+
+
 def _dns_step(plan: SitePlan, paths: set[str]) -> str:
+    if plan.site.spec.dns.provider == "externaldns":
+        return _externaldns_step(plan)
     zones = list(dns_zones(plan))
     snippets = ", ".join(f"`dns/{z}.records` to zone `{z}`" for z in zones)
     key = f"-k {TSIG_KEY_FILE} " if TSIG_KEY_FILE in paths else ""

@@ -338,10 +338,62 @@ def _check_ecmp(site: Site) -> Iterator[PathProblem]:
         )
 
 
+def _check_fleet(site: Site) -> Iterator[PathProblem]:
+    """Shared pools and ExternalDNS: what MetalLB and ExternalDNS pick must stay theirs."""
+    spec = site.spec
+    shared = {p.name: p for p in spec.pools if p.assignment == "shared"}
+    shared_nets = [(p.name, pool_networks(p.addresses)) for p in shared.values()]
+    for i, c in enumerate(spec.hosted_clusters):
+        if c.pool in shared and c.vip:
+            yield PathProblem(
+                _hc(i, "vip"),
+                f"pool {c.pool} is shared: MetalLB picks the VIP, a fixed one cannot be asked for "
+                "(HyperShift's Service requests no address)",
+                "remove vip, or take it from a pool with assignment: pinned",
+            )
+        elif c.vip:
+            vip = ipaddress.ip_address(c.vip)
+            for name, nets in shared_nets:
+                if any(vip in n for n in nets):
+                    yield PathProblem(
+                        _hc(i, "vip"),
+                        f"VIP {c.vip} is inside shared pool {name}: MetalLB may hand it to "
+                        "another hosted cluster",
+                        "take fixed VIPs from a pinned pool outside the shared one",
+                    )
+    dns = spec.dns
+    in_shared = [i for i, c in enumerate(spec.hosted_clusters) if c.pool in shared]
+    if dns.provider == "static" and in_shared:
+        yield PathProblem(
+            _hc(in_shared[0], "pool"),
+            "with a shared pool MetalLB picks each VIP; static DNS records assume the VIPs are "
+            "handed out in spec order, which holds only if the clusters are created in that order",
+            "set spec.dns.provider: externaldns to publish the VIP MetalLB actually picks",
+            "warning",
+        )
+    if dns.provider == "externaldns":
+        for key, value in (("primary", dns.primary), ("tsigKey", dns.tsig_key), ("zone", dns.zone)):
+            if value is None:
+                yield PathProblem(
+                    ("spec", "dns", key),
+                    f"dns.provider externaldns needs dns.{key}: ExternalDNS sends RFC 2136 "
+                    "updates signed with the TSIG key to the primary, for one zone",
+                    f"add spec.dns.{key}",
+                )
+
+
 def check_site(site: Site) -> list[PathProblem]:
     """Every cross-field problem of a site, errors and warnings."""
     findings: list[PathProblem] = []
-    checks = (_check_names, _check_addresses, _check_clusters, _check_bgp, _check_asns, _check_ecmp)
+    checks = (
+        _check_names,
+        _check_addresses,
+        _check_clusters,
+        _check_bgp,
+        _check_asns,
+        _check_ecmp,
+        _check_fleet,
+    )
     for check in checks:
         findings.extend(check(site))
     findings.extend(PathProblem(loc, msg, hint) for loc, msg, hint in check_families(site))

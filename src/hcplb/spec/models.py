@@ -326,6 +326,10 @@ class Bgp(Model):
 class Pool(Model):
     name: DnsLabel
     addresses: list[PoolEntry] = Field(min_length=1)
+    # pinned: one MetalLB pool per hosted cluster holding its VIP; shared: one MetalLB pool for
+    # every hosted control plane (serviceAllocation by HyperShift's namespace label), MetalLB
+    # picks each VIP.
+    assignment: Literal["pinned", "shared"] = "pinned"
 
 
 class Platform(StrEnum):
@@ -385,11 +389,42 @@ class TsigKey(Model):
     secret: SecretRef
 
 
+def _pinned_image(value: str) -> str:
+    """An image reference with a version tag or a digest: never `latest`, never untagged."""
+    name, _, digest = value.partition("@")
+    tag = name.rpartition("/")[2].partition(":")[2]
+    if len(value) > 512 or not name or " " in value:
+        raise ValueError(f"{value!r} is not an image reference")
+    if not digest and (not tag or tag == "latest"):
+        raise ValueError(
+            f"image {value!r} is not pinned: give a version tag (not 'latest') or a @sha256: digest"
+        )
+    return value
+
+
+EXTERNAL_DNS_IMAGE = "registry.k8s.io/external-dns/external-dns:v0.15.1"
+
+
+class ExternalDns(Model):
+    """How hcplb runs ExternalDNS (RFC 2136 provider) when `dns.provider` is `externaldns`."""
+
+    image: Annotated[str, AfterValidator(_pinned_image)] = EXTERNAL_DNS_IMAGE
+    namespace: DnsLabel = "hcplb-external-dns"
+    txt_owner_id: DnsLabel | None = None  # default: hcplb-<site name>
+    txt_prefix: Annotated[str, Field(max_length=40, pattern=r"^[a-z0-9-]*$")] = ""
+    interval: Duration = 60.0
+    policy: Literal["sync", "upsert-only"] = "sync"
+
+
 class Dns(Model):
     zone: DnsSubdomain | None = None
     ttl: Whole = Field(300, ge=1, le=2147483647)
     primary: IPAddr | None = None
     tsig_key: TsigKey | None = None
+    # static: hcplb writes the records (render dns/, apply --dns); externaldns: ExternalDNS in
+    # the management cluster writes them from the kube-apiserver Services (render externaldns/).
+    provider: Literal["static", "externaldns"] = "static"
+    external_dns: ExternalDns = Field(default_factory=ExternalDns)
 
 
 LAB_CLIENT_NETWORKS = {4: "192.168.130.0/24", 6: "fd00:130::/64"}
