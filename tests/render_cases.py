@@ -28,6 +28,9 @@ CASES = {
     "ibgp": SITES / "ibgp.yaml",
     "dynamic": SITES / "dynamic.yaml",
     "password": SITES / "password.yaml",
+    "ipv6": EXAMPLES / "ipv6.yaml",
+    "dualstack": EXAMPLES / "dualstack.yaml",
+    "dualstack-sessions": SITES / "dualstack-sessions.yaml",
 }
 PROFILES = ("hcplb", "guide")
 

@@ -40,6 +40,9 @@ GOLDEN_RENDERS = [
     ("secrets-dns", "secrets-dns", "hcplb"),
     ("per-node-asn", "per-node-asn", "hcplb"),
     ("seed-guide", "seed", "guide"),
+    ("ipv6", "ipv6", "hcplb"),
+    ("dualstack", "dualstack", "hcplb"),
+    ("dualstack-sessions", "dualstack-sessions", "hcplb"),
 ]
 ALL_RENDERS = [(case, profile) for case in CASES for profile in ("hcplb", "guide")]
 

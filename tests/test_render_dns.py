@@ -47,7 +47,7 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     set_secret_env(monkeypatch)
 
 
-@pytest.mark.parametrize("case", ["seed", "fleet", "secrets-dns"])
+@pytest.mark.parametrize("case", ["seed", "fleet", "secrets-dns", "ipv6", "dualstack"])
 def test_golden(update_golden: bool, case: str) -> None:
     files = under(render_case(case), "dns/")
     check_golden(files, GOLDEN / "dns" / case, update_golden)

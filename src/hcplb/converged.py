@@ -208,12 +208,15 @@ def _simulate(
 ) -> tuple[Simulation | None, str]:
     services = [
         apiserver_service(
-            c.control_plane_namespace, allowed_cidr_blocks=c.cluster.allowed_cidr_blocks
+            c.control_plane_namespace,
+            allowed_cidr_blocks=c.cluster.allowed_cidr_blocks,
+            ip_families=[f"IPv{f}" for f in plan.families],
         )
         for c in plan.clusters
     ]
     nodes = [
-        node_object(n.name, n.address, {**n.labels, **extra.get(n.name, {})}) for n in plan.nodes
+        node_object(n.name, n.address, {**n.labels, **extra.get(n.name, {})}, *n.addresses[1:])
+        for n in plan.nodes
     ]
     try:
         sim = simulate(_installed(plan, manifests), services, nodes)
@@ -257,14 +260,15 @@ def _problems(plan: SitePlan, sim: Simulation | None, reason: str) -> list[str]:
 
 
 def _covering(vip: str, prefixes: Collection[str]) -> str:
-    """The announced prefix that carries `vip` (its /32, or an aggregate)."""
-    if f"{vip}/32" in prefixes:
-        return f"{vip}/32"
+    """The announced prefix that carries `vip` (its /32 or /128, or an aggregate)."""
+    host = str(ipaddress.ip_network(vip))
+    if host in prefixes:
+        return host
     addr = ipaddress.ip_address(vip)
     for p in sorted(prefixes):
         if addr in ipaddress.ip_network(p, strict=False):
             return p
-    return f"{vip}/32"
+    return host
 
 
 @dataclass(frozen=True)
@@ -281,14 +285,14 @@ class _Speakers:
 def _speakers(plan: SitePlan, sim: Simulation | None, reason: str) -> _Speakers:
     if sim is None or reason:
         every = {
-            (r.name, f"{c.vip}/32"): [n.name for n in plan.nodes]
+            (r.name, str(ipaddress.ip_network(c.vip))): [n.name for n in plan.nodes]
             for r in plan.routers
             for c in plan.clusters
         }
         return _Speakers(
             every, None, ("assuming every node peering with a router announces every VIP",)
         )
-    by_address = {r.address: r.name for r in plan.routers}
+    by_address = {a: r.name for r in plan.routers for a in r.addresses}
     announcers: dict[tuple[str, str], list[str]] = {}
     sessions: dict[str, set[str]] = {r.name: set() for r in plan.routers}
     for node, speaker in sorted(sim.speakers.items()):

@@ -72,12 +72,14 @@ def apiserver_service(
     name: str = "kube-apiserver",
     annotations: Mapping[str, str] | None = None,
     allowed_cidr_blocks: Sequence[str] = (),
+    ip_families: Sequence[str] = ("IPv4",),
 ) -> dict[str, Any]:
     """The hosted cluster's kube-apiserver Service as HyperShift's LoadBalancer strategy makes it.
 
     `namespace` is the control-plane namespace (`<namespace>-<name>` of the HostedCluster).
-    HyperShift sets PreferDualStack; on a single-stack management cluster the apiserver makes
-    it IPv4 only, which is what is written here. externalTrafficPolicy is the default, Cluster.
+    HyperShift sets PreferDualStack and no ipFamilies (control-plane-operator kas/service.go),
+    so the API server gives it the management cluster's families, primary first: `ip_families`.
+    externalTrafficPolicy is the default, Cluster.
     """
     spec: dict[str, Any] = {
         "type": "LoadBalancer",
@@ -85,7 +87,7 @@ def apiserver_service(
         "ports": [{"port": 6443, "protocol": "TCP", "targetPort": "client"}],
         "externalTrafficPolicy": "Cluster",
         "ipFamilyPolicy": "PreferDualStack",
-        "ipFamilies": ["IPv4"],
+        "ipFamilies": list(ip_families),
     }
     if allowed_cidr_blocks:
         spec["loadBalancerSourceRanges"] = list(allowed_cidr_blocks)
@@ -102,8 +104,11 @@ def apiserver_service(
     }
 
 
-def node_object(name: str, address: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    """A Ready Kubernetes Node with `kubernetes.io/hostname` and an InternalIP address."""
+def node_object(
+    name: str, address: str, labels: Mapping[str, str], *more_addresses: str
+) -> dict[str, Any]:
+    """A Ready Kubernetes Node with `kubernetes.io/hostname` and an InternalIP address (one
+    per family on a dual-stack node: `more_addresses`)."""
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -114,6 +119,7 @@ def node_object(name: str, address: str, labels: Mapping[str, str]) -> dict[str,
         "status": {
             "addresses": [
                 {"type": "InternalIP", "address": address},
+                *({"type": "InternalIP", "address": a} for a in more_addresses),
                 {"type": "Hostname", "address": name},
             ],
             "conditions": [{"type": "Ready", "status": "True"}],

@@ -67,7 +67,7 @@ _HEADERS: dict[str, str] = {
         "kube-apiserver Service of its control-plane namespace."
     ),
     "BGPPeer": "One session per router (per router and ASN when nodes have their own ASNs).",
-    "BGPAdvertisement": "Announce the API VIPs, as /32 host routes, to the routers.",
+    "BGPAdvertisement": "Announce the API VIPs, as {hosts} host routes, to the routers.",
 }
 
 
@@ -133,12 +133,23 @@ def _header(plan: SitePlan, kind: str) -> str:
     if kind == "IPAddressPool" and plan.shared_pools:
         pinned = any(not c.shared for c in plan.clusters)
         return _SHARED_HEADER.format(pinned=_HEADERS[kind] + "\n" if pinned else "")
-    return _HEADERS[kind].format(detect=detect)
+    hosts = " and ".join(
+        f"/{32 if f == 4 else 128}" for f in sorted({c.family for c in plan.clusters})
+    )
+    return _HEADERS[kind].format(detect=detect, hosts=hosts)
 
 
-def peer_name(router: Router, asn: int | None = None) -> str:
-    """The BGPPeer of a router (of a router and node ASN, when nodes have several ASNs)."""
-    return router.name if asn is None else f"{router.name}-as{asn}"
+def peer_name(router: Router, asn: int | None = None, *, v6_of_two: bool = False) -> str:
+    """The BGPPeer of a router (of a router and node ASN, when nodes have several ASNs);
+    `-v6` for a router's IPv6 session when it also has an IPv4 one."""
+    name = router.name if asn is None else f"{router.name}-as{asn}"
+    return f"{name}-v6" if v6_of_two else name
+
+
+def peer_sessions(plan: SitePlan, router: Router) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """(transport family, carried families) of each BGPPeer kind of a router, IPv4 first."""
+    kinds = sorted({(p.family, p.carries) for p in plan.peerings_of(router)})
+    return tuple(kinds)
 
 
 # --- the hcplb profile ---------------------------------------------------------------------
@@ -251,30 +262,42 @@ def _peers(plan: SitePlan) -> list[dict[str, Any]]:
     speakers = dict(plan.site.spec.management_cluster.speaker_node_selector)
     peers = []
     for router in plan.routers:
-        for asn, names in groups.items():
-            if len(groups) == 1:
-                name = peer_name(router)
-                selectors = [{"matchLabels": speakers}] if speakers else []
-            else:
-                # MetalLB's FRR mode takes one myASN per node: one peer per (router, node ASN).
-                name = peer_name(router, asn)
-                selector: dict[str, Any] = {"matchLabels": speakers} if speakers else {}
-                selector["matchExpressions"] = [
-                    {"key": HOSTNAME_LABEL, "operator": "In", "values": list(names)}
-                ]
-                selectors = [selector]
-            peers.append(_peer(plan, router, name, asn, selectors))
+        sessions = peer_sessions(plan, router)
+        for family, carries in sessions:
+            v6_of_two = family == 6 and len(sessions) > 1
+            for asn, names in groups.items():
+                if len(groups) == 1:
+                    name = peer_name(router, v6_of_two=v6_of_two)
+                    selectors = [{"matchLabels": speakers}] if speakers else []
+                else:
+                    # MetalLB's FRR mode takes one myASN per node: one peer per (router, node ASN).
+                    name = peer_name(router, asn, v6_of_two=v6_of_two)
+                    selector: dict[str, Any] = {"matchLabels": speakers} if speakers else {}
+                    selector["matchExpressions"] = [
+                        {"key": HOSTNAME_LABEL, "operator": "In", "values": list(names)}
+                    ]
+                    selectors = [selector]
+                address = router.address_of(family) or router.address
+                peer = _peer(plan, router, name, asn, selectors, address)
+                if len(carries) > 1:
+                    peer["spec"]["dualStackAddressFamily"] = True
+                peers.append(peer)
     return peers
 
 
 def _peer(
-    plan: SitePlan, router: Router, name: str, my_asn: int, selectors: list[dict[str, Any]]
+    plan: SitePlan,
+    router: Router,
+    name: str,
+    my_asn: int,
+    selectors: list[dict[str, Any]],
+    address: str,
 ) -> dict[str, Any]:
     bgp = plan.site.spec.bgp
     spec: dict[str, Any] = {
         "myASN": my_asn,
         "peerASN": router.asn,
-        "peerAddress": router.address,
+        "peerAddress": address,
         "holdTime": _duration(bgp.hold_time),
         "keepaliveTime": _duration(bgp.keepalive_time),
         "connectTime": _duration(bgp.connect_time),
@@ -303,6 +326,7 @@ def _advertisement(plan: SitePlan, peers: list[str]) -> dict[str, Any]:
         "metadata": _meta(plan, ADVERTISEMENT_NAME),
         "spec": {
             "ipAddressPools": advertised_pools(plan),
+            **({"aggregationLengthV6": 128} if plan.clusters_of(6) else {}),
             "peers": peers,
         },
     }
@@ -341,11 +365,16 @@ def _comments(doc: Mapping[str, Any]) -> Comments:
         notes: dict[tuple[str | int, ...], str] = {
             ("spec", "connectTime"): "retry a lost session quickly (FRR's default is 120s)",
         }
+        if doc["spec"].get("dualStackAddressFamily"):
+            notes[("spec", "dualStackAddressFamily")] = "this IPv4 session carries IPv6 too"
         if any("matchExpressions" in s for s in doc["spec"].get("nodeSelectors", [])):
             notes[("spec", "nodeSelectors")] = "FRR mode takes one myASN per node"
         return notes
     if kind == "BGPAdvertisement":
-        return {("spec", "peers"): "the routers hcplb configured, no other peer"}
+        return {
+            ("spec", "peers"): "the routers hcplb configured, no other peer",
+            ("spec", "aggregationLengthV6"): "each IPv6 VIP as its own /128 (the default)",
+        }
     return {}
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hcplb.graphviz import dot_svg, quote
-from hcplb.plan import ClusterPlan, SitePlan, node_asn
+from hcplb.plan import ClusterPlan, Peering, SitePlan, node_asn
 from hcplb.render.files import RenderedFile
 from hcplb.spec.models import Node, Router
 
@@ -57,6 +57,14 @@ def node_element(node: Node) -> str:
     return f"node.{node.name}"
 
 
+def _pairs(plan: SitePlan) -> tuple[Peering, ...]:
+    """One peering per router and node: a dual-stack pair is one line in the picture."""
+    seen: dict[tuple[str, str], Peering] = {}
+    for p in plan.peerings:
+        seen.setdefault((p.router.name, p.node.name), p)
+    return tuple(seen.values())
+
+
 def session_element(router: Router, node: Node) -> str:
     return f"session.{router.name}.{node.name}"
 
@@ -89,10 +97,14 @@ def elements(plan: SitePlan) -> tuple[Element, ...]:
         for r in plan.routers
     ]
     out += [
-        Element(node_element(n), "node", f"{n.name}\nAS {node_asn(plan.site, n)}\n{n.address}")
+        Element(
+            node_element(n),
+            "node",
+            f"{n.name}\nAS {node_asn(plan.site, n)}\n" + "\n".join(n.addresses),
+        )
         for n in plan.nodes
     ]
-    out += [Element(session_element(p.router, p.node), "session", session) for p in plan.peerings]
+    out += [Element(session_element(p.router, p.node), "session", session) for p in _pairs(plan)]
     for c in _drawn(plan):
         key = f"{c.cluster.namespace}/{c.cluster.name}"
         out.append(Element(vip_element(c), "vip", f"{key}\nVIP {c.vip}"))
@@ -148,7 +160,7 @@ def topology_dot(plan: SitePlan, status: Mapping[str, str] | None = None) -> str
             f"    {quote(nid)} [{_attrs(nid, status, shape='box', style='rounded', label=by_id[nid].label)}];"
         )
     lines.append("  }")
-    for p in plan.peerings:
+    for p in _pairs(plan):
         sid = session_element(p.router, p.node)
         style = "solid" if plan.bfd else "dashed"
         lines.append(
@@ -221,7 +233,7 @@ def topology_mermaid(plan: SitePlan) -> str:
         lines.append(f"    {mid(nid)}({text(by_id[nid].label)})")
     lines.append("  end")
     link = "---" if plan.bfd else "-.-"
-    for p in plan.peerings:
+    for p in _pairs(plan):
         label = "BFD" if plan.bfd else "no BFD"
         lines.append(
             f"  {mid(router_element(p.router))} {link}|{label}| {mid(node_element(p.node))}"

@@ -1,0 +1,70 @@
+"""IPv6-only and dual-stack sites through MetalLB's simulation in both BGP backends: every node's
+frr.conf announces each VIP in its own family to the routers of that family, and real FRR
+(`vtysh -C`) accepts every config, the routers' and the nodes'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hcplb.converged import converged_site
+from hcplb.plan import SitePlan, plan_site
+from hcplb.render.secrets import Secrets
+from hcplb.spec import load_site_text
+from tests.conftest import EXAMPLES
+from tests.test_metallb_conformance import vtysh_accepts
+
+SITES = {
+    "ipv6": EXAMPLES / "ipv6.yaml",
+    "dualstack": EXAMPLES / "dualstack.yaml",
+    "dualstack-sessions": Path(__file__).parent / "sites" / "dualstack-sessions.yaml",
+}
+BACKENDS = ("frr-k8s", "frr")
+
+
+def plan_of(case: str, backend: str) -> SitePlan:
+    text = SITES[case].read_text()
+    text = text.replace(
+        "  managementCluster:\n", f"  managementCluster:\n    bgpBackend: {backend}\n"
+    )
+    return plan_site(load_site_text(text, str(SITES[case])).site)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", list(SITES))
+def test_every_node_frr_conf_is_accepted_and_announces_each_family(
+    case: str, backend: str, tmp_path: Path
+) -> None:
+    plan = plan_of(case, backend)
+    converged = converged_site(plan, Secrets())
+    assert converged.problems == ()
+    sim = converged.simulation
+    assert sim is not None and sim.frr_configs
+    for node, text in sim.frr_configs.items():
+        (tmp_path / node).mkdir()
+        vtysh_accepts(text, tmp_path / node)
+        for c in plan.clusters:
+            word = "ip" if c.family == 4 else "ipv6"
+            host = f"{c.vip}/{32 if c.family == 4 else 128}"
+            assert f"network {host}" in text, (node, host)
+            assert any(
+                line.startswith(f"{word} prefix-list") and line.endswith(f"permit {host}")
+                for line in text.splitlines()
+            ), (node, host)
+        if case == "dualstack-sessions":
+            assert "neighbor 2001:" not in text  # both families over the IPv4 sessions
+    for router in converged.routers:
+        for announcement in router.vips:
+            assert len(announcement.announcers) == len(plan.nodes), announcement
+
+
+def test_dual_stack_service_takes_the_one_family_its_pinned_pool_holds() -> None:
+    """HyperShift's Service is PreferDualStack: on a dual-stack cluster it has both families,
+    and MetalLB gives it the single VIP of its pinned pool."""
+    converged = converged_site(plan_of("dualstack", "frr-k8s"), Secrets())
+    assert converged.simulation is not None
+    assert converged.simulation.allocations == {
+        "hosted-hosted-a/kube-apiserver": ("10.0.2.20",),
+        "hosted-hosted-b/kube-apiserver": ("2001:db8:2::10",),
+    }
