@@ -315,3 +315,45 @@ def test_externaldns_provider_refuses_apply_dns() -> None:
     plan = plan_site(load_site_text(text, "site.yaml").site)
     with pytest.raises(TargetError, match="ExternalDNS in the management cluster writes"):
         apply_dns(plan, SECRET, port=1)
+
+
+def test_ipv6_vips_get_aaaa_and_a_family_change_replaces_the_record(bind: Bind) -> None:
+    def dual(clusters: dict[str, str]) -> SitePlan:
+        text = SITE.format(
+            site="lab",
+            zone="hypershift.lab",
+            key="hcplb-key",
+            clusters="\n".join(
+                f"    - {{name: {n}, namespace: clusters, baseDomain: hypershift.lab, vip: '{v}'}}"
+                for n, v in clusters.items()
+            ),
+        )
+        text = (
+            text.replace(
+                "machineNetwork: 192.168.125.0/24",
+                "machineNetworks: [192.168.125.0/24, '2001:db8:125::/64']",
+            )
+            .replace(
+                "{name: master-0, address: 192.168.125.20}",
+                "{name: master-0, addresses: [192.168.125.20, '2001:db8:125::20']}",
+            )
+            .replace("address: 192.168.125.1}", "addresses: [192.168.125.1, '2001:db8:125::1']}")
+        )
+        return plan_site(load_site_text(text, "site.yaml").site)
+
+    report = apply_dns(dual({"v6": "2001:db8:2::20", "v4": "10.0.2.20"}), SECRET, port=bind.port)
+    assert "api.v6.hypershift.lab AAAA 2001:db8:2::20 (was nothing)" in [
+        c.describe() for c in report.changes
+    ]
+    assert "api-int.v6.hypershift.lab AAAA 2001:db8:2::20" in report.checked
+    assert bind.answer("api.v6.hypershift.lab", "AAAA") == ["2001:db8:2::20"]
+    assert bind.answer("api.v6.hypershift.lab") == []
+    # The IPv4 cluster moves to IPv6: its A record goes, an AAAA comes.
+    moved = apply_dns(
+        dual({"v6": "2001:db8:2::20", "v4": "2001:db8:2::21"}), SECRET, port=bind.port
+    )
+    assert "api.v4.hypershift.lab AAAA 2001:db8:2::21 (was 10.0.2.20)" in [
+        c.describe() for c in moved.changes
+    ]
+    assert bind.answer("api.v4.hypershift.lab") == []
+    assert bind.answer("api.v4.hypershift.lab", "AAAA") == ["2001:db8:2::21"]

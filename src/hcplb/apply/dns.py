@@ -63,9 +63,10 @@ class DnsChange:
     def describe(self) -> str:
         if self.action == "upsert":
             was = ", ".join(self.before) or "nothing"
-            return f"{self.name} A {', '.join(self.after)} (was {was})"
+            return f"{self.name} {_rtype(self.after)} {', '.join(self.after)} (was {was})"
         if self.action == "delete":
-            return f"{self.name} A {', '.join(self.before)} deleted (no longer in the site)"
+            what = f"{_rtype(self.before)} {', '.join(self.before)}"
+            return f"{self.name} {what} deleted (no longer in the site)"
         return f"{self.name} {self.action}ed in {REGISTRY_LABEL}.{self.zone}"
 
 
@@ -130,6 +131,15 @@ class DnsServer:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+_OTHER = {"A": "AAAA", "AAAA": "A"}
+
+
+def _rtype(addresses: Sequence[str]) -> str:
+    """A, AAAA, or A/AAAA for the addresses a change names."""
+    kinds = sorted({"AAAA" if ":" in a else "A" for a in addresses}) or ["A"]
+    return "/".join(kinds)
 
 
 def _query(server: DnsServer, name: str, rdtype: str) -> dns.message.Message:
@@ -230,13 +240,17 @@ def plan_zone(
     wanted = {r.fqdn for r in records}
     changes: list[DnsChange] = []
     for record in records:
-        current, ttl = _observe(server, record.fqdn, "A")
-        if current != (record.address,) or ttl != record.ttl:
-            changes.append(DnsChange(zone, "upsert", record.fqdn, current, (record.address,)))
+        current, ttl = _observe(server, record.fqdn, record.rtype)
+        # A VIP that changed family leaves its old record: the upsert removes it.
+        stale, _ = _observe(server, record.fqdn, _OTHER[record.rtype])
+        if current != (record.address,) or ttl != record.ttl or stale:
+            changes.append(
+                DnsChange(zone, "upsert", record.fqdn, current + stale, (record.address,))
+            )
         if record.fqdn not in owned:
             changes.append(DnsChange(zone, "register", record.fqdn))
     for name in sorted(owned - wanted):
-        current, _ = _observe(server, name, "A")
+        current = _observe(server, name, "A")[0] + _observe(server, name, "AAAA")[0]
         changes.append(DnsChange(zone, "delete", name, current))
         changes.append(DnsChange(zone, "unregister", name))
     return changes
@@ -257,9 +271,11 @@ def update_message(
     for change in changes:
         if change.action == "upsert":
             record = records[change.name]
-            update.replace(_abs(change.name), record.ttl, "A", record.address)
+            update.replace(_abs(change.name), record.ttl, record.rtype, record.address)
+            update.delete(_abs(change.name), _OTHER[record.rtype])
         elif change.action == "delete":
             update.delete(_abs(change.name), "A")
+            update.delete(_abs(change.name), "AAAA")
         elif change.action == "register":
             text = '"' + _registry_text(site, change.name) + '"'
             update.add(registry, records[change.name].ttl, "TXT", text)
@@ -380,21 +396,22 @@ def _read_back(
     """Query the primary again: every wanted record present, every deleted one gone."""
     checked = []
     for record in records:
-        current, _ = _observe(server, record.fqdn, "A")
+        current, _ = _observe(server, record.fqdn, record.rtype)
         if current != (record.address,):
             raise TargetError(
                 f"DNS server {server} accepted the update but {record.fqdn} answers "
                 f"{', '.join(current) or 'nothing'}, not {record.address} "
                 "(hint: another update may have raced this one; run apply again)"
             )
-        checked.append(f"{record.fqdn} A {record.address}")
+        checked.append(f"{record.fqdn} {record.rtype} {record.address}")
     for change in changes:
         if change.zone == zone and change.action == "delete":
-            current, _ = _observe(server, change.name, "A")
+            current = _observe(server, change.name, "A")[0]
+            current += _observe(server, change.name, "AAAA")[0]
             if current:
                 raise TargetError(
-                    f"DNS server {server} still answers {change.name} A {', '.join(current)} "
+                    f"DNS server {server} still answers {change.name} {', '.join(current)} "
                     "after deleting it"
                 )
-            checked.append(f"{change.name} A gone")
+            checked.append(f"{change.name} A/AAAA gone")
     return checked
