@@ -8,6 +8,7 @@ bfd-one-side (the session works, fast failure detection does not).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -132,6 +133,22 @@ def _compare(world: World, router: RouterView, nb: Neighbor, peer: Manifest) -> 
     return checks[0][0], "; ".join(detail for _, detail in checks)
 
 
+def _family(address: str) -> int | None:
+    try:
+        return ipaddress.ip_address(address).version
+    except ValueError:
+        return None
+
+
+def _same_family(nodes: tuple[NodeFact, ...], address: str) -> tuple[NodeFact, ...]:
+    """A node dials a peer from its address of the peer's family (a dual-stack node is a fact
+    per family); an interface (unnumbered) peer takes every fact."""
+    family = _family(address)
+    if family is None:
+        return nodes
+    return tuple(n for n in nodes if _family(n.address) in (family, None))
+
+
 def _router_for(world: World, address: str) -> RouterView | None:
     return next((r for r in world.routers if address in r.addresses), None)
 
@@ -146,7 +163,7 @@ def session_table(world: World) -> list[Session]:
     for peer in peers:
         address = peer.text("spec", "peerAddress") or peer.text("spec", "interface") or ""
         router = _router_for(world, address)
-        selected, maybe = _selected(peer, world.nodes)
+        selected, maybe = _selected(peer, _same_family(world.nodes, address))
         if router is not None:
             covered |= {(router.config.file, n.address) for n in maybe}
         for node in selected:

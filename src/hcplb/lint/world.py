@@ -104,18 +104,44 @@ class World:
         )
 
 
-def _routers(inputs: Inputs, plan: SitePlan | None) -> tuple[RouterView, ...]:
+def _routers(inputs: Inputs, plan: SitePlan | None, view: MetallbView) -> tuple[RouterView, ...]:
     views = []
-    site_addresses = {r.name: r.address for r in plan.routers} if plan else {}
+    site_addresses = {r.name: r.addresses for r in plan.routers} if plan else {}
     for config in inputs.routers:
         bgp = config.main_bgp
         if bgp is None:
             continue
         addresses = set(config.router_addresses())
-        if config.hostname in site_addresses:
-            addresses.add(site_addresses[config.hostname])
+        addresses.update(site_addresses.get(config.hostname or "", ()))
+        known = {ipaddress.ip_address(a).version for a in addresses if _is_ip(a)}
+        named = _named_after(config.hostname or "", bgp.asn, view)
+        addresses.update(a for a in named if ipaddress.ip_address(a).version not in known)
         views.append(RouterView(config, bgp, frozenset(addresses)))
     return tuple(views)
+
+
+def _named_after(hostname: str, asn: int, view: MetallbView) -> set[str]:
+    """peerAddresses of the BGPPeers named after the router (`<hostname>`, `<hostname>-v6`,
+    `<hostname>-as<N>[-v6]`) whose peerASN is the router's: a config states no interface
+    address, and a router's IPv6 address is not its router-id. Taken only for a family the
+    router has no known address of, so a wrong peerAddress is still caught."""
+    if not hostname:
+        return set()
+    found = set()
+    for p in view.in_namespace(view.peers):
+        base = re.sub(r"(-as\d+)?(-v6)?$", "", p.name)
+        address = p.text("spec", "peerAddress")
+        if base == hostname and p.integer("spec", "peerASN") == asn and _is_ip(str(address)):
+            found.add(str(address))
+    return found
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _paired_by_asn(routers: tuple[RouterView, ...], view: MetallbView) -> tuple[RouterView, ...]:
@@ -143,11 +169,10 @@ def _node_manifests(manifests: tuple[Manifest, ...]) -> Iterator[NodeFact]:
     for node in manifests:
         if node.kind != "Node" or node.api_version != "v1":
             continue
-        for addr in node.items("status", "addresses"):
+        for addr in node.items("status", "addresses"):  # one per family on a dual-stack node
             if isinstance(addr, dict) and addr.get("type") == "InternalIP":
                 labels = {str(k): str(v) for k, v in node.mapping("metadata", "labels").items()}
                 yield NodeFact(node.name, str(addr.get("address")), node.where(), labels)
-                break
 
 
 def _inferred_nodes(routers: tuple[RouterView, ...], view: MetallbView) -> Iterator[NodeFact]:
@@ -182,15 +207,16 @@ def _nodes(
     found: dict[str, NodeFact] = {}
     if plan is not None:
         for spec_node in plan.nodes:
-            found.setdefault(
-                spec_node.address,
-                NodeFact(
-                    spec_node.name,
-                    spec_node.address,
-                    Where(site_file),
-                    {"kubernetes.io/hostname": spec_node.name, **spec_node.labels},
-                ),
-            )
+            for address in spec_node.addresses:  # a dual-stack node is a fact per family
+                found.setdefault(
+                    address,
+                    NodeFact(
+                        spec_node.name,
+                        address,
+                        Where(site_file),
+                        {"kubernetes.io/hostname": spec_node.name, **spec_node.labels},
+                    ),
+                )
     for fact in _node_manifests(inputs.manifests):
         found.setdefault(fact.address, fact)
     if not found:
@@ -324,7 +350,7 @@ def build_world(
     manifests = modernize(inputs.manifests)  # legacy MetalLB objects as today's CRs
     site_ns = plan.site.spec.management_cluster.metallb_namespace if plan else None
     view = metallb_view(manifests, site_ns)
-    routers = _paired_by_asn(_routers(inputs, plan), view)
+    routers = _paired_by_asn(_routers(inputs, plan, view), view)
     nodes = _nodes(inputs, plan, routers, view, site_file)
     hcs = tuple(m for m in manifests if m.is_a("HostedCluster", "hypershift.openshift.io"))
     services = tuple(

@@ -23,6 +23,7 @@ from hcplb.render._yaml import Comments, dump, dump_all
 from hcplb.render.files import RenderedFile
 from hcplb.render.secrets import Secrets
 from hcplb.spec.models import Pool, Router
+from hcplb.spec.pools import pool_networks
 
 __all__ = [
     "ADVERTISEMENT_NAME",
@@ -87,7 +88,7 @@ def cluster_manifests(plan: SitePlan, secrets: Secrets) -> list[dict[str, Any]]:
     docs += [_shared_pool(plan, p) for p in plan.shared_pools]
     peers = _peers(plan)
     docs += peers
-    docs.append(_advertisement(plan, [p["metadata"]["name"] for p in peers]))
+    docs += _advertisements(plan, peers)
     return docs
 
 
@@ -239,12 +240,6 @@ def _shared_pool(plan: SitePlan, pool: Pool) -> dict[str, Any]:
     }
 
 
-def advertised_pools(plan: SitePlan) -> list[str]:
-    """The MetalLB pools the advertisement announces: pinned ones per cluster, then shared."""
-    pinned = [c.metallb_pool for c in plan.clusters if not c.shared]
-    return pinned + [p.name for p in plan.shared_pools]
-
-
 def _duration(seconds: float) -> str:
     return f"{int(seconds)}s" if float(seconds).is_integer() else f"{round(seconds * 1000)}ms"
 
@@ -319,14 +314,49 @@ def _peer(
     }
 
 
-def _advertisement(plan: SitePlan, peers: list[str]) -> dict[str, Any]:
+def _advertisements(plan: SitePlan, peers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One advertisement of every VIP to every peer; with per-family sessions on a site with
+    VIPs of both families, one per family (`hcplb-api-v6` for IPv6) to the peers of that
+    family, so that no pool is advertised to a session that cannot carry it."""
+    names = [p["metadata"]["name"] for p in peers]
+    families = plan.announced_families()
+    if plan.dual_stack_sessions or len(families) < 2:
+        return [_advertisement(plan, ADVERTISEMENT_NAME, names)]
+    found = []
+    for family in sorted(families):
+        name = ADVERTISEMENT_NAME if family == 4 else f"{ADVERTISEMENT_NAME}-v6"
+        of_family = [
+            p["metadata"]["name"]
+            for p in peers
+            if (6 if ":" in p["spec"]["peerAddress"] else 4) == family
+        ]
+        found.append(_advertisement(plan, name, of_family, family))
+    return found
+
+
+def _advertisement(
+    plan: SitePlan, name: str, peers: list[str], family: int | None = None
+) -> dict[str, Any]:
+    """The pools of every family (`family` None), or of one, announced to `peers`."""
+    pools = [
+        c.metallb_pool
+        for c in plan.clusters
+        if not c.shared and (family is None or c.family == family)
+    ]
+    families: set[int] = {c.family for c in plan.clusters if not c.shared}
+    for pool in plan.shared_pools:
+        versions = {n.version for n in pool_networks(pool.addresses)}
+        if family is None or family in versions:
+            pools.append(pool.name)
+            families |= versions
+    v6 = 6 in families if family is None else family == 6
     return {
         "apiVersion": METALLB,
         "kind": "BGPAdvertisement",
-        "metadata": _meta(plan, ADVERTISEMENT_NAME),
+        "metadata": _meta(plan, name),
         "spec": {
-            "ipAddressPools": advertised_pools(plan),
-            **({"aggregationLengthV6": 128} if plan.clusters_of(6) else {}),
+            "ipAddressPools": pools,
+            **({"aggregationLengthV6": 128} if v6 else {}),
             "peers": peers,
         },
     }

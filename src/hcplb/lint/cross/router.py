@@ -7,23 +7,43 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from hcplb.lint.cross.routerhost import check_router_host
 from hcplb.lint.facts import NodeFact
 from hcplb.lint.findings import Finding, Where, error, warning
 from hcplb.lint.frr.model import Neighbor, Net, PrefixEntry
 from hcplb.lint.frr.policy import INBOUND, OUTBOUND, has_policy, inbound_verdict, policy_lines
 from hcplb.lint.frr.prefixsets import prefix_classes
-from hcplb.lint.hostfiles import Firewall
 from hcplb.lint.metallb.pools import pool_networks, selected_pools
 from hcplb.lint.world import RouterView, World
 from hcplb.metallb.selectors import selects
-from hcplb.metallb.validation import (
-    DEFAULT_AGGREGATION_V4,
-)
+from hcplb.metallb.validation import DEFAULT_AGGREGATION_V4
 
-# Documentation addresses (TEST-NET-3, 2001:db8::/32) stand for "anyone who is not a node".
-_OUTSIDE = {4: "203.0.113.77", 6: "2001:db8::77"}
 # Named first so that a message shows a route people recognise; the search below is complete.
-_PROBES = ("0.0.0.0/0", "10.0.0.0/8", "192.168.0.0/16")
+_PROBES = {4: ("0.0.0.0/0", "10.0.0.0/8", "192.168.0.0/16"), 6: ("::/0", "2000::/3", "fc00::/7")}
+_AF = {4: "ipv4 unicast", 6: "ipv6 unicast"}
+_WORD = {4: "ip", 6: "ipv6"}
+
+
+def _transport(router: RouterView, nb: Neighbor) -> int:
+    """The IP family a neighbor's session runs over (its address, or its listen range's)."""
+    try:
+        return ipaddress.ip_address(nb.name).version
+    except ValueError:
+        pass
+    for net, group, _line in router.bgp.listen_ranges:
+        if group == nb.name:
+            return net.version
+    return 4
+
+
+def _carrying(router: RouterView, targets: list[Neighbor], family: int) -> list[Neighbor]:
+    """The neighbors that exchange routes of `family`: over a session of that family, or
+    activated for it (an IPv4 session carrying IPv6 too)."""
+    return [
+        nb
+        for nb in targets
+        if _transport(router, nb) == family or router.bgp.activated(nb, _AF[family])
+    ]
 
 
 def _targets(world: World, router: RouterView) -> list[Neighbor]:
@@ -47,25 +67,32 @@ def _wanted(world: World, router: RouterView) -> list[tuple[Net, int]]:
         peers = [p for p in view.in_namespace(view.peers) if not names or p.name in names]
         if peers and not any(p.text("spec", "peerAddress") in router.addresses for p in peers):
             continue
-        length = ad.integer("spec", "aggregationLength") or DEFAULT_AGGREGATION_V4
+        lengths = {
+            4: ad.integer("spec", "aggregationLength") or DEFAULT_AGGREGATION_V4,
+            6: ad.integer("spec", "aggregationLengthV6") or 128,
+        }
         for pool in selected_pools(ad, pools):
-            wanted += [(n, length) for n in pool_networks(pool) if n.version == 4]
+            wanted += [(n, lengths[n.version]) for n in pool_networks(pool)]
     if not wanted and not ads:
         for pool in pools:
-            wanted += [(n, 32) for n in pool_networks(pool) if n.version == 4]
+            wanted += [(n, n.max_prefixlen) for n in pool_networks(pool)]
     if world.plan is not None:
-        wanted += [(ipaddress.ip_network(n), 32) for n in world.plan.accepted_networks]
+        for text in world.plan.accepted_networks:
+            net = ipaddress.ip_network(text)
+            wanted.append((net, net.max_prefixlen))
     if not wanted:
         for vip in world.vips:
             try:
-                wanted.append((ipaddress.ip_network(vip.address), 32))
+                net = ipaddress.ip_network(vip.address)
             except ValueError:
                 continue
+            wanted.append((net, net.max_prefixlen))
     return wanted
 
 
 def _samples(wanted: list[tuple[Net, int]], world: World) -> list[Net]:
-    """Routes nodes announce for the pools: first and last host (or aggregate), and the VIPs."""
+    """Routes nodes announce for the pools: first and last host (or aggregate), and the VIPs
+    (of the pools' family: `wanted` is of one family)."""
     nets = {net for net, _ in wanted}
     out: list[Net] = []
     for net, length in wanted:
@@ -77,7 +104,7 @@ def _samples(wanted: list[tuple[Net, int]], world: World) -> list[Net]:
             address = ipaddress.ip_network(vip.address)
         except ValueError:
             continue
-        if _inside(address, nets):
+        if any(n.version == address.version for n in nets) and _inside(address, nets):
             out.append(address)
     return list(dict.fromkeys(out))
 
@@ -99,48 +126,61 @@ def _host_routes_only(entry: PrefixEntry) -> bool:
     return entry.network is not None and entry.length_range()[0] == entry.network.max_prefixlen
 
 
-def _inbound_lists(router: RouterView, neighbors: list[Neighbor]) -> set[str]:
-    """The IPv4 prefix-lists the neighbors' inbound policies read (directly or by route-map)."""
+def _inbound_lists(router: RouterView, neighbors: list[Neighbor], family: int) -> set[str]:
+    """The prefix-lists of one family the neighbors' inbound policies read (directly or by
+    route-map)."""
     names: set[str] = set()
     for nb in neighbors:
-        filters = nb.af("ipv4 unicast").filters
+        filters = nb.af(_AF[family]).filters
         if "prefix-list in" in filters:
             names.add(filters["prefix-list in"][0])
         if "route-map in" in filters:
             for entry in router.config.route_maps.get(filters["route-map in"][0], []):
                 for match in entry.matches:
-                    if len(match) >= 4 and match[:3] == ("ip", "address", "prefix-list"):
+                    if len(match) >= 4 and match[:3] == (_WORD[family], "address", "prefix-list"):
                         names.add(match[3])
     return names
 
 
+def _host_net(address: str) -> Net | None:
+    try:
+        return ipaddress.ip_network(address)
+    except ValueError:
+        return None
+
+
 def _witnesses(
-    world: World, router: RouterView, wanted: list[tuple[Net, int]], targets: list[Neighbor]
+    world: World,
+    router: RouterView,
+    wanted: list[tuple[Net, int]],
+    targets: list[Neighbor],
+    family: int = 4,
 ) -> list[Net]:
-    """Routes outside the pools that a too-wide policy would let in."""
-    found: list[Net] = [ipaddress.ip_network(p) for p in _PROBES]
-    found += [ipaddress.ip_network(f"{n.address}/32") for n in world.nodes]
-    found += [ipaddress.ip_network(f"{a}/32") for a in router.addresses if ":" not in a]
+    """Routes of one family outside the pools that a too-wide policy would let in."""
+    found: list[Net] = [ipaddress.ip_network(p) for p in _PROBES[family]]
+    hosts = [_host_net(n.address) for n in world.nodes] + [_host_net(a) for a in router.addresses]
+    found += [h for h in hosts if h is not None and h.version == family]
     if world.plan is not None:
-        found.append(ipaddress.ip_network(world.plan.site.spec.management_cluster.machine_network))
-    named = {w for w in found if w.prefixlen == 32}
-    lists = _inbound_lists(router, targets)
+        found += [ipaddress.ip_network(n) for n in world.plan.machine_networks]
+    found = [w for w in found if w.version == family]
+    named = {w for w in found if w.prefixlen == w.max_prefixlen}
+    lists = _inbound_lists(router, targets, family)
     entries = [
         e
-        for (family, name), es in router.config.prefix_lists.items()
-        if family == 4 and name in lists
+        for (version, name), es in router.config.prefix_lists.items()
+        if version == family and name in lists
         for e in es
     ]
     kept = [e.network for e in entries if e.action == "permit" and _host_routes_only(e)]
     bounds = {net for net, _ in wanted} | {e.network for e in entries if e.network is not None}
-    for candidate in prefix_classes(bounds, entries):
+    for candidate in prefix_classes(bounds, entries, family):
         # A permit of host routes only is a VIP range wider than the pools, not a hole.
         widened = any(k is not None and candidate.subnet_of(k) for k in kept)  # type: ignore[arg-type]
-        if candidate.prefixlen == 32 and candidate not in named and widened:
+        if candidate.prefixlen == candidate.max_prefixlen and candidate not in named and widened:
             continue
         found.append(candidate)
     nets = {net for net, _ in wanted}
-    return [w for w in dict.fromkeys(found) if w.version == 4 and not _inside(w, nets)]
+    return [w for w in dict.fromkeys(found) if w.version == family and not _inside(w, nets)]
 
 
 def _names(neighbors: list[Neighbor]) -> str:
@@ -180,28 +220,48 @@ def _policy(world: World, router: RouterView) -> Iterator[Finding]:
         return
     file = router.config.file
     for nb in targets:
-        if not router.bgp.activated(nb):
+        af = _AF[_transport(router, nb)]
+        if not router.bgp.activated(nb, af):
             yield error(
                 Where(file, nb.line),
                 "router.af.not-activated",
-                f"neighbor {nb.name} is not activated in address-family ipv4 unicast: no route "
+                f"neighbor {nb.name} is not activated in address-family {af}: no route "
                 "is exchanged with it",
-                f"add `neighbor {nb.name} activate` under address-family ipv4 unicast",
+                f"add `neighbor {nb.name} activate` under address-family {af}",
             )
-    yield from _no_policy(router, [nb for nb in targets if not has_policy(nb, INBOUND)])
     wanted = _wanted(world, router)
+    for family in (4, 6):
+        carrying = _carrying(router, targets, family)
+        of_family = [(n, length) for n, length in wanted if n.version == family]
+        if carrying and (family == 4 or of_family):
+            yield from _family_policy(world, router, carrying, of_family, family)
+
+
+def _family_policy(
+    world: World,
+    router: RouterView,
+    targets: list[Neighbor],
+    wanted: list[tuple[Net, int]],
+    family: int,
+) -> Iterator[Finding]:
+    """The inbound policy of one address family: present, accepting every pool route of that
+    family, and nothing else."""
+    af = _AF[family]
+    file = router.config.file
+    yield from _no_policy(router, [nb for nb in targets if not has_policy(nb, INBOUND, af)])
     groups: dict[str, list[Neighbor]] = {}
     for nb in targets:
-        if has_policy(nb, INBOUND):
-            key = repr(sorted(nb.af("ipv4 unicast").filters.items()))
+        if has_policy(nb, INBOUND, af):
+            key = repr(sorted(nb.af(af).filters.items()))
             groups.setdefault(key, []).append(nb)
     samples = _samples(wanted, world)
-    witnesses = _witnesses(world, router, wanted, targets)
+    witnesses = _witnesses(world, router, wanted, targets, family)
+    word, bits = _WORD[family], 32 if family == 4 else 128
     for members in groups.values():
         nb = members[0]
-        where = Where(file, policy_lines(nb, router.bgp, INBOUND))
+        where = Where(file, policy_lines(nb, router.bgp, INBOUND, af))
         # one verdict per sample, read by both the rejects-vip and the unknown findings
-        verdicts = {s: inbound_verdict(router.config, nb, s) for s in samples}
+        verdicts = {s: inbound_verdict(router.config, nb, s, af) for s in samples}
         rejected = [s for s in samples if verdicts[s] == "deny"]
         if rejected:
             yield error(
@@ -209,16 +269,18 @@ def _policy(world: World, router: RouterView) -> Iterator[Finding]:
                 "router.policy.rejects-vip",
                 f"router {router.name} rejects {', '.join(map(str, rejected[:3]))} from "
                 f"{_names(members)}: the VIP pool is not accepted",
-                "permit the VIP pools (prefix-list ... permit POOL ge 32) in the inbound route-map",
+                f"permit the VIP pools ({word} prefix-list ... permit POOL ge {bits}) in the "
+                "inbound route-map",
             )
-        let_in = [w for w in witnesses if inbound_verdict(router.config, nb, w) == "permit"]
+        let_in = [w for w in witnesses if inbound_verdict(router.config, nb, w, af) == "permit"]
         if let_in:
             yield error(
                 where,
                 "router.policy.accepts-more",
                 f"router {router.name} accepts {', '.join(map(str, let_in[:3]))} from "
                 f"{_names(members)}, outside the VIP pools",
-                "permit only the VIP pools: `ip prefix-list NAME permit POOL ge 32`, then deny",
+                f"permit only the VIP pools: `{word} prefix-list NAME permit POOL ge {bits}`, "
+                "then deny",
             )
         unsure = [s for s in samples if verdicts[s] == "maybe"]
         if unsure:
@@ -246,8 +308,13 @@ def _outbound(world: World, router: RouterView) -> Iterator[Finding]:
         )
 
 
-def announcing_nodes(world: World, router: RouterView) -> list[NodeFact]:
-    nodes = [n for n in world.nodes if router.neighbor_for(n.address) is not None]
+def announcing_nodes(world: World, router: RouterView, family: int = 4) -> list[NodeFact]:
+    """The nodes that announce routes of `family` to the router (one fact per node)."""
+    nodes = []
+    for n in world.nodes:
+        nb = router.neighbor_for(n.address)
+        if nb is not None and nb in _carrying(router, [nb], family):
+            nodes.append(n)
     peers = [
         p
         for p in world.metallb.in_namespace(world.metallb.peers)
@@ -259,27 +326,29 @@ def announcing_nodes(world: World, router: RouterView) -> list[NodeFact]:
             for n in nodes
             if any(n.inferred or selects(p.items("spec", "nodeSelectors"), n.labels) for p in peers)
         ]
-    return nodes
+    return list({n.name: n for n in nodes}.values())
 
 
 def _multipath(world: World, router: RouterView) -> Iterator[Finding]:
     bgp, file = router.bgp, router.config.file
-    count = len(announcing_nodes(world, router))
     targets = _targets(world, router)
-    af = bgp.afs.get("ipv4 unicast")
-    for ibgp in (False, True):
-        if not any(bgp.is_ibgp(nb) == ibgp for nb in targets):
-            continue
-        setting = (af.maximum_paths_ibgp if ibgp else af.maximum_paths) if af else None
-        if setting is not None and setting[0] < count:
-            kind = "maximum-paths ibgp" if ibgp else "maximum-paths"
-            yield error(
-                Where(file, setting[1]),
-                "router.maximum-paths",
-                f"{kind} {setting[0]} on router {router.name}, but {count} nodes announce each VIP: "
-                f"only {setting[0]} of them receive traffic",
-                f"set `{kind} {count}` (or more) in address-family ipv4 unicast",
-            )
+    for family in (4, 6):
+        count = len(announcing_nodes(world, router, family))
+        af = bgp.afs.get(_AF[family])
+        carrying = _carrying(router, targets, family)
+        for ibgp in (False, True):
+            if not any(bgp.is_ibgp(nb) == ibgp for nb in carrying):
+                continue
+            setting = (af.maximum_paths_ibgp if ibgp else af.maximum_paths) if af else None
+            if setting is not None and setting[0] < count:
+                kind = "maximum-paths ibgp" if ibgp else "maximum-paths"
+                yield error(
+                    Where(file, setting[1]),
+                    "router.maximum-paths",
+                    f"{kind} {setting[0]} on router {router.name}, but {count} nodes announce "
+                    f"each VIP: only {setting[0]} of them receive traffic",
+                    f"set `{kind} {count}` (or more) in address-family {_AF[family]}",
+                )
     asns = {bgp.remote_asn(nb) for nb in targets if not bgp.is_ibgp(nb)}
     if len(asns) > 1 and not bgp.multipath_relax:
         yield error(
@@ -288,94 +357,6 @@ def _multipath(world: World, router: RouterView) -> Iterator[Finding]:
             f"router {router.name} peers with nodes in {len(asns)} different ASNs without "
             "`bgp bestpath as-path multipath-relax`: it uses one node per VIP, not all",
             "add `bgp bestpath as-path multipath-relax` under router bgp",
-        )
-
-
-def _host(world: World) -> Iterator[Finding]:
-    router_bfd = any(nb.bfd for r in world.routers for nb in r.bgp.sessions()) or any(
-        r.bgp.group(g) and r.bgp.neighbors[g].bfd
-        for r in world.routers
-        for _n, g, _l in r.bgp.listen_ranges
-    )
-    for daemons in world.inputs.daemons:
-        if "bgpd" not in daemons.enabled:
-            yield error(
-                Where(daemons.file, 1),
-                "router.daemons.bgpd",
-                "bgpd is not enabled: no BGP at all",
-                "set bgpd=yes",
-            )
-        if router_bfd and "bfdd" not in daemons.enabled:
-            yield error(
-                Where(daemons.file, 1),
-                "router.daemons.bfdd",
-                "the router config uses BFD but bfdd is not enabled: BFD sessions never come up",
-                "set bfdd=yes",
-            )
-    sysctls = world.inputs.sysctls
-    if sysctls:
-        values = {k: v for s in sysctls for k, v in s.values.items()}
-        where = Where(sysctls[0].file, 1)
-        if values.get("net.ipv4.ip_forward", ("0", 0))[0] != "1":
-            yield error(
-                where,
-                "router.sysctl.forwarding",
-                "net.ipv4.ip_forward is not set to 1: the router drops traffic to the VIPs",
-                "net.ipv4.ip_forward = 1",
-            )
-        if values.get("net.ipv4.fib_multipath_hash_policy", ("0", 0))[0] != "1":
-            yield warning(
-                where,
-                "router.sysctl.ecmp-hash",
-                "net.ipv4.fib_multipath_hash_policy is not 1: ECMP hashes on addresses only, so all "
-                "connections from one client go to the same node",
-                "net.ipv4.fib_multipath_hash_policy = 1 (hash on the L4 five-tuple)",
-            )
-
-
-def _firewall(world: World) -> Iterator[Finding]:
-    bfd = world.bfd_in_use()
-    for fw in world.inputs.firewalls:
-        declared = {r.family for r in fw.rules}
-        families = {4, 6} if None in declared or not declared else {f for f in declared if f}
-        checks = [("tcp", 179, "BGP (TCP 179)")]
-        if bfd:
-            checks += [("udp", 3784, "BFD (UDP 3784)")]
-        for proto, port, label in checks:
-            for family in sorted(families):
-                yield from _outside(fw, proto, port, f"{label} over IPv{family}", family)
-            for node in world.nodes:
-                if ipaddress.ip_address(node.address).version not in families:
-                    continue
-                node_verdict, node_rule = fw.verdict(proto, port, node.address)
-                if node_verdict == "drop":
-                    who = (
-                        node.name if node.name == node.address else f"{node.name} ({node.address})"
-                    )
-                    yield error(
-                        Where(fw.file, node_rule.line if node_rule else 1),
-                        "firewall.node-blocked",
-                        f"{label} from node {who} is dropped",
-                        "accept the port from every node address before the drop",
-                    )
-
-
-def _outside(fw: Firewall, proto: str, port: int, label: str, family: int) -> Iterator[Finding]:
-    verdict, rule = fw.verdict(proto, port, _OUTSIDE[family])
-    if verdict == "accept" and rule is not None:
-        yield error(
-            Where(fw.file, rule.line),
-            "firewall.source",
-            f"{label} is accepted from any source: anyone can open a session or probe the router",
-            "accept it only from the node addresses (-s NODE), then drop the port",
-        )
-    elif verdict == "accept":
-        yield warning(
-            Where(fw.file, 1),
-            "firewall.no-drop",
-            f"nothing in this file drops {label} from other sources: it depends on the chain's "
-            "default policy",
-            "add a rule dropping the port after the per-node accepts",
         )
 
 
@@ -396,6 +377,5 @@ def check_router_side(world: World) -> list[Finding]:
         found += _policy(world, router)
         found += _outbound(world, router)
         found += _multipath(world, router)
-    found += _host(world)
-    found += _firewall(world)
+    found += check_router_host(world)
     return found

@@ -77,9 +77,11 @@ def inbound_verdict(config: FrrConfig, nb: Neighbor, net: Net, af: str = "ipv4 u
     return "permit"
 
 
-def policy_lines(nb: Neighbor, bgp: BgpInstance, direction: tuple[str, ...]) -> int:
+def policy_lines(
+    nb: Neighbor, bgp: BgpInstance, direction: tuple[str, ...], af: str = "ipv4 unicast"
+) -> int:
     """Where to point at for the neighbor's policy: its filter line, else its definition."""
-    filters = nb.af("ipv4 unicast").filters
+    filters = nb.af(af).filters
     for key in direction:
         if key in filters:
             return filters[key][1]

@@ -25,21 +25,23 @@ def _uncovered(net: Net, holes: list[Net], length: int) -> Net | None:
     return None
 
 
-def prefix_classes(bounds: set[Net], entries: list[PrefixEntry]) -> list[Net]:
-    """One IPv4 prefix of each class that the prefix-lists and the pools cannot tell apart.
+def prefix_classes(bounds: set[Net], entries: list[PrefixEntry], family: int = 4) -> list[Net]:
+    """One prefix of `family` of each class that the prefix-lists and the pools cannot tell
+    apart.
 
     Two prefixes of the same length that lie inside the same networks of `bounds` get the same
     verdict from every entry and the same answer to "inside a pool?", and an entry's answer
     changes with the length only at its ge/le bounds: so testing one prefix per (length band,
     innermost network) decides prefix-set containment exactly, whatever the addresses are.
     """
-    everything = ipaddress.ip_network("0.0.0.0/0")
-    nets = {n for n in bounds if n.version == 4} | {everything}
-    lengths = {0, 32} | {n.prefixlen for n in nets}
+    everything = ipaddress.ip_network("0.0.0.0/0" if family == 4 else "::/0")
+    bits = everything.max_prefixlen
+    nets = {n for n in bounds if n.version == family} | {everything}
+    lengths = {0, bits} | {n.prefixlen for n in nets}
     for entry in entries:
-        if entry.network is not None and entry.network.version == 4:
+        if entry.network is not None and entry.network.version == family:
             low, high = entry.length_range()
-            lengths |= {low, min(high, 32), min(high + 1, 32), max(low - 1, 0)}
+            lengths |= {low, min(high, bits), min(high + 1, bits), max(low - 1, 0)}
     found: list[Net] = []
     for length in sorted(lengths):
         short = [n for n in nets if n.prefixlen <= length]
