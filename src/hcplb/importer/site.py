@@ -21,6 +21,15 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from hcplb import gotext
 from hcplb.errors import SpecError
+from hcplb.importer.families import (
+    all_addresses,
+    by_family,
+    dual_stack_sessions,
+    family,
+    machine_networks,
+    merge_nodes,
+    set_per_family,
+)
 from hcplb.lint.findings import Finding
 from hcplb.lint.frrk8s import frr_configurations
 from hcplb.lint.k8s import Manifest
@@ -118,7 +127,12 @@ def _routers(world: World, doc: _Doc) -> CommentedSeq:
         entry["routerId"] = router.bgp.router_id or paired or "192.0.2.1"
         if not router.bgp.router_id:
             doc.todo(entry, "routerId", "the router's BGP router-id (not in its frr.conf)")
-        entry["address"] = dialed[0] if dialed else paired or entry["routerId"]
+        per_family = by_family([d for d in dialed if d])
+        if len(per_family) > 1:  # a BGPPeer per family dials this router
+            ordered = sorted(per_family, key=lambda a: family(a) or 0)
+            set_per_family(entry, "address", "addresses", ordered)
+        else:
+            entry["address"] = dialed[0] if dialed else paired or entry["routerId"]
         if paired:
             doc.todo(entry, "address", "from the one BGPPeer whose ASNs match this router")
         elif not dialed:
@@ -145,20 +159,6 @@ def _routers(world: World, doc: _Doc) -> CommentedSeq:
     return out
 
 
-def _machine_network(addresses: list[str]) -> str:
-    ips = [
-        ipaddress.ip_address(a)
-        for a in addresses
-        if gotext.parse_ip(a) and ipaddress.ip_address(a).version == 4
-    ]
-    if not ips:
-        return "192.0.2.0/24"
-    net = ipaddress.ip_network(f"{ips[0]}/24", strict=False)
-    while not all(ip in net for ip in ips) and net.prefixlen > 8:
-        net = net.supernet()
-    return str(net)
-
-
 def _management(
     world: World, routers: CommentedSeq, doc: _Doc, pools: CommentedSeq
 ) -> CommentedMap:
@@ -180,10 +180,10 @@ def _management(
     if world.metallb.namespace is None:
         doc.todo(mc, "metallbNamespace", "where the MetalLB operator runs")
     addresses = [n.address for n in world.nodes] + [
-        str(r["address"]) for r in routers if str(r["address"]) not in doc.placeholders
+        a for r in routers for a in all_addresses(r) if a not in doc.placeholders
     ]
-    mc["machineNetwork"] = _machine_network(addresses)
-    doc.todo(mc, "machineNetwork", "confirm: the smallest network holding the nodes and routers")
+    key = set_per_family(mc, "machineNetwork", "machineNetworks", machine_networks(addresses))
+    doc.todo(mc, key, "confirm: the smallest network holding the nodes and routers")
     if world.metallb.backend == "frr":
         mc["bgpBackend"] = "frr"
         doc.note(mc, "bgpBackend", "the MetalLB CR's: MetalLB's own FRR (frr-k8s is the default)")
@@ -213,9 +213,10 @@ def _management(
         if isinstance(asn, int) and asn != mc["asn"]:
             entry["asn"] = asn
         nodes.append(entry)
+    nodes = merge_nodes(nodes)
     if not nodes:
-        machine = ipaddress.ip_network(str(mc["machineNetwork"]))
-        taken = {str(r["address"]) for r in routers}
+        machine = ipaddress.ip_network(str(mc.get("machineNetwork") or mc["machineNetworks"][0]))
+        taken = {a for r in routers for a in all_addresses(r)}
         free = (
             str(h)
             for h in machine.hosts()
@@ -278,6 +279,8 @@ def _bgp(world: World, doc: _Doc) -> CommentedMap:
         doc.todo(bgp, "password", "export HCPLB_BGP_PASSWORD with the current MD5 password")
     if any(r.bgp.listen_ranges for r in world.routers):
         bgp["peering"] = "dynamic"
+    if dual_stack_sessions(world):
+        bgp["sessions"] = "dual-stack"
     return bgp
 
 
@@ -420,7 +423,8 @@ def import_world(world: World, name: str) -> Imported:
     spec["bgp"] = _bgp(world, doc)
     spec["pools"] = pools
     spec["hostedClusters"] = _clusters(world, pools, doc)
-    lab = _lab_network(str(spec["managementCluster"]["machineNetwork"]), pools)
+    mc = spec["managementCluster"]
+    lab = _lab_network(str(mc.get("machineNetwork") or mc["machineNetworks"][0]), pools)
     if lab is not None:
         spec["lab"] = CommentedMap({"clientNetwork": lab})
     spec["dns"] = _dns(spec["hostedClusters"])

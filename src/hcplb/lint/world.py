@@ -115,7 +115,8 @@ def _routers(inputs: Inputs, plan: SitePlan | None, view: MetallbView) -> tuple[
         addresses.update(site_addresses.get(config.hostname or "", ()))
         known = {ipaddress.ip_address(a).version for a in addresses if _is_ip(a)}
         named = _named_after(config.hostname or "", bgp.asn, view)
-        addresses.update(a for a in named if ipaddress.ip_address(a).version not in known)
+        if known:  # a router stating no address at all is paired by ASN (below) instead
+            addresses.update(a for a in named if ipaddress.ip_address(a).version not in known)
         views.append(RouterView(config, bgp, frozenset(addresses)))
     return tuple(views)
 
