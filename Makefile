@@ -16,7 +16,8 @@ MERMAID_JS := $(VENV)/share/hcplb/mermaid-$(MERMAID_VERSION).min.js
 setup: system-packages venv $(MERMAID_JS)
 
 system-packages:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@installed=" $$(dpkg-query -W -f '$${db:Status-Abbrev} $${Package}\n' $(APT_PACKAGES) 2>/dev/null | awk '$$1 == "ii" {printf "%s ", $$2}')"; \
+	missing=""; for p in $(APT_PACKAGES); do case "$$installed" in *" $$p "*) ;; *) missing="$$missing $$p";; esac; done; \
 	for c in $(APT_COMMANDS); do command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

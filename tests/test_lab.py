@@ -109,6 +109,20 @@ def test_seed_fib_route_has_three_nexthops(seed_lab: Lab) -> None:
     assert text.count("nexthop via") == 3
 
 
+def test_seed_nodes_dialled_only_a_router_that_accepted(seed_lab: Lab) -> None:
+    """FRR holds the peers of a fresh config load Idle for about 4 s and refuses their
+    connections meanwhile; a refused node waits its connect timer (10 s). The nodes load their
+    frr.conf after the router's, so their holds end after its: every OPEN a node sent became
+    an Established session (the second one after BFD's start-up flap), none was refused."""
+    for node in sorted(SEED_NODES):
+        result = seed_lab.run(
+            node, ["vtysh", "-c", "show bgp neighbors 192.168.125.1 json"], timeout=10
+        )
+        peer = json.loads(result.stdout)["192.168.125.1"]
+        assert peer["connectionsEstablished"] >= 1, peer
+        assert peer["messageStats"]["opensSent"] == peer["connectionsEstablished"], (node, peer)
+
+
 def test_seed_dns_answers_from_the_client(seed_lab: Lab) -> None:
     for name in ("api.hosted.hypershift.lab", "api-int.hosted.hypershift.lab"):
         result = seed_lab.run("client", ["dig", name, "+short"], timeout=10)

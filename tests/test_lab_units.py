@@ -121,6 +121,52 @@ def test_stopped_daemon_text_is_a_lab_error() -> None:
     assert not converge._safe("sessions", "frr", lambda: check(_Answers(""), "frr", ["x"])).ok
 
 
+class _Site:
+    """Answers a round's probes as a lab would: two routers (r2 without the VIP's route yet),
+    one DNS name; records the commands it was asked."""
+
+    def __init__(self, routed: bool) -> None:
+        self.routed = routed
+        self.asked: list[tuple[str, str]] = []
+
+    def run(
+        self, host: str, argv: Sequence[str], *, timeout: float, input: str | None = None
+    ) -> Result:
+        self.asked.append((host, argv[0]))
+        peers = {"192.0.2.20": {"state": "Established", "peerState": "OK"}}
+        route = {"dst": "10.0.2.20", "gateway": "192.0.2.20"}
+        out = {
+            "vtysh": json.dumps({"ipv4Unicast": {"as": 64512, "peers": peers}}),
+            "ip": json.dumps([route] if self.routed or host == "r1" else []),
+            "dig": "api.x.lab. 300 IN A 10.0.2.20\n",
+            "curl": "200 https://api.x.lab:6443/version\n",
+        }[argv[0]]
+        return Result(tuple(argv), 0, out, "", 0.01)
+
+
+def test_a_probe_round_reports_every_check_in_order_and_https_only_once_routed() -> None:
+    from hcplb.lab.state import Expectations
+
+    expect = Expectations(
+        sessions={"r1": ["192.0.2.20"], "r2": ["192.0.2.20"]},
+        routes={r: {"10.0.2.20/32": ["192.0.2.20"]} for r in ("r1", "r2")},
+        names={"api.x.lab": "10.0.2.20"},
+        urls=["https://api.x.lab:6443/version"],
+    )
+    for routed in (False, True):
+        site = _Site(routed)
+        checks = converge.probe(site, expect)
+        assert [(c.kind, c.host, c.ok) for c in checks] == [
+            ("sessions", "r1", True),
+            ("sessions", "r2", True),
+            ("routes", "r1", True),
+            ("routes", "r2", routed),
+            ("dns", "client", True),
+            ("https", "client", routed),
+        ]
+        assert (("client", "curl") in site.asked) is routed
+
+
 def test_daemons_file_round_trip() -> None:
     text = frr.daemons_file(
         {"bgpd": ["-A", "127.0.0.1", "-p", "0"], "bfdd": ["-A", "127.0.0.1"]}, always=("zebra",)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal, Protocol
@@ -148,18 +149,21 @@ ALL_KINDS: tuple[Kind, ...] = ("sessions", "routes", "dns", "https")
 def probe(
     lab: Runs, expect: Expectations, *, kinds: Sequence[Kind] = ALL_KINDS
 ) -> tuple[Condition, ...]:
-    """One round of the checks of the given kinds (a bare lab checks only `dns`)."""
-    checks: list[Condition] = []
+    """One round of the checks of the given kinds (a bare lab checks only `dns`).
+
+    The checks only read, so a round runs them side by side (a round lasts as long as its
+    slowest probe, not as all of them): sessions, routes and DNS, then HTTPS once routed."""
+    probes: list[tuple[Kind, str, Callable[[], Condition]]] = []
     if "sessions" in kinds:
         for router, neighbours in expect.sessions.items():
-            checks.append(
-                _safe("sessions", router, partial(check_sessions, lab, router, neighbours))
-            )
+            probes.append(("sessions", router, partial(check_sessions, lab, router, neighbours)))
     if "routes" in kinds:
         for router, routes in expect.routes.items():
-            checks.append(_safe("routes", router, partial(check_routes, lab, router, routes)))
+            probes.append(("routes", router, partial(check_routes, lab, router, routes)))
     if "dns" in kinds:
-        checks.append(_safe("dns", CLIENT, partial(check_dns, lab, expect.names)))
+        probes.append(("dns", CLIENT, partial(check_dns, lab, expect.names)))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        checks = list(pool.map(lambda p: _safe(*p), probes))
     if "https" in kinds:
         routed = all(c.ok for c in checks if c.kind == "routes")
         if routed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
@@ -91,14 +92,20 @@ def guide_checks(lab: Lab) -> tuple[Shown, ...]:
         steps.append(
             (router.name, ["vtysh", "-c", "show ip bgp summary"], lambda out: "Neighbor" in out)
         )
-    shown = []
-    for host, argv, good in steps:
+
+    def check(step: tuple[str, list[str], Callable[[str], bool]]) -> Shown:
+        host, argv, good = step
         result = lab.run(host, argv, timeout=LAB_PROBE_TIMEOUT)
         text = (result.stdout + result.stderr).rstrip()
-        shown.append(Shown(host, tuple(argv), text, result.ok and good(result.stdout)))
-    # The guide checks the Service after the client's checks and before the router's; the
-    # node side of BGP (which the guide does not show) follows the Service.
-    shown[3:3] = [_service_view(lab, cluster), *_node_side(lab)]
+        return Shown(host, tuple(argv), text, result.ok and good(result.stdout))
+
+    # every command only reads: they run side by side, shown in the guide's order
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        node_side = pool.submit(_node_side, lab)
+        shown = list(pool.map(check, steps))
+        # The guide checks the Service after the client's checks and before the router's;
+        # the node side of BGP (which the guide does not show) follows the Service.
+        shown[3:3] = [_service_view(lab, cluster), *node_side.result()]
     return tuple(shown)
 
 

@@ -18,14 +18,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import asyncssh
+from typing import TYPE_CHECKING
 
 from hcplb.errors import LabError
 from hcplb.fsutil import write_atomic
 from hcplb.lab.core import Lab
 from hcplb.lab.procs import exit_note
 from hcplb.settings import COMMAND_TIMEOUT
+
+if TYPE_CHECKING:
+    import asyncssh
 
 SSHD = "/usr/sbin/sshd"
 PORT = 22
@@ -45,12 +47,18 @@ class LabSsh:
     pid: int | None = None
 
 
+def _new_key(comment: str) -> asyncssh.SSHKey:
+    import asyncssh  # only booted routers need it: every lab command would pay its import
+
+    return asyncssh.generate_private_key("ssh-ed25519", comment=comment)
+
+
 def _client_key(lab: Lab) -> Path:
     directory = lab.state_dir / "ssh"
     directory.mkdir(mode=0o700, exist_ok=True)
     key_file = directory / "id_ed25519"
     if not key_file.exists():
-        key = asyncssh.generate_private_key("ssh-ed25519", comment=f"hcplb-lab-{lab.name}")
+        key = _new_key(f"hcplb-lab-{lab.name}")
         key.write_private_key(str(key_file))
         key.write_public_key(str(key_file) + ".pub")
         key_file.chmod(0o600)
@@ -62,7 +70,7 @@ def _host_key(lab: Lab, router: str) -> Path:
     directory.mkdir(mode=0o700, exist_ok=True)
     key_file = directory / "ssh_host_ed25519_key"
     if not key_file.exists():
-        key = asyncssh.generate_private_key("ssh-ed25519", comment=f"{router}.{lab.name}")
+        key = _new_key(f"{router}.{lab.name}")
         key.write_private_key(str(key_file))
         key.write_public_key(str(key_file) + ".pub")
         key_file.chmod(0o600)

@@ -10,6 +10,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,46 +153,26 @@ def _build(
         lab = Lab(directory, journal.state, inputs.plan)
         lab._journal = journal
         _write_files(lab, inputs, bare)
+        say(f"files: rendered site, lab CA and {len(inputs.plan.clusters)} API certificate(s)")
         # 4. namespaces, bridges, veths, addresses and routes
-        say(f"network: {len(topology.hosts)} hosts")
         journal.add_namespaces([h.netns for h in topology.hosts])
         netns.create_namespaces([h.netns for h in topology.hosts])
         journal.add_links(netns.link_names(topology))
         netns.wire(topology)
-        # 5. routers first (MetalLB's connect timer defaults to 120 s): sysctl, firewall, FRR
+        say(f"network: {len(topology.hosts)} hosts wired")
+        # 5. FRR: the routers' frr.conf first, the nodes' right after (see _start_frr)
         started = time.monotonic()
-        routers = [h.name for h in topology.by_role("router")]
-        if router_image is not None:
-            routerhost.boot_routers(lab, router_image, setup=not bare, say=say)
-        else:
-            if not bare:
-                _prepare_routers(lab, inputs)
-            lab.start_frr(routers)
-            say(f"routers: FRR running on {', '.join(routers)}")
-        # 6. while FRR holds the routers' fresh sessions Idle: BIND, API stand-ins, node daemons
+        _start_frr(lab, inputs, router_image, bare, say)
+        # 6. while FRR holds every new peer Idle (about 4 s): BIND and the API stand-ins
         _start_dns(lab)
         checkpoint()
         _start_apiservers(lab, inputs)
-        checkpoint()
-        speakers = sorted(inputs.cluster.simulation.frr_configs)
-        lab.spawn_frr(speakers)
-        checkpoint()
-        # 7. once the routers accept sessions, the nodes load their frr.conf (MetalLB's FRR mode,
-        # or frr-k8s's for MetalLB's FRRConfiguration) and dial them
-        if not bare:
-            _wait_listening(lab, timeout)
-        lab.boot_frr(speakers)
-        backend = inputs.cluster.simulation.backend
-        how = "frr.conf from MetalLB's FRRConfiguration" if backend == "frr-k8s" else "FRR mode"
-        say(
-            f"nodes: {len(speakers)} speakers (bgpBackend {backend}: {how}), "
-            f"API stand-ins on {len(inputs.cluster.vips)} VIP(s)"
-        )
+        say(f"DNS and API stand-ins: named, {len(inputs.cluster.vips)} VIP(s) on each node")
     except BaseException:
         with contextlib.suppress(Exception):  # the build's own error is the one to report
             remove(name)
         raise
-    # 8. converged: sessions, FIB, DNS, HTTPS (a bare lab: DNS only, apply configures routers)
+    # 7. converged: sessions, FIB, DNS, HTTPS (a bare lab: DNS only, apply configures routers)
     kinds: tuple[converge.Kind, ...] = ("dns",) if bare else converge.ALL_KINDS
     try:
         result = converge.wait(
@@ -320,27 +301,42 @@ def _prepare_routers(lab: Lab, inputs: _Inputs) -> None:
                 raise LabError(f"{router.name}: {' '.join(command.argv)}: {result.stderr.strip()}")
 
 
-def _wait_listening(lab: Lab, timeout: float) -> None:
-    """Wait until every router session left Idle (FRR holds a freshly configured peer in Idle
-    for seconds and refuses connections meanwhile; a node refused waits its connect timer,
-    MetalLB's default being 120 s)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        waiting = []
-        for router, neighbours in lab.expect.sessions.items():
-            try:
-                found = converge.bgp_peers(lab, router)
-            except LabError:
-                found = {}
-            waiting += [
-                f"{router}->{n}" for n in neighbours if n not in found or found[n].state == "Idle"
-            ]
-        if not waiting:
-            return
-        checkpoint()
-        if time.monotonic() > deadline:
-            raise LabError(f"router sessions still Idle after {timeout:g} s: {', '.join(waiting)}")
-        time.sleep(0.1)
+def _start_frr(
+    lab: Lab, inputs: _Inputs, router_image: image.Image | None, bare: bool, say: Progress
+) -> None:
+    """Start FRR everywhere: the routers' frr.conf loaded first, the nodes' (speakers') right
+    after.
+
+    bgpd holds every peer a config load creates (`vtysh -b` here, `vtysh -f` under
+    frr-reload.py) Idle, and refuses its connections, until the load's route-map delay
+    timer (5 s from the first route-map) has run out: about 4 s after the load ends. A node
+    refused by the router waits its connect timer (10 s) before it dials again. Loading the
+    nodes' frr.conf only once the routers' load has returned makes each node's hold end
+    after the routers' (it started later and lasts as long), so the nodes dial routers that
+    accept, and the two holds overlap instead of adding up (waiting for the routers to
+    leave Idle first cost one whole hold more)."""
+    simulation = inputs.cluster.simulation
+    routers = [h.name for h in lab.topology.by_role("router")]
+    speakers = sorted(simulation.frr_configs)
+    if router_image is not None:
+        lab.spawn_frr(speakers)  # the nodes' daemons start while the routers boot
+        routerhost.boot_routers(lab, router_image, setup=not bare, say=say)  # setup.sh loads
+    else:
+        # the routers' sysctl and firewall (setup.sh's steps) while every host's daemons start
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            prepared = None if bare else pool.submit(_prepare_routers, lab, inputs)
+            lab.spawn_frr([*routers, *speakers])
+            if prepared is not None:
+                prepared.result()
+        say(f"FRR daemons: {len(routers) + len(speakers)} hosts")
+        lab.boot_frr(routers)
+        say(f"routers: frr.conf loaded on {', '.join(routers)}")
+    checkpoint()
+    lab.boot_frr(speakers)
+    how = "MetalLB's FRRConfiguration" if simulation.backend == "frr-k8s" else "MetalLB's FRR mode"
+    say(
+        f"nodes: frr.conf loaded on {len(speakers)} speakers (bgpBackend {simulation.backend}: {how})"
+    )
 
 
 def _start_dns(lab: Lab) -> None:
