@@ -8,9 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from hcplb.bench.flaps import Flaps, Snapshot, count_flaps, lost_nexthops
 from hcplb.bench.stability import BfdChoice, CpuLoad, parse_profiles, run_stability, variant_site
+from hcplb.cli import app
 from hcplb.errors import HcplbError
 from hcplb.frrjson import parse_bfd_counters
 from hcplb.lab import Lab, list_labs, procs
@@ -51,6 +53,15 @@ def test_profiles_fastest_last_and_the_specs_own_marked() -> None:
 def test_bad_profiles_are_named(text: str, message: str) -> None:
     with pytest.raises(HcplbError, match=message):
         parse_profiles(text, None)
+
+
+def test_cli_names_a_bad_profile_without_a_traceback() -> None:
+    result = CliRunner().invoke(
+        app, ["bench", "stability", str(EXAMPLES / "seed.yaml"), "--profiles", "300x3,fast"]
+    )
+    assert "Traceback" not in result.output
+    assert result.exit_code == 2
+    assert "'fast' is not INTERVALxMULTIPLIER (hint: 300x3,100x3,50x3,spec)" in result.output
 
 
 def test_variant_site_has_the_profiles_timers_and_absolute_secret_files(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from hcplb.bench.failover import machine_load
 from hcplb.bench.flaps import Flaps, count_flaps, snapshot
-from hcplb.errors import HcplbError
+from hcplb.errors import EXIT_INVALID_INPUT, HcplbError
 from hcplb.lab import Lab, down, procs, up
 from hcplb.lab import watch as W
 from hcplb.lab.impair import Impairment, Method, dropped_packets, impair
@@ -38,6 +38,7 @@ from hcplb.spec.models import Bfd
 __all__ = [
     "LOADS",
     "BfdChoice",
+    "BfdProfileError",
     "CpuLoad",
     "Load",
     "ProfileResult",
@@ -53,6 +54,12 @@ WATCH_S = 0.1
 """FIB poll interval per lab: a withdrawal lasts at least a BGP reconnect (seconds)"""
 Progress = Callable[[str], None]
 _TIMERS = re.compile(r"^(\d+)x(\d+)$")
+
+
+class BfdProfileError(HcplbError):
+    """A `--profiles` entry that names no usable BFD profile (invalid input: exit 2)."""
+
+    exit_code = EXIT_INVALID_INPUT
 
 
 @dataclass(frozen=True)
@@ -71,13 +78,13 @@ class BfdChoice:
 def parse_profiles(text: str, spec_bfd: Bfd | None) -> tuple[BfdChoice, ...]:
     """`300x3,100x3,spec` -> the profiles, fastest last; the spec's own merges with an equal one.
 
-    HcplbError with a hint for a malformed entry, timers outside MetalLB's ranges, or `spec`
+    BfdProfileError with a hint for a malformed entry, timers outside MetalLB's ranges, or `spec`
     on a site without BFD."""
     found: dict[tuple[int, int, int], BfdChoice] = {}
     for raw in (part.strip() for part in text.split(",")):
         if raw == "spec":
             if spec_bfd is None:
-                raise HcplbError("--profiles: spec: the site has BFD off (spec.bgp.bfd: null)")
+                raise BfdProfileError("--profiles: spec: the site has BFD off (spec.bgp.bfd: null)")
             key = (spec_bfd.receive_interval, spec_bfd.transmit_interval,
                    spec_bfd.detect_multiplier)  # fmt: skip
             plain = found.get(key)
@@ -86,12 +93,12 @@ def parse_profiles(text: str, spec_bfd: Bfd | None) -> tuple[BfdChoice, ...]:
             continue
         match = _TIMERS.match(raw)
         if match is None:
-            raise HcplbError(
+            raise BfdProfileError(
                 f"--profiles: {raw!r} is not INTERVALxMULTIPLIER (hint: 300x3,100x3,50x3,spec)"
             )
         interval, multiplier = int(match[1]), int(match[2])
         if not (10 <= interval <= 60000 and 2 <= multiplier <= 255):
-            raise HcplbError(
+            raise BfdProfileError(
                 f"--profiles: {raw}: MetalLB accepts intervals 10-60000 ms, multipliers 2-255"
             )
         key = (interval, interval, multiplier)
@@ -99,7 +106,7 @@ def parse_profiles(text: str, spec_bfd: Bfd | None) -> tuple[BfdChoice, ...]:
             continue
         found[key] = BfdChoice(raw, *key)
     if not found:
-        raise HcplbError("--profiles: no profile given (hint: 300x3,100x3,50x3,spec)")
+        raise BfdProfileError("--profiles: no profile given (hint: 300x3,100x3,50x3,spec)")
     return tuple(sorted(found.values(), key=lambda c: -c.detection_ms))
 
 

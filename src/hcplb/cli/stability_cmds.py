@@ -97,13 +97,16 @@ def bench_stability(
         )
         how = f"stress-ng on every core and {lossy}" if load.value == "both" else lossy
     table = Table(title=f"{site.name}: {window / 60:g} min, {how}")
-    for column in ("BFD profile", "detection", "BFD downs", "BGP resets", "withdrawals"):
+    dropped = any(row["dropped_packets"] is not None for row in data["profiles"])
+    columns = ["BFD profile", "detection", "BFD downs", "BGP resets", "withdrawals"]
+    for column in [*columns, *(["packets dropped"] if dropped else [])]:
         table.add_column(column, justify="left" if column == "BFD profile" else "right")
     for row in data["profiles"]:
         style = "green" if row["flaps"] == 0 else "red"
         table.add_row(
             row["profile"], f"{row['detection_ms']} ms",
             *(f"[{style}]{row[k]}[/]" for k in ("bfd_downs", "bgp_resets", "withdrawals")),
+            *([str(row["dropped_packets"] or 0)] if dropped else []),
         )  # fmt: skip
     console.print(table)
     chosen = data["fastest_without_flaps"] or "none (every profile flapped)"
