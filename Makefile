@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := frr frr-pythontools bind9 bind9-dnsutils iproute2 iptables nftables openssh-server openssh-client curl shellcheck procps python3-firewall graphviz chromium prometheus strace systemd-container debootstrap
+APT_PACKAGES := frr frr-pythontools bind9 bind9-dnsutils iproute2 iptables nftables openssh-server openssh-client curl shellcheck procps python3-firewall graphviz chromium prometheus strace systemd-container debootstrap stress-ng
 # COMMAND:package, installed only when COMMAND is missing. Debian 12's kubernetes-client (kubectl
 # 1.20, `kubectl kustomize` enough for our cluster/) conflicts with a kubectl some machines have.
 APT_COMMANDS := kubectl:kubernetes-client git:git npm:npm

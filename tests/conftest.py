@@ -46,6 +46,8 @@ SETUP_TOOLS = {
     "promtool": "prometheus",
     "strace": "strace",
     "dot": "graphviz",
+    "stress-ng": "stress-ng",
+    "tc": "iproute2",
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "Answer",
+    "BfdCounters",
     "BfdPeer",
     "BgpPath",
     "BgpSummary",
@@ -25,6 +26,7 @@ __all__ = [
     "Neighbor",
     "PeerSummary",
     "parse_answer",
+    "parse_bfd_counters",
     "parse_bfd_peers",
     "parse_bgp_neighbors",
     "parse_bgp_prefix",
@@ -185,6 +187,8 @@ class Neighbor:
     updates_received: int = 0
     connections: int = 0
     """sessions established since bgpd started (`connectionsEstablished`)"""
+    connections_dropped: int = 0
+    """established sessions that went down since bgpd started (`connectionsDropped`)"""
     accepted_prefixes: int | None = None
     max_prefix: int | None = None
     """`maximum-prefix` configured for the neighbor (None: no limit)"""
@@ -215,6 +219,7 @@ def parse_bgp_neighbors(data: Any) -> dict[str, Neighbor]:
             messages_received=_int(stats.get("totalRecv")),
             updates_received=_int(stats.get("updatesRecv")),
             connections=_int(n.get("connectionsEstablished")),
+            connections_dropped=_int(n.get("connectionsDropped")),
             accepted_prefixes=_opt_int(af.get("acceptedPrefixCounter")),
             max_prefix=_opt_int(af.get("prefixAllowedMax")),
         )
@@ -355,5 +360,32 @@ def parse_bfd_peers(data: Any) -> dict[str, BfdPeer]:
             remote_receive_interval=_int(p.get("remote-receive-interval")),
             remote_transmit_interval=_int(p.get("remote-transmit-interval")),
             remote_detect_multiplier=_int(p.get("remote-detect-multiplier")),
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class BfdCounters:
+    """One session's counters (`show bfd peers counters json`), since bfdd created it."""
+
+    peer: str
+    session_up: int
+    session_down: int
+    control_in: int
+    control_out: int
+
+
+def parse_bfd_counters(data: Any) -> dict[str, BfdCounters]:
+    """`show bfd peers counters json` (a list): peer address -> BfdCounters (default VRF)."""
+    result: dict[str, BfdCounters] = {}
+    for p in data if isinstance(data, list) else ():
+        if p.get("vrf", "default") != "default" or "peer" not in p:
+            continue
+        result[str(p["peer"])] = BfdCounters(
+            peer=str(p["peer"]),
+            session_up=_int(p.get("session-up")),
+            session_down=_int(p.get("session-down")),
+            control_in=_int(p.get("control-packet-input")),
+            control_out=_int(p.get("control-packet-output")),
         )
     return result

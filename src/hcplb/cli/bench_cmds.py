@@ -1,4 +1,5 @@
-"""`hcplb lab fail|heal|drain` (added to the lab group) and `hcplb bench failover|security`."""
+"""`hcplb lab fail|heal|drain` (added to the lab group) and `hcplb bench failover|security`
+(`bench stability` lives in stability_cmds)."""
 
 from __future__ import annotations
 
@@ -276,6 +277,9 @@ def bench_security(
 
 
 def register(app: typer.Typer) -> None:
+    from hcplb.cli.stability_cmds import bench_stability
+
+    bench_app.command("stability")(bench_stability)
     lab_app.command("fail")(lab_fail)
     lab_app.command("heal")(lab_heal)
     lab_app.command("drain")(lab_drain)
