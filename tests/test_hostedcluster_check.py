@@ -127,3 +127,33 @@ def test_api_timeout(desired: DesiredHostedCluster) -> None:
     fake = KubeFake().add("GET", PATH, timeout=True)
     with pytest.raises(TargetError, match=r"did not answer in time"):
         check_hostedcluster(fake.client(), desired)
+
+
+def test_verdict_says_the_cluster_can_no_longer_be_changed(desired: DesiredHostedCluster) -> None:
+    obj = live(desired)
+    obj["spec"]["services"][0]["servicePublishingStrategy"] = {"type": "NodePort"}
+    report = check_hostedcluster(KubeFake().add("GET", PATH, json=obj).client(), desired)
+    assert report.verdict() == (
+        "hosted/hosted: can no longer be changed to what the site wants: the API server refuses "
+        "any change to spec.services ('Services is immutable. Changes might result in "
+        "unpredictable and disruptive behavior.'); recreate it from a manifest fixed with "
+        "`hcplb hostedcluster patch`"
+    )
+
+
+def test_a_loadbalancer_without_the_hostname_can_be_kept(desired: DesiredHostedCluster) -> None:
+    obj = live(desired)
+    obj["spec"]["services"][0]["servicePublishingStrategy"] = {"type": "LoadBalancer"}
+    report = check_hostedcluster(KubeFake().add("GET", PATH, json=obj).client(), desired)
+    (bad,) = [f for f in report.findings if not f.ok]
+    assert bad.hint.startswith("its API server is already a LoadBalancer Service")
+    assert report.must_recreate
+
+
+def test_ibmcloud_services_may_change(desired: DesiredHostedCluster) -> None:
+    obj = live(desired)
+    obj["spec"]["platform"] = {"type": "IBMCloud"}
+    obj["spec"]["services"][0]["servicePublishingStrategy"] = {"type": "NodePort"}
+    report = check_hostedcluster(KubeFake().add("GET", PATH, json=obj).client(), desired)
+    assert not report.ok and not report.must_recreate
+    assert "IBMCloud HostedClusters may change spec.services" in report.verdict()

@@ -38,6 +38,8 @@ ALIAS_ALLOWANCE = 10_000
 """values YAML aliases may expand to beyond one per byte of text ("billion laughs")"""
 MAX_SECRET_BYTES = 4096
 """a secret file (one line: a BGP password or a TSIG secret)"""
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+"""manifests `hostedcluster patch` reads (a `hcp create cluster --render` output is ~50 KB)"""
 
 # -- timeouts -----------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ What apply does and in which order is `hcplb.apply.planner`; carrying it out is
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -25,12 +26,18 @@ from hcplb.cli._output import (
     number_between,
     print_json,
 )
-from hcplb.errors import EXIT_FAILED
+from hcplb.errors import EXIT_FAILED, Problem, SpecError
 from hcplb.hypershift.check import check_hostedcluster
-from hcplb.hypershift.patch import desired_hostedclusters, patch_hostedcluster_file
-from hcplb.plan import plan_site
-from hcplb.settings import CONVERGE_TIMEOUT
+from hcplb.hypershift.patch import (
+    desired_hostedclusters,
+    patch_hostedcluster_file,
+    patch_hostedcluster_text,
+    shared_pool_desired,
+)
+from hcplb.plan import SitePlan, plan_site
+from hcplb.settings import CONVERGE_TIMEOUT, MAX_MANIFEST_BYTES
 from hcplb.spec import load_site
+from hcplb.spec.loader import decode_utf8
 from hcplb.targets import LabTarget, Target, open_target
 from hcplb.targets.kube import kube_client
 
@@ -136,17 +143,64 @@ def _print_reports(reports: list[StepReport]) -> None:
             console.print(f"{label}: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
+_PATCH_USAGE = (
+    "give `patch SITE FILE`, `patch SITE -` (stdin to stdout) or `patch FILE --site SITE`"
+)
+
+
+def _patch_arguments(args: list[str], site: Path | None) -> tuple[Path, str]:
+    """(site, file or '-') from the two accepted forms."""
+    if site is not None and len(args) == 1:
+        return site, args[0]
+    if site is None and len(args) == 2:
+        return Path(args[0]), args[1]
+    err_console.print(f"usage: {_PATCH_USAGE}", markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def _patch_stream(plan: SitePlan, dry_run: bool) -> None:
+    """The filter: YAML documents on stdin, the same documents on stdout, HostedClusters set."""
+    data = sys.stdin.buffer.read(MAX_MANIFEST_BYTES + 1)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise SpecError([Problem("<stdin>", 0, 0, "", f"more than {MAX_MANIFEST_BYTES} bytes", "")])
+    text = decode_utf8(data, "<stdin>")
+    result = patch_hostedcluster_text(
+        text,
+        desired_hostedclusters(plan),
+        file="<stdin>",
+        unlisted=lambda ns, name, domain: shared_pool_desired(plan, ns, name, domain),
+        stream=True,
+    )
+    for line in (*result.changes, *(f"note: {n}" for n in result.notes)):
+        err_console.print(line, markup=False, highlight=False)
+    sys.stdout.write(text if dry_run else result.text)
+    sys.stdout.flush()
+
+
 @handles_errors
 def patch(
-    file: Path = typer.Argument(
-        ..., help="HostedCluster YAML (multi-document is fine), edited in place"
+    args: list[str] = typer.Argument(
+        ...,
+        metavar="[SITE] FILE",
+        help="site spec and HostedCluster YAML (multi-document is fine, edited in place); "
+        "FILE '-' reads stdin and writes stdout",
     ),
-    site: Path = typer.Option(..., "--site", help="site spec (YAML)"),
+    site: Path | None = typer.Option(None, "--site", help="site spec (YAML)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="show the changes, write nothing"),
     output: OutputFormat = OutputOption,
 ) -> None:
-    """Set spec.services and allowedCIDRBlocks of the site's hosted clusters, keeping comments."""
-    desired = desired_hostedclusters(plan_site(load_site(site).site))
+    """Set spec.services and allowedCIDRBlocks of the site's hosted clusters, keeping comments.
+
+    `hcplb hostedcluster patch SITE -` is a filter for pipelines and GitOps plugins: every
+    HostedCluster on stdin is set (one the site does not list gets its shared pool's services),
+    every other document is passed through byte for byte; changes go to stderr."""
+    site_path, target = _patch_arguments(args, site)
+    plan = plan_site(load_site(site_path).site)
+    if target == "-":
+        _patch_stream(plan, dry_run)
+        return
+    file = Path(target)
+    desired = desired_hostedclusters(plan)
     result = patch_hostedcluster_file(file, desired, write=not dry_run)
     if output is OutputFormat.json:
         print_json(
@@ -201,6 +255,7 @@ def check(
                         "cluster": r.cluster,
                         "ok": r.ok,
                         "must_recreate": r.must_recreate,
+                        "verdict": r.verdict(),
                         "findings": [asdict(f) for f in r.findings],
                     }
                     for r in reports
@@ -215,12 +270,7 @@ def check(
             for f in report.findings:
                 table.add_row(f.field, "ok" if f.ok else "DIFFERS", f.expected, f.observed, f.hint)
             console.print(table)
-            if report.must_recreate:
-                console.print(
-                    f"{report.cluster}: spec.services is immutable; this hosted cluster must be "
-                    "recreated to publish its API through MetalLB",
-                    highlight=False,
-                )
+            console.print(report.verdict(), highlight=False, markup=False)
     if not all(r.ok for r in reports):
         raise typer.Exit(EXIT_FAILED)
 

@@ -18,9 +18,27 @@ from hcplb.errors import TargetError
 from hcplb.hypershift.patch import DesiredHostedCluster
 from hcplb.targets.kube import RESOURCES, is_missing_kind, status_of, translated
 
+# The HostedCluster CRD's CEL rule (x-kubernetes-validations on spec):
+#   self.platform.type != "IBMCloud" ? self.services == oldSelf.services : true
+# with the message below; so on every platform but IBMCloud, once the HostedCluster exists the
+# API server refuses any change to spec.services (an `oc apply` of a patched manifest fails).
+IMMUTABLE_MESSAGE = (
+    "Services is immutable. Changes might result in unpredictable and disruptive behavior."
+)
 IMMUTABLE_HINT = (
-    "spec.services is immutable once a HostedCluster exists: recreate the hosted cluster from "
-    "a manifest fixed with `hcplb hostedcluster patch`"
+    "spec.services is immutable once a HostedCluster exists (HyperShift's CEL rule: "
+    f"'{IMMUTABLE_MESSAGE}'): recreate the hosted cluster from a manifest fixed with "
+    "`hcplb hostedcluster patch`"
+)
+LOADBALANCER_HINT = (
+    "its API server is already a LoadBalancer Service, so MetalLB gives it a VIP from the site's "
+    "pools all the same; only the name in kubeconfigs and the certificate differ. Keep it and "
+    "publish the VIP, or recreate the hosted cluster (spec.services is immutable) to change the "
+    "name"
+)
+MUTABLE_HINT = (
+    "IBMCloud HostedClusters may change spec.services: apply the manifest fixed with "
+    "`hcplb hostedcluster patch`"
 )
 
 
@@ -39,6 +57,7 @@ class Comparison:
 class CheckReport:
     cluster: str
     findings: tuple[Comparison, ...]
+    services_mutable: bool = False  # IBMCloud: the immutability rule does not apply
 
     @property
     def ok(self) -> bool:
@@ -46,7 +65,23 @@ class CheckReport:
 
     @property
     def must_recreate(self) -> bool:
-        return any(not f.ok and f.field.startswith("spec.services") for f in self.findings)
+        return not self.services_mutable and any(
+            not f.ok and f.field.startswith("spec.services") for f in self.findings
+        )
+
+    def verdict(self) -> str:
+        """One line: can this cluster still be changed to what the site wants, and how."""
+        if self.ok:
+            return f"{self.cluster}: as the site wants"
+        if self.services_mutable:
+            return f"{self.cluster}: differs; {MUTABLE_HINT}"
+        if self.must_recreate:
+            return (
+                f"{self.cluster}: can no longer be changed to what the site wants: the API "
+                f"server refuses any change to spec.services ('{IMMUTABLE_MESSAGE}'); recreate "
+                "it from a manifest fixed with `hcplb hostedcluster patch`"
+            )
+        return f"{self.cluster}: differs in fields that can change in place (see the hints)"
 
 
 def _contains(observed: Any, expected: Any) -> bool:
@@ -69,6 +104,7 @@ def _describe(strategy: Any) -> str:
 def compare(live: Mapping[str, Any], desired: DesiredHostedCluster) -> CheckReport:
     """Findings for one live HostedCluster object (a dict as the API returns it)."""
     spec = live.get("spec") or {}
+    mutable = (spec.get("platform") or {}).get("type") == "IBMCloud"
     findings: list[Comparison] = []
     services = {
         s.get("service"): s.get("servicePublishingStrategy") for s in spec.get("services") or []
@@ -78,13 +114,21 @@ def compare(live: Mapping[str, Any], desired: DesiredHostedCluster) -> CheckRepo
         strategy = wanted["servicePublishingStrategy"]
         observed = services.get(name)
         ok = _contains(observed, strategy)
+        hint = MUTABLE_HINT if mutable else IMMUTABLE_HINT
+        if (
+            not mutable
+            and name == "APIServer"
+            and isinstance(observed, Mapping)
+            and observed.get("type") == strategy.get("type") == "LoadBalancer"
+        ):
+            hint = f"{LOADBALANCER_HINT} ({IMMUTABLE_MESSAGE})"
         findings.append(
             Comparison(
                 f"spec.services[{name}]",
                 _describe(strategy),
                 _describe(observed),
                 ok,
-                "" if ok else IMMUTABLE_HINT,
+                "" if ok else hint,
             )
         )
     observed_blocks = ((spec.get("networking") or {}).get("apiServer") or {}).get(
@@ -129,7 +173,7 @@ def compare(live: Mapping[str, Any], desired: DesiredHostedCluster) -> CheckRepo
                 "ingress IP (hcplb verify --kubeconfig)",
             )
         )
-    return CheckReport(desired.key, tuple(findings))
+    return CheckReport(desired.key, tuple(findings), services_mutable=mutable)
 
 
 def check_hostedcluster(client: lightkube.Client, desired: DesiredHostedCluster) -> CheckReport:

@@ -10,7 +10,7 @@ are left alone; for the ones it does, `servicePublishingStrategy` is made equal 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,9 @@ from hcplb.hypershift._yamledit import (
     sync_map,
     to_plain,
 )
-from hcplb.plan import SitePlan
+from hcplb.plan import ClusterPlan, SitePlan
 from hcplb.render.hostedcluster import hostedcluster_services
+from hcplb.spec.models import HostedCluster
 
 HYPERSHIFT_GROUP = "hypershift.openshift.io"
 
@@ -47,31 +48,63 @@ class DesiredHostedCluster:
     allowed_cidr_blocks: tuple[str, ...] = ()
     vip: str = ""
     api_name: str = ""
+    # False for a cluster the spec does not list (shared pool): its allow list stays as it is
+    manage_allowed: bool = True
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
 
+def _desired(
+    plan: SitePlan, cluster_plan: ClusterPlan, *, manage_allowed: bool = True
+) -> DesiredHostedCluster:
+    fragment = hostedcluster_services(plan, cluster_plan)
+    api_server = (fragment.get("networking") or {}).get("apiServer") or {}
+    cluster = cluster_plan.cluster
+    return DesiredHostedCluster(
+        namespace=cluster.namespace,
+        name=cluster.name,
+        base_domain=cluster.base_domain,
+        services=tuple(fragment["services"]),
+        allowed_cidr_blocks=tuple(api_server.get("allowedCIDRBlocks") or ()),
+        vip=cluster_plan.vip,
+        api_name=cluster_plan.api_name,
+        manage_allowed=manage_allowed,
+    )
+
+
+def shared_pool_desired(
+    plan: SitePlan, namespace: str, name: str, base_domain: str
+) -> DesiredHostedCluster | None:
+    """What a HostedCluster the spec does not list gets when the site has a shared pool (the
+    first one): the same services as a listed cluster of that pool; None without one."""
+    if not plan.shared_pools:
+        return None
+    pool = plan.shared_pools[0].name
+    cluster = HostedCluster.model_construct(
+        name=name,
+        namespace=namespace,
+        base_domain=base_domain,
+        pool=pool,
+        vip=None,
+        allowed_cidr_blocks=[],
+    )
+    cluster_plan = ClusterPlan(
+        cluster=cluster,
+        vip="",
+        metallb_pool=pool,
+        control_plane_namespace=f"{namespace}-{name}",
+        api_name=f"api.{name}.{base_domain}",
+        api_int_name=f"api-int.{name}.{base_domain}",
+        shared=True,
+    )
+    return _desired(plan, cluster_plan, manage_allowed=False)
+
+
 def desired_hostedclusters(plan: SitePlan) -> tuple[DesiredHostedCluster, ...]:
     """What every hosted cluster of the site should have, from the rendered spec fragment."""
-    result = []
-    for cluster_plan in plan.clusters:
-        fragment = hostedcluster_services(plan, cluster_plan)
-        api_server = (fragment.get("networking") or {}).get("apiServer") or {}
-        cluster = cluster_plan.cluster
-        result.append(
-            DesiredHostedCluster(
-                namespace=cluster.namespace,
-                name=cluster.name,
-                base_domain=cluster.base_domain,
-                services=tuple(fragment["services"]),
-                allowed_cidr_blocks=tuple(api_server.get("allowedCIDRBlocks") or ()),
-                vip=cluster_plan.vip,
-                api_name=cluster_plan.api_name,
-            )
-        )
-    return tuple(result)
+    return tuple(_desired(plan, cluster_plan) for cluster_plan in plan.clusters)
 
 
 @dataclass(frozen=True)
@@ -182,10 +215,24 @@ def _patch_allowed(spec: CommentedMap, desired: DesiredHostedCluster, changes: l
     changes.append(f"{where}: {path} {_short(current)} -> {_short(wanted)}")
 
 
+Fallback = Callable[[str, str, str], DesiredHostedCluster | None]
+
+
 def patch_hostedcluster_text(
-    text: str, desired: Sequence[DesiredHostedCluster], *, file: str = "<text>"
+    text: str,
+    desired: Sequence[DesiredHostedCluster],
+    *,
+    file: str = "<text>",
+    unlisted: Fallback | None = None,
+    stream: bool = False,
 ) -> PatchResult:
-    """Patch every HostedCluster in `text` that the site knows; SpecError if none matches."""
+    """Patch every HostedCluster in `text` that the site knows; SpecError if none matches.
+
+    `unlisted(namespace, name, baseDomain)` gives what a HostedCluster the spec does not list
+    should get (a shared pool's services), or None. `stream` (a filter on stdin): every
+    HostedCluster must be patched (an unlisted one with no `unlisted` answer is an error), and
+    a stream without any HostedCluster passes through unchanged.
+    """
     wanted = {d.key: d for d in desired}
     out: list[str] = []
     changes: list[str] = []
@@ -211,14 +258,32 @@ def patch_hostedcluster_text(
             continue
         ident = _ident(doc)
         found.append(ident)
+        spec = doc.get("spec")
+        line = chunk.start_line + doc.lc.line
         target = wanted.get(ident)
+        if target is None and unlisted is not None and isinstance(spec, CommentedMap):
+            namespace, _, name = ident.partition("/")
+            domain = str((spec.get("dns") or {}).get("baseDomain", "") or "")
+            target = unlisted(namespace, name, domain) if domain else None
+            if target is not None:
+                notes.append(f"{ident}: not in the site: given the shared pool's services")
         if target is None:
+            if stream:
+                problems.append(
+                    _problem(
+                        file,
+                        line,
+                        "metadata",
+                        f"HostedCluster {ident} is not in the site and the site has no shared "
+                        "pool to give it",
+                        "add it to spec.hostedClusters, or give the site a pool with "
+                        "assignment: shared (a shared-pool HostedCluster needs spec.dns.baseDomain)",
+                    )
+                )
             skipped.append(ident)
             out.append(chunk.text)
             continue
         matched.append(ident)
-        spec = doc.get("spec")
-        line = chunk.start_line + doc.lc.line
         if not isinstance(spec, CommentedMap):
             problems.append(_problem(file, line, "spec", "HostedCluster has no spec mapping"))
             out.append(chunk.text)
@@ -241,7 +306,8 @@ def patch_hostedcluster_text(
             continue
         before = len(changes)
         _patch_services(spec, target, changes, notes)
-        _patch_allowed(spec, target, changes)
+        if target.manage_allowed:
+            _patch_allowed(spec, target, changes)
         if len(changes) == before:
             out.append(chunk.text)
             continue
@@ -253,7 +319,7 @@ def patch_hostedcluster_text(
             )
     if problems:
         raise SpecError(problems)
-    if not matched:
+    if not matched and not (stream and not found):
         site_list = ", ".join(sorted(wanted)) or "none"
         file_list = ", ".join(found) or "no HostedCluster"
         raise SpecError(
