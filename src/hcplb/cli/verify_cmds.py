@@ -8,6 +8,7 @@ import threading
 import time
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -24,6 +25,9 @@ from hcplb.cli._output import (
 from hcplb.errors import ProbeError
 from hcplb.gotext import parse_duration
 from hcplb.probes.model import SYSTEMS, Probe, Report, Status
+
+if TYPE_CHECKING:
+    from hcplb.probes.fleet import FleetCluster
 from hcplb.probes.sources import Prepared, prepare_live
 from hcplb.probes.suite import Check, checks_of, verify
 from hcplb.probes.watch import Change, Tracker, watch
@@ -126,6 +130,33 @@ def _show(report: Report, prepared: Prepared, title: str, output: VerifyOutput) 
         return
     if output is VerifyOutput.table:
         console.print(_table(report, title))
+    for note in prepared.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False)
+    console.print(_summary(report))
+
+
+def _show_fleet(
+    report: Report, prepared: Prepared, title: str, output: VerifyOutput, fleet: list[FleetCluster]
+) -> None:
+    """The run grouped per hosted cluster: JSON adds `clusters`; text adds a table per cluster."""
+    from hcplb.probes.fleet import SITE_GROUP, cluster_summary, group_by_cluster
+
+    summary = cluster_summary(fleet, report)
+    if output is VerifyOutput.json:
+        site = group_by_cluster(fleet, report.probes)[SITE_GROUP]
+        print_json({**report.to_json(), "clusters": summary, "site": [p.to_json() for p in site]})
+        return
+    table = Table(title=f"{title}: per hosted cluster", expand=True)
+    for column in ("hosted cluster", "VIP", "status", "failed probes"):
+        table.add_column(column, overflow="fold")
+    for row in summary:
+        mark = _MARK[Status.pass_] if row["ok"] else _MARK[Status.fail]
+        table.add_row(
+            row["cluster"], ", ".join(row["vips"]) or "none", mark, "\n".join(row["failed"])
+        )
+    if output is VerifyOutput.table:
+        console.print(_table(report, title))
+        console.print(table)
     for note in prepared.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False)
     console.print(_summary(report))
@@ -243,6 +274,12 @@ def verify_cmd(
     output: VerifyOutput = typer.Option(
         VerifyOutput.table, "--output", "-O", help="table, json, or html (with --report FILE)"
     ),
+    hosted_clusters: str = typer.Option(
+        "spec",
+        "--hosted-clusters",
+        help="spec: the site's hosted clusters; all: every HostedCluster of the management "
+        "cluster (needs --kubeconfig), results grouped per cluster",
+    ),
 ) -> None:
     """Check routers, DNS, the API VIPs and the cluster; say what is wrong and why.
 
@@ -253,6 +290,10 @@ def verify_cmd(
     if watch_ and output is VerifyOutput.html:
         raise ProbeError("--watch prints changes as they come: use --output table or json")
     every = _interval(interval) if watch_ else 0.0
+    if hosted_clusters not in ("spec", "all"):
+        raise ProbeError(f"--hosted-clusters {hosted_clusters!r}: give spec or all")
+    if hosted_clusters == "all" and watch_:
+        raise ProbeError("--hosted-clusters all lists the clusters once: drop --watch")
     if lab is None and site is None:
         raise ProbeError("give a site spec, or --lab NAME (hint: hcplb verify examples/seed.yaml)")
     if lab is not None and (router or resolver or ca_file):
@@ -280,12 +321,23 @@ def verify_cmd(
             ssh_keys=ssh_key,
         )
         title = f"verify {prepared.expect.name}"
+    fleet: list[FleetCluster] | None = None
     try:
+        extra: list[Probe] = []
+        if hosted_clusters == "all":
+            from hcplb.probes.fleet import prepare_fleet
+
+            prepared, fleet, extra = prepare_fleet(prepared)
+            title += f", {len(fleet)} hosted clusters"
         if watch_:
             raise typer.Exit(_watch(prepared, title, timeout, every, output is VerifyOutput.json))
         timings: dict[str, float] = {}
         report = _run_once(prepared, timeout, output, timings)
-        _show(report, prepared, title, output)
+        if fleet is not None:
+            report = Report.of((*report.probes, *extra), report.duration_s)
+            _show_fleet(report, prepared, title, output, fleet)
+        else:
+            _show(report, prepared, title, output)
         if report_file is not None:
             _write_report(report_file, prepared, report, title, timings)
         raise typer.Exit(report.exit_code)
