@@ -162,3 +162,20 @@ def test_externaldns_needs_primary_tsig_and_zone() -> None:
 
 def test_the_example_loads_without_warnings(tmp_path: Path) -> None:
     assert load_site(SHARED).warnings == ()
+
+
+def test_before_any_control_plane_namespace_exists_metallb_does_not_gate_by_namespace() -> None:
+    """MetalLB's own rule (isPoolCompatibleWithService): namespaceSelectors that match no
+    namespace leave the pool's namespace set empty, and an empty set gates nothing; only the
+    service selector (app=kube-apiserver) still holds. docs/spec.md says so."""
+    site_plan = plan_site(load_site_text(_site_text(1)).site)
+    plain = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}
+    web = apiserver_service("apps", name="web")
+    web["metadata"]["labels"] = {"app": "web"}
+    sim = simulate(
+        [*cluster_manifests(site_plan, Secrets()), plain],
+        [apiserver_service("apps"), web],
+        _nodes(site_plan),
+    )
+    assert sim.allocations == {"apps/kube-apiserver": ("10.0.4.1",)}
+    assert set(sim.unallocated) == {"apps/web"}
