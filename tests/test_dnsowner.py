@@ -57,3 +57,17 @@ def test_owners_prefers_the_new_format() -> None:
             "api.alpha.fleet.lab", "A", "edns", "service/ns/kube-apiserver"
         )
     }
+
+
+def test_registry_record_round_trips_through_owners() -> None:
+    from hcplb.dnsowner import registry_record, service_resource
+
+    resource = service_resource("clusters-alpha", "kube-apiserver")
+    name, text = registry_record("api-int.alpha.fleet.lab", "A", "hcplb-fleet", resource, "p-")
+    assert (name, resource) == (
+        "p-a-api-int.alpha.fleet.lab",
+        "service/clusters-alpha/kube-apiserver",
+    )
+    assert owners([(name, text)], "p-")["api-int.alpha.fleet.lab"] == Owner(
+        "api-int.alpha.fleet.lab", "A", "hcplb-fleet", resource
+    )

@@ -26,6 +26,8 @@ __all__ = [
     "owners",
     "parse_txt",
     "registry_names",
+    "registry_record",
+    "service_resource",
     "txt_name",
     "txt_text",
 ]
@@ -62,6 +64,19 @@ def txt_name(fqdn: str, rtype: str, prefix: str = "") -> str:
 def registry_names(fqdn: str, rtype: str, prefix: str = "") -> tuple[str, ...]:
     """Where ExternalDNS may keep the registry record of `fqdn`: new format, then old."""
     return (txt_name(fqdn, rtype, prefix), f"{prefix.lower()}{_lower(fqdn)}")
+
+
+def service_resource(namespace: str, name: str) -> str:
+    """The `resource` label ExternalDNS's service source gives a record: `service/ns/name`."""
+    return f"service/{namespace}/{name}"
+
+
+def registry_record(
+    fqdn: str, rtype: str, owner: str, resource: str, prefix: str = ""
+) -> tuple[str, str]:
+    """The TXT record (name, text) ExternalDNS writes beside a record it creates: current
+    releases write only the new format."""
+    return txt_name(fqdn, rtype, prefix), txt_text(owner, resource)
 
 
 def txt_text(owner: str, resource: str) -> str:
