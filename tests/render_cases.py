@@ -42,6 +42,7 @@ TEST_TSIG = base64.b64encode(b"hcplb-test-tsig-not-a-real-key!!").decode()
 def set_secret_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HCPLB_TEST_BGP_PASSWORD", TEST_PASSWORD)
     monkeypatch.setenv("HCPLB_TEST_TSIG_SECRET", TEST_TSIG)
+    monkeypatch.setenv("HCPLB_TSIG_SECRET", TEST_TSIG)  # examples/fleet-shared.yaml
 
 
 def load_case(case: str) -> tuple[SitePlan, Secrets]:
