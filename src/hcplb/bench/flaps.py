@@ -46,6 +46,8 @@ class Flaps:
     """nexthops that left a VIP's ECMP set on a router (one per router, VIP and nexthop)"""
     peers: tuple[str, ...] = ()
     """`router: peer` of every session that had a BFD down or a BGP reset"""
+    bfd_downs_before: int = 0
+    """BFD downs from the lab's start to the window's (bring-up: not counted as flaps)"""
 
     @property
     def total(self) -> int:
@@ -58,6 +60,7 @@ class Flaps:
             "withdrawals": self.withdrawals,
             "flaps": self.total,
             "peers": list(self.peers),
+            "bfd_downs_before_window": self.bfd_downs_before,
         }
 
 
@@ -111,4 +114,5 @@ def count_flaps(before: Snapshot, after: Snapshot, changes: Sequence[tuple[float
         bgp_resets=sum(resets.values()),
         withdrawals=lost_nexthops(changes),
         peers=tuple(hit),
+        bfd_downs_before=sum(before.bfd_down.values()),
     )

@@ -16,12 +16,15 @@ import platform
 import re
 import secrets as random
 import shutil
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any, Literal
 
 from hcplb.bench.failover import machine_load
@@ -157,7 +160,8 @@ class CpuLoad:
         self.log = log
 
     def running(self) -> bool:
-        return procs.is_ours(self.pid, self.argv)
+        """Still running (our own child: its pid cannot have been reused while unreaped)."""
+        return procs.alive(self.pid)
 
     def stop(self) -> None:
         if procs.stop([self.pid]):
@@ -259,6 +263,23 @@ def _window(labs: Sequence[Lab], seconds: float, during: Callable[[Lab], None] |
     return [count_flaps(b, a, w.changes) for b, a, w in zip(before, after, watches, strict=True)]
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """A SIGTERM ends the run as Ctrl-C does, through the teardown (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_stability(
     site: Path,
     *,
@@ -284,44 +305,39 @@ def run_stability(
     load_before = machine_load()
     tmp = Path(tempfile.mkdtemp(prefix="hcplb-stability-"))
     cpu: CpuLoad | None = None
-    try:
-        labs = []
-        for name, choice in zip(names, choices, strict=True):
-            say(f"lab {name}: BFD {choice.label} ({choice.detection_ms} ms detection)")
-            labs.append(up(variant_site(site, choice, tmp), name=name))
-        for lab in labs:
-            W.wait_ready(lab)
-        frr = _frr_version(labs[0])
-        if load in ("cpu", "both"):
-            cpu = CpuLoad(seconds, tmp / "stress-ng.log")
-        if lossy is not None:
-            for lab in labs:  # the same kernel: the same method for every lab
-                method = impair(lab, lossy)
-        say(f"{len(labs)} lab(s) under load {load} for {seconds:g} s" +
-            (f" (loss by {method})" if method else ""))  # fmt: skip
-        flaps = _window(labs, seconds, during, say)
-        load_after = machine_load()  # the 1-minute average still under the load
-        dropped = [dropped_packets(lab) for lab in labs]
-        if cpu is not None and not cpu.running():
-            raise HcplbError(f"stress-ng ended before the window did: {procs.exit_note(cpu.log)}")
-        results = tuple(
-            ProfileResult(
-                c,
-                lab.name,
-                lab.state.converge_seconds,
-                sum(len(p) for p in lab.expect.sessions.values()),
-                f,
-                d,
-            )
-            for c, lab, f, d in zip(choices, labs, flaps, dropped, strict=True)
-        )
-    finally:
-        if cpu is not None:
-            cpu.stop()
-        for name in names:
-            with contextlib.suppress(HcplbError):
-                down(name)
-        shutil.rmtree(tmp, ignore_errors=True)
+    labs: list[Lab] = []
+    with _sigterm_interrupts():
+        try:
+            for name, choice in zip(names, choices, strict=True):
+                say(f"lab {name}: BFD {choice.label} ({choice.detection_ms} ms detection)")
+                labs.append(up(variant_site(site, choice, tmp), name=name))
+            for lab in labs:
+                W.wait_ready(lab)
+            frr = _frr_version(labs[0])
+            if load in ("cpu", "both"):
+                cpu = CpuLoad(seconds, tmp / "stress-ng.log")
+            if lossy is not None:
+                for lab in labs:  # one kernel: one method for all
+                    method = impair(lab, lossy)
+            say(f"{len(labs)} lab(s) under load {load} for {seconds:g} s" +
+                (f" (loss by {method})" if method else ""))  # fmt: skip
+            flaps = _window(labs, seconds, during, say)
+            load_after = machine_load()  # the 1-minute average still under the load
+            dropped = [dropped_packets(lab) for lab in labs]
+            if cpu is not None and not cpu.running():
+                raise HcplbError(f"stress-ng ended before the window: {procs.exit_note(cpu.log)}")
+            results = tuple(
+                ProfileResult(c, lab.name, lab.state.converge_seconds,
+                              sum(len(p) for p in lab.expect.sessions.values()), f, d)
+                for c, lab, f, d in zip(choices, labs, flaps, dropped, strict=True)
+            )  # fmt: skip
+        finally:
+            if cpu is not None:
+                cpu.stop()
+            for name in names:
+                with contextlib.suppress(HcplbError):
+                    down(name)
+            shutil.rmtree(tmp, ignore_errors=True)
     provenance = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": _machine(),
