@@ -19,10 +19,11 @@ from hcplb.lab import Lab, list_labs, procs
 from hcplb.lab import faults as F
 from hcplb.lab import watch as W
 from hcplb.lab.impair import Impairment
+from hcplb.render.stability import stability_evidence
 from hcplb.spec import load_site
 from hcplb.spec.models import Bfd
 
-from .conftest import EXAMPLES, need_root, need_tool
+from .conftest import EXAMPLES, ROOT, need_root, need_tool
 
 DATA = Path(__file__).parent / "data"
 
@@ -104,7 +105,9 @@ def test_count_flaps_from_two_snapshots() -> None:
     # b's BFD session was recreated (its counter went back): counted from zero
     after = Snapshot({("frr", "a"): 3, ("frr", "b"): 1}, {("frr", "a"): 1, ("frr", "b"): 0})
     flaps = count_flaps(before, after, [(0.0, {}), (1.0, {})])
-    assert flaps == Flaps(bfd_downs=2, bgp_resets=0, withdrawals=0, peers=("frr: a", "frr: b"))
+    assert flaps == Flaps(
+        bfd_downs=2, bgp_resets=0, withdrawals=0, peers=("frr: a", "frr: b"), bfd_downs_before=7
+    )
     assert flaps.as_json()["flaps"] == 2
     calm = count_flaps(before, before, [])
     assert (calm.total, calm.peers) == (0, ())
@@ -176,3 +179,20 @@ def test_an_injected_node_failure_is_counted_under_loss(
         assert isinstance(result.dropped_packets, int)
     assert data["provenance"]["frr"].startswith("8.")
     assert list_labs() == []  # every lab removed
+
+
+def test_the_seeds_bfd_profile_is_the_evidences_choice() -> None:
+    """The runbook says the seed runs the fastest profile without a flap: keep them one."""
+    data = stability_evidence()
+    chosen = data["fastest_without_flaps"]
+    row = next(r for r in data["profiles"] if r["profile"] == chosen)
+    assert row["flaps"] == 0 and data["seconds"] >= 600
+    assert data["load"] == "both" and data["loss"]["loss_pct"] == 1.0
+    for seed in (EXAMPLES / "seed.yaml", ROOT / "src/hcplb/data/seed.yaml"):
+        bfd = load_site(seed).site.spec.bgp.bfd
+        assert bfd is not None
+        timers = (bfd.receive_interval, bfd.transmit_interval, bfd.detect_multiplier)
+        assert timers == (row["receive_ms"], row["transmit_ms"], row["multiplier"])
+    assert {"date", "machine", "kernel", "frr", "load_before", "load_after", "command"} <= set(
+        data["provenance"]
+    )

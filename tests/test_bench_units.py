@@ -210,12 +210,10 @@ def test_security_report_json_side_by_side() -> None:
 
 def test_failover_section_follows_the_site() -> None:
     seed = plan_of(EXAMPLES / "seed.yaml")
-    assert expected_detection_s(seed) == pytest.approx(0.3)
+    assert expected_detection_s(seed) == pytest.approx(0.15)
     text = failover_section(seed)
     assert text.startswith("## Failover")
-    assert (
-        "BFD 100/100 ms x3" in text and "about 0.3 s" in text and "1/3 of new connections" in text
-    )
+    assert "BFD 50/50 ms x3" in text and "about 0.15 s" in text and "1/3 of new connections" in text
     no_bfd = plan_of(ROOT / "tests/sites/no-bfd.yaml")
     assert "BFD off" in failover_section(no_bfd)
     assert expected_detection_s(no_bfd) == no_bfd.site.spec.bgp.hold_time

@@ -149,7 +149,7 @@ def test_seed_peer_timers_bfd_and_no_password() -> None:
         "bfdProfile": "hcplb-bfd",
     }
     (bfd,) = _by_kind(docs, "BFDProfile")
-    assert bfd["spec"]["receiveInterval"] == 100
+    assert bfd["spec"]["receiveInterval"] == 50
     assert not _by_kind(docs, "Secret")
 
 
