@@ -96,7 +96,8 @@ def bench_stability(
             f", {lost['delay_ms']:g} +- {lost['jitter_ms']:g} ms)" if lost["jitter_ms"] else ")"
         )
         how = f"stress-ng on every core and {lossy}" if load.value == "both" else lossy
-    table = Table(title=f"{site.name}: {window / 60:g} min, {how}")
+    span = f"{window / 60:g} min" if window % 60 == 0 else f"{window:g} s"
+    table = Table(title=f"{site.name}: {span}, {how}")
     dropped = any(row["dropped_packets"] is not None for row in data["profiles"])
     columns = ["BFD profile", "detection", "BFD downs", "BGP resets", "withdrawals"]
     for column in [*columns, *(["packets dropped"] if dropped else [])]:
