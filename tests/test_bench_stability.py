@@ -140,7 +140,7 @@ def test_cpu_load_runs_in_its_own_group_and_stops(tmp_path: Path) -> None:
     need_tool("stress-ng")
     load = CpuLoad(5, tmp_path / "stress.log")
     try:
-        assert load.running()
+        assert load.running(), (tmp_path / "stress.log").read_text(errors="replace")
         assert os.getpgid(load.pid) == load.pid
     finally:
         load.stop()
