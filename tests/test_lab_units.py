@@ -194,25 +194,27 @@ def test_journal_survives_reread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert oct((tmp_path / "j" / "state.json").stat().st_mode & 0o777) == "0o600"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+def _free_port(address: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as s:
+        s.bind((address, 0))
         return int(s.getsockname()[1])
 
 
-def test_apiserver_serves_version_with_node_header(tmp_path: Path) -> None:
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
+def test_apiserver_serves_version_with_node_header(tmp_path: Path, address: str) -> None:
+    """On an IPv4 or IPv6 address, with that address as an IP SAN the client verifies."""
     ca = pki.make_ca(tmp_path, "unit")
     cert = pki.issue(
         ca,
         tmp_path,
         "api",
         dns_names=["api.hosted.hypershift.lab", "kubernetes.default.svc"],
-        ips=["127.0.0.1"],
+        ips=[address],
     )
-    port = _free_port()
+    port = _free_port(address)
     config = tmp_path / "api.json"
     listener = {
-        "address": "127.0.0.1",
+        "address": address,
         "port": port,
         "cert": str(cert.cert_file),
         "key": str(cert.key_file),
@@ -226,13 +228,13 @@ def test_apiserver_serves_version_with_node_header(tmp_path: Path) -> None:
         deadline = time.monotonic() + 10
         while True:
             try:
-                raw = socket.create_connection(("127.0.0.1", port), timeout=2)
+                raw = socket.create_connection((address, port), timeout=2)
                 break
             except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        with context.wrap_socket(raw, server_hostname="api.hosted.hypershift.lab") as tls:
+        with context.wrap_socket(raw, server_hostname=address) as tls:  # the IP SAN
             tls.sendall(b"GET /version HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n")
             data = b""
             while chunk := tls.recv(4096):

@@ -185,8 +185,13 @@ def route_problem(prefix: str, want: Collection[str], got: Collection[str]) -> s
     return f"{prefix}: nexthops {', '.join(absent)} missing (FIB has {have})"
 
 
-def _ip_key(address: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in address.split(".")) if "." in address else (0,)
+def _ip_key(address: str) -> tuple[int, int]:
+    """Numeric order, IPv4 before IPv6 (a malformed address first)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return (0, 0)
+    return (ip.version, int(ip))
 
 
 def _installed(plan: SitePlan, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -266,7 +271,8 @@ def _covering(vip: str, prefixes: Collection[str]) -> str:
         return host
     addr = ipaddress.ip_address(vip)
     for p in sorted(prefixes):
-        if addr in ipaddress.ip_network(p, strict=False):
+        net = ipaddress.ip_network(p, strict=False)
+        if net.version == addr.version and addr in net:
             return p
     return host
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,6 +236,8 @@ class BgpPath:
     valid: bool
     multipath: bool
     best: bool
+    link_local: str = ""
+    """an IPv6 path's link-local nexthop (the FIB installs it, `nexthop` is the global one)"""
 
 
 def _paths(paths: Any) -> tuple[BgpPath, ...]:
@@ -247,6 +249,7 @@ def _paths(paths: Any) -> tuple[BgpPath, ...]:
         # one prefix's paths name the peer in `peer`, the whole table's in `peerId`
         peer = (p.get("peer") or {}).get("peerId", p.get("peerId", ""))
         best = p.get("bestpath")
+        local: dict[str, Any] = next((h for h in hops if h.get("scope") == "link-local"), {})
         result.append(
             BgpPath(
                 peer=str(peer),
@@ -254,6 +257,7 @@ def _paths(paths: Any) -> tuple[BgpPath, ...]:
                 valid=bool(p.get("valid", False)),
                 multipath=bool(p.get("multipath", False)),
                 best=bool(best.get("overall", False) if isinstance(best, dict) else best),
+                link_local=str(local.get("ip", "")),
             )
         )
     return tuple(result)
@@ -270,6 +274,19 @@ def parse_bgp_table(data: Any) -> dict[str, tuple[BgpPath, ...]]:
     if not isinstance(routes, dict):
         return {}
     return {prefix: _paths(paths) for prefix, paths in routes.items() if isinstance(paths, list)}
+
+
+def nexthop_peers(paths: Iterable[BgpPath]) -> dict[str, str]:
+    """Each IPv6 path's nexthops (link-local, global) -> the peer that sent the path.
+
+    Over eBGP on a shared network FRR installs an IPv6 route via the announcer's link-local
+    address, which names no node; and over a dual-stack session (IPv4 transport carrying
+    IPv6) even the global nexthop is not the peer's session address. The path names both."""
+    found: dict[str, str] = {}
+    for p in paths:
+        if p.peer:
+            found |= {hop: p.peer for hop in (p.link_local, p.nexthop) if hop}
+    return found
 
 
 # -- show ip route <prefix> json ---------------------------------------------------------------

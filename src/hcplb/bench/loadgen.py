@@ -149,10 +149,11 @@ async def _one(cfg: LoadConfig, ctx: ssl.SSLContext, address: str, seq: int) -> 
 
 
 def resolve(name: str, port: int) -> str:
-    """The first IPv4 address of `name` from the host's resolver."""
-    infos = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)
+    """The first address of `name` (A or AAAA: a hosted cluster's VIP is of one family) from
+    the host's resolver."""
+    infos = socket.getaddrinfo(name, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
     if not infos:
-        raise OSError(f"{name} has no IPv4 address")
+        raise OSError(f"{name} has no address")
     return str(infos[0][4][0])
 
 

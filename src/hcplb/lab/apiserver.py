@@ -2,7 +2,7 @@
 
     python -m hcplb.lab.apiserver CONFIG.json      (or run this file directly)
 
-CONFIG: {"node": "master-0", "listeners": [{"address": "10.0.2.20", "port": 6443,
+CONFIG: {"node": "master-0", "listeners": [{"address": "10.0.2.20" (or IPv6), "port": 6443,
 "cert": "...pem", "key": "...key", "cluster": "hosted"}]}. Answers `/version` (the
 kube-apiserver JSON shape), `/readyz`, `/livez` and `/healthz`; every response carries
 `X-Hcplb-Node: <node>`. One thread accepts on all listeners; each connection gets a thread
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import selectors
+import socket
 import socketserver
 import ssl
 import sys
@@ -86,6 +87,8 @@ class Listener(ThreadingHTTPServer):
     def __init__(self, spec: dict[str, Any], node: str) -> None:
         self.node = node
         self.cluster = str(spec.get("cluster", ""))
+        # TCPServer makes its socket of this family (the class default is AF_INET)
+        self.address_family = socket.AF_INET6 if ":" in spec["address"] else socket.AF_INET
         super().__init__((spec["address"], int(spec.get("port", 6443))), Handler)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(spec["cert"], spec["key"])

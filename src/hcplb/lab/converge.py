@@ -9,6 +9,7 @@ lab CA verified. FRR's answers are read by `hcplb.frrjson`.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,13 @@ from typing import Literal, Protocol
 
 from hcplb.converged import route_problem, session_problem
 from hcplb.errors import HcplbError, LabError
-from hcplb.frrjson import PeerSummary, parse_answer, parse_bgp_summary
+from hcplb.frrjson import (
+    PeerSummary,
+    nexthop_peers,
+    parse_answer,
+    parse_bgp_summary,
+    parse_bgp_table,
+)
 from hcplb.lab import netns
 from hcplb.lab.state import Expectations
 from hcplb.lab.topology import CLIENT
@@ -83,11 +90,26 @@ def check_sessions(lab: Runs, router: str, neighbours: Sequence[str]) -> Conditi
     return Condition("sessions", router, not bad, detail, done, len(neighbours))
 
 
+def fib_routes(lab: Runs, router: str, *, ipv6: bool) -> dict[str, set[str]]:
+    """The router's BGP routes in the kernel FIB: prefix -> nexthops (with `ipv6`, IPv6 ones
+    too, each nexthop named by the peer (the node's session address) whose path it is)."""
+    argv = ["ip", "-j", "route", "show", "proto", "bgp"]
+    table = netns.routes(lab.run(router, argv, timeout=LAB_PROBE_TIMEOUT))
+    if not ipv6:
+        return table
+    v6 = netns.routes(lab.run(router, [argv[0], "-6", *argv[1:]], timeout=LAB_PROBE_TIMEOUT))
+    if v6:
+        bgp = lab.run(
+            router, ["vtysh", "-c", "show bgp ipv6 unicast json"], timeout=LAB_PROBE_TIMEOUT
+        )
+        table6 = parse_bgp_table(parse_answer(bgp.stdout).data)
+        peers = nexthop_peers(p for paths in table6.values() for p in paths)
+        v6 = {p: {peers.get(h, h) for h in hops} for p, hops in v6.items()}
+    return table | v6
+
+
 def check_routes(lab: Runs, router: str, expected: Mapping[str, Sequence[str]]) -> Condition:
-    result = lab.run(
-        router, ["ip", "-j", "route", "show", "proto", "bgp"], timeout=LAB_PROBE_TIMEOUT
-    )
-    table = netns.routes(result)
+    table = fib_routes(lab, router, ipv6=any(":" in prefix for prefix in expected))
     bad = []
     for prefix, hops in expected.items():
         got = table.get(prefix, set())
@@ -101,14 +123,18 @@ def check_routes(lab: Runs, router: str, expected: Mapping[str, Sequence[str]]) 
 
 
 def check_dns(lab: Runs, names: Mapping[str, str]) -> Condition:
-    argv = ["dig", "+noall", "+answer", "+time=1", "+tries=2", *names]
+    """Every name answers its address (AAAA for an IPv6 one) from the client, through the lab
+    DNS."""
+    argv = ["dig", "+noall", "+answer", "+time=1", "+tries=2"]
+    for name, address in names.items():
+        argv += [name, "AAAA" if ":" in address else "A"]
     result = lab.run(CLIENT, argv, timeout=LAB_PROBE_TIMEOUT)
     answers: dict[str, set[str]] = {}
     for line in result.stdout.splitlines():
         parts = line.split()
         if len(parts) >= 5 and parts[3] in ("A", "AAAA"):
-            answers.setdefault(parts[0].rstrip("."), set()).add(parts[4])
-    bad = [n for n, addr in names.items() if answers.get(n) != {addr}]
+            answers.setdefault(parts[0].rstrip("."), set()).add(str(ipaddress.ip_address(parts[4])))
+    bad = [n for n, addr in names.items() if answers.get(n) != {str(ipaddress.ip_address(addr))}]
     done = len(names) - len(bad)
     detail = f"{done}/{len(names)} names answer" + (
         f"; not yet: {', '.join(bad[:3])}" if bad else ""

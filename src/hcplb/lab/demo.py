@@ -15,7 +15,7 @@ from hcplb.lab.cluster import simulate_site
 from hcplb.lab.core import Lab
 from hcplb.lab.state import lab_dir
 from hcplb.lab.teardown import down as remove
-from hcplb.lab.topology import CLIENT
+from hcplb.lab.topology import CLIENT, host_prefix
 from hcplb.lab.up import ChecksCallback, Progress, up
 from hcplb.metallb.frrk8s import OPENSHIFT_NAMESPACE as FRRK8S_NAMESPACE
 from hcplb.plan import ClusterPlan
@@ -81,7 +81,7 @@ def guide_checks(lab: Lab) -> tuple[Shown, ...]:
         ),
     ]
     for router in lab.plan.routers:
-        hops = len(lab.expect.routes.get(router.name, {}).get(f"{cluster.vip}/32", []))
+        hops = len(lab.expect.routes.get(router.name, {}).get(host_prefix(cluster.vip), []))
         steps.append(
             (
                 router.name,

@@ -19,7 +19,8 @@ from hcplb.render.secrets import Secrets
 
 LAB_KEY_NAME = "hcplb-lab-key"
 LAB_KEY_ALGORITHM = "hmac-sha256"
-NAMED_ARGV = ("/usr/sbin/named", "-f", "-4", "-c", "/etc/bind/named.conf")
+# no `-4`: an IPv6 or dual-stack lab answers on IPv6 too (listen-on-v6 says where)
+NAMED_ARGV = ("/usr/sbin/named", "-f", "-c", "/etc/bind/named.conf")
 CHECK_ARGV = ("/usr/bin/named-checkconf", "-z", "/etc/bind/named.conf")
 KEY_FILE = "tsig.key"
 
@@ -54,14 +55,19 @@ def write_tsig(plan: SitePlan, secrets: Secrets, lab_dir: Path) -> Tsig:
 
 
 def named_conf(zones: list[str], tsig: Tsig, listen: str, *more: str) -> str:
+    """BIND's options and zones; it listens on `listen` and `more` of each family."""
+    v4 = [a for a in (listen, *more) if ":" not in a]
+    v6 = [a for a in (listen, *more) if ":" in a]
     lines = [
         "// hcplb lab: authoritative only, updates signed with the lab's TSIG key",
         "options {",
         '\tdirectory "/var/cache/bind";',
         '\tpid-file "/run/named/named.pid";',
         '\tsession-keyfile "/run/named/session.key";',
-        f"\tlisten-on {{ {'; '.join((listen, *more))}; 127.0.0.1; }};",
-        "\tlisten-on-v6 { none; };",
+        f"\tlisten-on {{ {''.join(f'{a}; ' for a in v4)}127.0.0.1; }};",
+        f"\tlisten-on-v6 {{ {''.join(f'{a}; ' for a in v6)}::1; }};"
+        if v6
+        else "\tlisten-on-v6 { none; };",
         "\trecursion no;",
         "\tallow-query { any; };",
         "\tdnssec-validation no;",
@@ -84,7 +90,8 @@ def named_conf(zones: list[str], tsig: Tsig, listen: str, *more: str) -> str:
 def write_config(host_dir: Path, plan: SitePlan, tsig: Tsig, listen: str, *more: str) -> list[str]:
     """Write the dns host's named.conf, key and zone files; return the zones served.
 
-    `listen` is the server's address (the zone's NS); it also answers on `more` addresses."""
+    `listen` is the server's address (the zone's NS); it also answers on `more` addresses (its
+    other family's, its other network's)."""
     zones = list(dns_zones(plan))
     etc = host_dir / "etc/bind"
     write_atomic(etc / KEY_FILE, tsig.file.read_bytes(), mode=0o600)

@@ -9,6 +9,7 @@ from hcplb.errors import LabError
 from hcplb.lab import converge, procs
 from hcplb.lab.core import Lab
 from hcplb.lab.state import LabState, lab_dir, lab_names, labs_root, read_state
+from hcplb.lab.topology import host_prefix
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,8 @@ def status(name: str, *, probe: bool = True) -> LabStatus:
                 host.name,
                 host.role,
                 host.netns,
-                tuple(i.address for i in host.interfaces)
-                + tuple(f"{v}/32" for v in host.loopbacks),
+                tuple(a for i in host.interfaces for a in i.addresses)
+                + tuple(host_prefix(v) for v in host.loopbacks),
                 tuple(
                     ProcessStatus(
                         p.role,

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from hcplb.errors import LabError
-from hcplb.lab.topology import BRIDGES, Host, Topology
+from hcplb.lab.topology import BRIDGES, Host, Topology, host_prefix, ip_version
 from hcplb.runner import Result, run
 from hcplb.settings import LAB_SETUP_TIMEOUT
 
@@ -66,7 +66,17 @@ def link_names(topology: Topology) -> list[str]:
 
 
 def wire(topology: Topology) -> None:
-    """Build the switch (bridges + one veth port per host interface), then address every host."""
+    """Build the switch (bridges + one veth port per host interface), then address every host.
+
+    Each host's sysctls come first: a link created in a namespace takes its `default`
+    settings then (`accept_dad` of `NO_DAD` must precede the veths)."""
+    for host in topology.hosts:
+        for key, value in host.sysctls:
+            result = run(
+                ["sysctl", "-qw", f"{key}={value}"], timeout=LAB_SETUP_TIMEOUT, netns=host.netns
+            )
+            if not result.ok:
+                raise LabError(f"{host.name}: sysctl {key}={value}: {result.stderr.strip()}")
     switch = topology.switch.netns
     lines = ["link set lo up"]
     for bridge in BRIDGES.values():
@@ -82,30 +92,35 @@ def wire(topology: Topology) -> None:
     for host in topology.hosts:
         if host.role != "switch":
             ip_batch(host_lines(host), netns=host.netns)
-        for key, value in host.sysctls:
-            result = run(
-                ["sysctl", "-qw", f"{key}={value}"], timeout=LAB_SETUP_TIMEOUT, netns=host.netns
-            )
-            if not result.ok:
-                raise LabError(f"{host.name}: sysctl {key}={value}: {result.stderr.strip()}")
 
 
 def host_lines(host: Host) -> list[str]:
+    """`ip -batch` lines addressing a host: IPv6 addresses `nodad` (usable at once), and one
+    default route per family (ECMP when it has several gateways of that family)."""
     lines = ["link set lo up"]
     for iface in host.interfaces:
-        lines += [f"addr add {iface.address} dev {iface.name}", f"link set {iface.name} up"]
+        lines += [f"addr add {a} dev {iface.name}{_nodad(a)}" for a in iface.addresses]
+        lines.append(f"link set {iface.name} up")
     for vip in host.loopbacks:
-        lines.append(f"addr add {vip}/32 dev lo")
-    if len(host.gateways) == 1:
-        lines.append(f"route add default via {host.gateways[0]}")
-    elif host.gateways:
-        hops = " ".join(f"nexthop via {gw}" for gw in host.gateways)
-        lines.append(f"route add default {hops}")
+        lines.append(f"addr add {host_prefix(vip)} dev lo{_nodad(vip)}")
+    for version in (4, 6):
+        gateways = [gw for gw in host.gateways if ip_version(gw) == version]
+        default = "default" if version == 4 else "::/0"
+        if len(gateways) == 1:
+            lines.append(f"route add {default} via {gateways[0]}")
+        elif gateways:
+            hops = " ".join(f"nexthop via {gw}" for gw in gateways)
+            lines.append(f"route add {default} {hops}")
     return lines
 
 
+def _nodad(address: str) -> str:
+    return " nodad" if ip_version(address) == 6 else ""
+
+
 def routes(result: Result) -> dict[str, set[str]]:
-    """Parse `ip -j route show ...` output: destination -> set of nexthop gateways."""
+    """Parse `ip -j [-6] route show ...` output: destination -> set of nexthop gateways (a host
+    route's destination with its /32 or /128)."""
     text = result.stdout.strip()
     table: dict[str, set[str]] = {}
     for entry in json.loads(text) if text else []:
@@ -113,5 +128,5 @@ def routes(result: Result) -> dict[str, set[str]]:
         hops = {h["gateway"] for h in entry.get("nexthops", []) if "gateway" in h}
         if "gateway" in entry:
             hops.add(entry["gateway"])
-        table[dst if "/" in dst or dst == "default" else f"{dst}/32"] = hops
+        table[dst if "/" in dst or dst == "default" else host_prefix(dst)] = hops
     return table

@@ -259,9 +259,8 @@ def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
     for speaker, conf in inputs.cluster.simulation.frr_configs.items():
         frr.write_config(lab.host_dir(speaker) / "etc/frr", conf, node_daemons)
     server = lab.host(DNS).primary_address
-    dns.write_config(
-        lab.host_dir(DNS), inputs.plan, tsig, server, *([resolver] if resolver != server else [])
-    )
+    others = [a for i in lab.host(DNS).interfaces for a in i.ips if a != server]
+    dns.write_config(lab.host_dir(DNS), inputs.plan, tsig, server, *others)
     certs = {}
     for c in inputs.plan.clusters:
         names = [c.api_name, c.api_int_name, *pki.KUBERNETES_NAMES]

@@ -8,6 +8,7 @@ was busy doing something else (a frr-reload takes about a second).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from hcplb.errors import LabError
 from hcplb.frrjson import parse_answer, parse_bfd_peers
 from hcplb.lab.core import Lab
 from hcplb.lab.netns import routes as parse_routes
+from hcplb.lab.topology import host_prefix
 from hcplb.runner import run
 from hcplb.settings import COMMAND_TIMEOUT, CONVERGE_TIMEOUT
 
@@ -37,39 +39,83 @@ __all__ = [
 
 POLL_S = 0.02
 Table = dict[str, dict[str, set[str]]]
-"""router -> VIP/32 -> nexthop addresses"""
+"""router -> VIP/32 (or /128) -> nexthop addresses"""
 
 
 def _read_fib(lab: Lab) -> tuple[Table, tuple[str, ...]]:
-    """The parsed table and each router's raw `ip -j route` answer (nexthop group ids too)."""
+    """The parsed table and each router's raw `ip -j route` answer (nexthop group ids too);
+    IPv6 routes too when the lab has IPv6 VIPs, each nexthop named as the converged routes name
+    its node."""
     table: Table = {}
     raw = []
+    ipv6 = _has_ipv6(lab)
+    aliases = node_nexthops(lab) if ipv6 else {}
     for router in lab.expect.routes:
-        result = run(
-            ["ip", "-n", lab.host(router).netns, "-j", "route", "show", "proto", "bgp"], timeout=5
-        )
+        base = ["ip", "-n", lab.host(router).netns, "-j"]
+        result = run([*base, "route", "show", "proto", "bgp"], timeout=5)
         table[router] = parse_routes(result) if result.ok else {}
         raw.append(result.stdout)
+        if ipv6:
+            result = run([*base, "-6", "route", "show", "proto", "bgp"], timeout=5)
+            v6 = parse_routes(result) if result.ok else {}
+            table[router] |= {p: {aliases.get(h, h) for h in hops} for p, hops in v6.items()}
+            raw.append(result.stdout)
     return table, tuple(raw)
 
 
+def _has_ipv6(lab: Lab) -> bool:
+    return any(":" in p for vips in lab.expect.routes.values() for p in vips)
+
+
+_NODE_HOPS: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def node_nexthops(lab: Lab) -> dict[str, str]:
+    """Each node's IPv6 addresses on the machine network (link-local, global) -> the address
+    the converged routes name the node by (its session address).
+
+    A router installs an eBGP-learned IPv6 route via the announcer's link-local address (and a
+    dual-stack session's peer is the node's IPv4 address); the kernel keeps a link-local
+    address while the link exists, so this is read once per lab."""
+    key = (lab.name, lab.state.lab_id)
+    if key not in _NODE_HOPS:
+        named = {h for vips in lab.expect.routes.values() for hops in vips.values() for h in hops}
+        found: dict[str, str] = {}
+        for node in lab.plan.nodes:
+            host = lab.host(node.name)
+            addresses = host.addresses("machine")
+            name = next((a for a in addresses if a in named), None)
+            if name is None:
+                continue
+            found |= {a: name for a in addresses}
+            argv = ["ip", "-n", host.netns, "-j", "-6", "addr", "show", "scope", "link"]
+            result = run(argv, timeout=COMMAND_TIMEOUT)
+            for entry in json.loads(result.stdout or "[]") if result.ok else []:
+                if entry.get("ifname") == "lo":
+                    continue
+                found |= {str(i.get("local", "")): name for i in entry.get("addr_info", [])}
+        _NODE_HOPS[key] = found
+    return _NODE_HOPS[key]
+
+
 def nexthops(lab: Lab) -> Table:
-    """router -> VIP/32 -> nexthop addresses in its kernel FIB (BGP routes), read with `ip -n`."""
+    """router -> VIP/32 (/128) -> nexthop addresses in its kernel FIB (BGP routes), read with
+    `ip -n`."""
     return _read_fib(lab)[0]
 
 
 def _expected(lab: Lab) -> Table:
     return {
-        r: {(v if "/" in v else f"{v}/32"): set(h) for v, h in vips.items()}
+        r: {(v if "/" in v else host_prefix(v)): set(h) for v, h in vips.items()}
         for r, vips in lab.expect.routes.items()
     }
 
 
 def announced_by(lab: Lab, node: str) -> dict[str, set[str]]:
-    """router -> VIPs/32 for which a converged router has this node as a nexthop."""
-    address = lab.host(node).primary_address
+    """router -> VIP prefixes for which a converged router has this node as a nexthop."""
+    addresses = set(lab.host(node).addresses("machine"))
     return {
-        r: {v for v, hops in vips.items() if address in hops} for r, vips in _expected(lab).items()
+        r: {v for v, hops in vips.items() if addresses & hops} for r, vips in _expected(lab).items()
     }
 
 
@@ -91,10 +137,11 @@ def wait_nexthops(
 
 
 def withdrawn(lab: Lab, node: str) -> Callable[[Table], bool]:
-    """A predicate: no router has the node as a nexthop for any VIP any more."""
-    address = lab.host(node).primary_address
+    """A predicate: no router has the node (any of its addresses) as a nexthop for any VIP
+    any more."""
+    addresses = set(lab.host(node).addresses("machine"))
     return lambda table: all(
-        address not in hops for vips in table.values() for hops in vips.values()
+        not addresses & hops for vips in table.values() for hops in vips.values()
     )
 
 

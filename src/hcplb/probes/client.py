@@ -46,8 +46,9 @@ def _exchange(wire: bytes, resolver: str, timeout: float, *, tcp: bool) -> bytes
         return data[2:]
 
 
-def dns_query(resolver: str, name: str, timeout: float) -> dict[str, Any]:
-    """A record of `name` at `resolver`: rcode, addresses (UDP, TCP when truncated).
+def dns_query(resolver: str, name: str, timeout: float, rdtype: str = "A") -> dict[str, Any]:
+    """The A (or AAAA) records of `name` at `resolver`: rcode, addresses (UDP, TCP when
+    truncated).
 
     dnspython builds and parses the messages; the sockets are ours, because `dns.query`
     imports an HTTP stack (DNS over HTTPS) that costs more than the question itself.
@@ -58,7 +59,8 @@ def dns_query(resolver: str, name: str, timeout: float) -> dict[str, Any]:
     import dns.rcode
     import dns.rdatatype
 
-    query = dns.message.make_query(name, dns.rdatatype.A)
+    wanted = dns.rdatatype.AAAA if rdtype == "AAAA" else dns.rdatatype.A
+    query = dns.message.make_query(name, wanted)
     started = time.monotonic()
     try:
         answer = dns.message.from_wire(_exchange(query.to_wire(), resolver, timeout, tcp=False))
@@ -70,12 +72,7 @@ def dns_query(resolver: str, name: str, timeout: float) -> dict[str, Any]:
     except (OSError, dns.exception.DNSException) as exc:
         return {"status": "error", "addresses": [], "error": str(exc) or type(exc).__name__}
     addresses = sorted(
-        {
-            str(r.address)
-            for rrset in answer.answer
-            if rrset.rdtype == dns.rdatatype.A
-            for r in rrset
-        }
+        {str(r.address) for rrset in answer.answer if rrset.rdtype == wanted for r in rrset}
     )
     return {
         "status": dns.rcode.to_text(answer.rcode()),
@@ -299,7 +296,7 @@ def _run_one(task: Task) -> dict[str, Any]:
     kind = task["kind"]
     timeout = float(task.get("timeout", 3.0))
     if kind == "dns":
-        return dns_query(task["resolver"], task["name"], timeout)
+        return dns_query(task["resolver"], task["name"], timeout, str(task.get("type", "A")))
     if kind == "tls":
         return tls_attempts(
             task["address"],

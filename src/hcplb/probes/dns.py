@@ -25,34 +25,49 @@ def _names(expect: SiteExpect) -> list[tuple[str, str]]:
     return pairs
 
 
-def _id(resolver: str, name: str) -> str:
-    return f"dns/{resolver}/{name}"
+def record_type(vip: str) -> str:
+    """The record type answering a VIP: A, or AAAA for an IPv6 one."""
+    return "AAAA" if ":" in vip else "A"
+
+
+def _id(resolver: str, name: str, vip: str) -> str:
+    """`dns/RESOLVER/NAME`, with `/AAAA` for an IPv6 VIP's name."""
+    suffix = "/AAAA" if record_type(vip) == "AAAA" else ""
+    return f"dns/{resolver}/{name}{suffix}"
 
 
 def dns_tasks(expect: SiteExpect, resolvers: Sequence[str], *, timeout: float) -> list[Task]:
     return [
-        {"id": _id(r, name), "kind": "dns", "resolver": r, "name": name, "timeout": timeout}
+        {
+            "id": _id(r, name, vip),
+            "kind": "dns",
+            "resolver": r,
+            "name": name,
+            "type": record_type(vip),
+            "timeout": timeout,
+        }
         for r in resolvers
-        for name, _vip in _names(expect)
+        for name, vip in _names(expect)
     ]
 
 
-def _observed(result: Mapping[str, Any]) -> str:
+def _observed(result: Mapping[str, Any], rtype: str) -> str:
     status = str(result.get("status", "error"))
     addresses = list(result.get("addresses") or [])
     if status == "NOERROR":
-        return "A " + ", ".join(addresses) if addresses else "NOERROR, no A record"
+        return f"{rtype} " + ", ".join(addresses) if addresses else f"NOERROR, no {rtype} record"
     return status if status not in ("timeout", "error") else f"{status}: {result.get('error', '')}"
 
 
 def _one(id: str, name: str, vip: str, result: Mapping[str, Any] | None, error: str) -> Probe:
-    expected = f"A {vip}"
+    rtype = record_type(vip)
+    expected = f"{rtype} {vip}"
     if result is None:
         return fail(id, SYSTEM, expected, "", error or "no result", hints.DNS_TIMEOUT)
     if "crash" in result:
         return fail(id, SYSTEM, expected, "", f"probe crashed: {result['crash']}")
     status = result.get("status")
-    observed = _observed(result)
+    observed = _observed(result, rtype)
     addresses = list(result.get("addresses") or [])
     if status == "NOERROR" and addresses == [vip]:
         return passed(id, SYSTEM, expected, observed)
@@ -61,7 +76,9 @@ def _one(id: str, name: str, vip: str, result: Mapping[str, Any] | None, error: 
     if status == "timeout":
         return fail(id, SYSTEM, expected, observed, "no answer", hints.DNS_TIMEOUT)
     if status == "NOERROR" and not addresses:
-        return fail(id, SYSTEM, expected, observed, f"{name} has no A record", hints.DNS_NXDOMAIN)
+        return fail(
+            id, SYSTEM, expected, observed, f"{name} has no {rtype} record", hints.DNS_NXDOMAIN
+        )
     if status == "NOERROR":
         wrong = ", ".join(a for a in addresses if a != vip) or ", ".join(addresses)
         return fail(
@@ -97,10 +114,11 @@ def evaluate_dns(
     names = _names(expect)
     if not resolvers:
         return [
-            skip(f"dns/{name}", SYSTEM, "no --resolver given", f"A {vip}") for name, vip in names
+            skip(f"dns/{name}", SYSTEM, "no --resolver given", f"{record_type(vip)} {vip}")
+            for name, vip in names
         ]
     probes = [
-        _one(_id(r, name), name, vip, results.get(_id(r, name)), error)
+        _one(_id(r, name, vip), name, vip, results.get(_id(r, name, vip)), error)
         for r in resolvers
         for name, vip in names
     ]
@@ -108,12 +126,12 @@ def evaluate_dns(
         return probes
     for name, vip in names:
         seen = {
-            r: tuple(results.get(_id(r, name), {}).get("addresses") or [])
+            r: tuple(results.get(_id(r, name, vip), {}).get("addresses") or [])
             for r in resolvers
-            if results.get(_id(r, name), {}).get("status") == "NOERROR"
+            if results.get(_id(r, name, vip), {}).get("status") == "NOERROR"
         }
         id = f"dns/agree/{name}"
-        expected = f"every resolver: A {vip}"
+        expected = f"every resolver: {record_type(vip)} {vip}"
         observed = "; ".join(f"{r}: {', '.join(a) or '-'}" for r, a in seen.items()) or "no answers"
         if len(seen) < 2:
             probes.append(skip(id, SYSTEM, "fewer than two resolvers answered", expected))

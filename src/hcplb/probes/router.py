@@ -64,9 +64,9 @@ def observe_router(target: Target, expect: RouterExpect, *, timeout: float) -> R
     """Ask the router everything at once; each command gets `timeout` s."""
     prefixes = tuple(dict.fromkeys(v.prefix for v in expect.vips))
     bgp_cmds = ["show bgp summary json", "show bgp neighbors json"] + [
-        f"show bgp ipv4 unicast {p} json" for p in prefixes
+        f"show bgp {'ipv6' if ':' in p else 'ipv4'} unicast {p} json" for p in prefixes
     ]
-    zebra_cmds = [f"show ip route {p} json" for p in prefixes]
+    zebra_cmds = [f"show {'ipv6' if ':' in p else 'ip'} route {p} json" for p in prefixes]
 
     def call(argv: list[str], input: str | None = None, limit: float = timeout) -> Result | Failed:
         try:

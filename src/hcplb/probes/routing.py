@@ -7,7 +7,7 @@ probe with the likely cause of a failure. Inputs come from `hcplb.probes.router`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hcplb.converged import Peer, discards_updates
 from hcplb.frrjson import (
@@ -16,6 +16,7 @@ from hcplb.frrjson import (
     BgpSummary,
     FibRoute,
     Neighbor,
+    nexthop_peers,
     parse_bfd_peers,
     parse_bgp_neighbors,
     parse_bgp_prefix,
@@ -106,6 +107,7 @@ def view_of(obs: RouterObservation, target: str) -> RouterView:
     neighbors: dict[str, Neighbor] = {}
     paths: dict[str, tuple[str, ...]] = {}
     all_paths: dict[str, int] = {}
+    peers: dict[str, dict[str, str]] = {}
     if not bgp_error and not isinstance(obs.bgpd, Failed):
         summary = parse_bgp_summary(obs.bgpd[0].data or {})
         neighbors = dict(parse_bgp_neighbors(obs.bgpd[1].data))
@@ -113,11 +115,12 @@ def view_of(obs: RouterObservation, target: str) -> RouterView:
             got = parse_bgp_prefix(answer.data)
             paths[prefix] = tuple(sorted(p.peer for p in got if p.valid))
             all_paths[prefix] = len(got)
+            peers[prefix] = nexthop_peers(got) if ":" in prefix else {}
     zebra_error, zebra_hint = _why(obs.zebra, target)
     routes: dict[str, FibRoute | None] = {}
     if not zebra_error and not isinstance(obs.zebra, Failed):
         for prefix, answer in zip(obs.prefixes, obs.zebra, strict=False):
-            routes[prefix] = parse_ip_route(answer.data, prefix)
+            routes[prefix] = _named_by_peer(parse_ip_route(answer.data, prefix), peers.get(prefix))
     bfd_error, bfd_hint = _why(obs.bfd, target)
     bfd = None
     if obs.bfd is not None and not bfd_error and not isinstance(obs.bfd, Failed):
@@ -138,6 +141,14 @@ def view_of(obs: RouterObservation, target: str) -> RouterView:
     )
 
 
+def _named_by_peer(route: FibRoute | None, peers: dict[str, str] | None) -> FibRoute | None:
+    """An IPv6 route's nexthops (often link-local) named by the peer whose path each is."""
+    if route is None or not peers:
+        return route
+    hops = tuple(replace(h, ip=peers.get(h.ip, h.ip)) for h in route.nexthops)
+    return replace(route, nexthops=hops)
+
+
 def policy_blocked(view: RouterView, address: str) -> bool:
     """The session is up but FRR discards the node's updates for want of an inbound policy."""
     peer = view.summary.peers.get(address) if view.summary is not None else None
@@ -145,7 +156,7 @@ def policy_blocked(view: RouterView, address: str) -> bool:
 
 
 def session_probe(base: str, expect: RouterExpect, node: Peer, view: RouterView) -> Probe:
-    id = f"{base}/session/{node.name}"
+    id = f"{base}/session/{peer_id(node)}"
     want = expect.prefixes_from(node)
     expected = f"Established, not (Policy), {want} prefix(es) from AS {node.asn}"
     if view.summary is None:
@@ -234,10 +245,26 @@ def _cause(missing: Sequence[Peer], view: RouterView) -> str:
     return f"{names}: see the session probe(s); a node whose session is down announces nothing"
 
 
+def peer_id(node: Peer) -> str:
+    """A node's session in a probe id: its name, with `/ipv6` for a session over IPv6 (a
+    per-family site has one of each)."""
+    return f"{node.name}/ipv6" if ":" in node.address else node.name
+
+
+def vip_id(prefix: str) -> str:
+    """A VIP prefix in a probe id: an IPv4 /32 as its address (`10.0.2.20`), an IPv6 one with
+    its family (`ipv6/2001:db8:2::20`), an aggregate as written."""
+    if prefix.endswith("/128"):
+        return f"ipv6/{prefix.removesuffix('/128')}"
+    if ":" in prefix:
+        return f"ipv6/{prefix}"
+    return prefix.removesuffix("/32")
+
+
 def vip_paths_probe(
     base: str, expect: RouterExpect, prefix: str, announcers: Sequence[Peer], view: RouterView
 ) -> Probe:
-    id = f"{base}/vip/{prefix.removesuffix('/32')}/bgp"
+    id = f"{base}/vip/{vip_id(prefix)}/bgp"
     want = sorted(n.address for n in announcers)
     expected = f"{len(want)} path(s): {_names(want, announcers)}"
     if view.summary is None:
@@ -279,7 +306,7 @@ def vip_paths_probe(
 def vip_fib_probe(
     base: str, expect: RouterExpect, prefix: str, announcers: Sequence[Peer], view: RouterView
 ) -> Probe:
-    id = f"{base}/vip/{prefix.removesuffix('/32')}/fib"
+    id = f"{base}/vip/{vip_id(prefix)}/fib"
     want = sorted(n.address for n in announcers)
     expected = f"bgp route, {len(want)} nexthop(s): {_names(want, announcers)}"
     if view.zebra_error:
@@ -325,7 +352,7 @@ def vip_fib_probe(
 
 
 def bfd_probe(base: str, expect: RouterExpect, node: Peer, view: RouterView) -> Probe:
-    id = f"{base}/bfd/{node.name}"
+    id = f"{base}/bfd/{peer_id(node)}"
     bfd = expect.bfd
     assert bfd is not None
     expected = f"up, rx {bfd.receive_interval} tx {bfd.transmit_interval} x{bfd.detect_multiplier}"
