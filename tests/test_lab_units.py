@@ -17,10 +17,10 @@ from ruamel.yaml import YAML
 
 from hcplb.converged import session_problem
 from hcplb.errors import LabError, SpecError
-from hcplb.frrjson import PeerSummary, parse_bgp_summary
+from hcplb.frrjson import PeerSummary, nexthop_peers, parse_bgp_summary, parse_bgp_table
 from hcplb.lab import converge, frr, netns, pki
 from hcplb.lab.state import Journal, ProcessRecord, new_state, read_state
-from hcplb.lab.topology import build_topology, port_name
+from hcplb.lab.topology import Host, Interface, build_topology, port_name
 from hcplb.plan import plan_site
 from hcplb.runner import Result
 from hcplb.spec import LoadedSite, Site, load_site, load_site_text
@@ -91,6 +91,76 @@ def test_routes_parser_multipath_and_single() -> None:
         "10.0.2.16/28": {"192.168.125.22"},
     }
     assert netns.routes(_result("")) == {}
+
+
+def test_ipv6_routes_are_host_prefixes_and_link_local_hops_name_their_peer() -> None:
+    """`ip -j -6 route`: a host route is a /128; over eBGP FRR installs the announcers'
+    link-local addresses, which the BGP paths map back to their peers."""
+    text = json.dumps(
+        [
+            {
+                "dst": "2001:db8:2::20",
+                "protocol": "bgp",
+                "nexthops": [
+                    {"gateway": "fe80::1:20", "dev": "eth0"},
+                    {"gateway": "fe80::1:21", "dev": "eth0"},
+                ],
+            }
+        ]
+    )
+    assert netns.routes(_result(text)) == {"2001:db8:2::20/128": {"fe80::1:20", "fe80::1:21"}}
+    table = {
+        "2001:db8:2::20/128": [
+            {
+                "valid": True,
+                "peerId": "2001:db8:125::20",
+                "nexthops": [
+                    {"ip": "2001:db8:125::20", "scope": "global"},
+                    {"ip": "fe80::1:20", "scope": "link-local", "used": True},
+                ],
+            },
+            {  # a dual-stack session: the peer is the node's IPv4 address
+                "valid": True,
+                "peerId": "192.168.125.21",
+                "nexthops": [
+                    {"ip": "2001:db8:125::21", "scope": "global"},
+                    {"ip": "fe80::1:21", "scope": "link-local"},
+                ],
+            },
+        ]
+    }
+    paths = parse_bgp_table({"routes": table})["2001:db8:2::20/128"]
+    assert nexthop_peers(paths) == {
+        "fe80::1:20": "2001:db8:125::20",
+        "2001:db8:125::20": "2001:db8:125::20",
+        "fe80::1:21": "192.168.125.21",
+        "2001:db8:125::21": "192.168.125.21",
+    }
+
+
+def test_ipv6_host_lines_skip_dad_and_route_each_family() -> None:
+    host = Host(
+        "client",
+        "client",
+        "hcplb-x.client",
+        (Interface("eth0", "client", "p0", ("192.168.130.10/24", "2001:db8:130::a/64")),),
+        gateways=("192.168.130.1", "192.168.130.2", "2001:db8:130::1", "2001:db8:130::2"),
+        loopbacks=("10.0.2.20", "2001:db8:2::20"),
+    )
+    assert netns.host_lines(host) == [
+        "link set lo up",
+        "addr add 192.168.130.10/24 dev eth0",
+        "addr add 2001:db8:130::a/64 dev eth0 nodad",
+        "link set eth0 up",
+        "addr add 10.0.2.20/32 dev lo",
+        "addr add 2001:db8:2::20/128 dev lo nodad",
+        "route add default nexthop via 192.168.130.1 nexthop via 192.168.130.2",
+        "route add ::/0 nexthop via 2001:db8:130::1 nexthop via 2001:db8:130::2",
+    ]
+    assert host.address("client", 6) == "2001:db8:130::a"
+    assert host.addresses("client") == ("192.168.130.10", "2001:db8:130::a")
+    with pytest.raises(LabError, match="no IPv6 address on the machine network"):
+        host.address("machine", 6)
 
 
 def test_session_problem_reads_policy_and_state() -> None:
