@@ -58,6 +58,36 @@ def test_fleet_topology_has_ecmp_defaults() -> None:
     )
 
 
+def test_ipv6_and_dualstack_topologies_address_every_family() -> None:
+    """Every lab host gets an address per site family (primary first) and a default route per
+    family via the routers; every namespace turns duplicate address detection off."""
+    plan = plan_site(load_site(EXAMPLES / "ipv6.yaml").site)
+    topo = build_topology(plan, "v6", "ab12", vips_by_node={"master-0": ["2001:db8:2::20"]})
+    assert topo.host("frr").interfaces[1].addresses == ("2001:db8:130::1/64",)
+    assert topo.host("client").interfaces[0].addresses == ("2001:db8:130::10/64",)
+    assert topo.host("dns").interfaces[0].addresses == ("2001:db8:130::53/64",)
+    assert topo.host("master-0").gateways == ("2001:db8:125::1",)
+    assert "addr add 2001:db8:2::20/128 dev lo nodad" in netns.host_lines(topo.host("master-0"))
+    assert all(
+        ("net.ipv6.conf.default.accept_dad", "0") in h.sysctls
+        for h in topo.hosts
+        if h.role != "switch"
+    )
+    plan = plan_site(load_site(EXAMPLES / "dualstack.yaml").site)
+    topo = build_topology(plan, "ds", "ab12", vips_by_node={})
+    assert topo.host("frr-b").interfaces[0].addresses == ("192.168.125.2/24", "2001:db8:125::2/64")
+    assert topo.host("client").gateways == (
+        "192.168.130.1",
+        "2001:db8:130::1",
+        "192.168.130.2",
+        "2001:db8:130::2",
+    )
+    assert netns.host_lines(topo.host("master-1"))[-2:] == [
+        "route add default nexthop via 192.168.125.1 nexthop via 192.168.125.2",
+        "route add ::/0 nexthop via 2001:db8:125::1 nexthop via 2001:db8:125::2",
+    ]
+
+
 def test_reserved_host_name_is_a_clear_error(seed: LoadedSite) -> None:
     # `client` and `dns` are refused by the spec checks already; `lan` is the switch namespace
     text = (EXAMPLES / "seed.yaml").read_text().replace("name: master-2", "name: lan")

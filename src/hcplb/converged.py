@@ -277,21 +277,27 @@ def _covering(vip: str, prefixes: Collection[str]) -> str:
     return host
 
 
+Session = tuple[str, int]
+"""a node's BGP session to a router: (node name, transport family 4 or 6)"""
+
+
 @dataclass(frozen=True)
 class _Speakers:
     """What MetalLB's speakers do, per router: who announces which prefix, who peers."""
 
-    announcers: dict[tuple[str, str], list[str]]
-    """(router name, prefix) -> announcing node names"""
-    sessions: dict[str, set[str]] | None
-    """router name -> nodes with a session to it (None: unknown, every peering counts)"""
+    announcers: dict[tuple[str, str], list[Session]]
+    """(router name, prefix) -> the sessions announcing it"""
+    sessions: dict[str, set[Session]] | None
+    """router name -> sessions to it (None: unknown, every peering counts)"""
     notes: tuple[str, ...]
 
 
 def _speakers(plan: SitePlan, sim: Simulation | None, reason: str) -> _Speakers:
     if sim is None or reason:
         every = {
-            (r.name, str(ipaddress.ip_network(c.vip))): [n.name for n in plan.nodes]
+            (r.name, str(ipaddress.ip_network(c.vip))): [
+                (p.node.name, p.family) for p in plan.peerings_of(r) if c.family in p.carries
+            ]
             for r in plan.routers
             for c in plan.clusters
         }
@@ -299,39 +305,42 @@ def _speakers(plan: SitePlan, sim: Simulation | None, reason: str) -> _Speakers:
             every, None, ("assuming every node peering with a router announces every VIP",)
         )
     by_address = {a: r.name for r in plan.routers for a in r.addresses}
-    announcers: dict[tuple[str, str], list[str]] = {}
-    sessions: dict[str, set[str]] = {r.name: set() for r in plan.routers}
+    announcers: dict[tuple[str, str], list[Session]] = {}
+    sessions: dict[str, set[Session]] = {r.name: set() for r in plan.routers}
     for node, speaker in sorted(sim.speakers.items()):
         for session in speaker.sessions:
-            router = by_address.get(session.peer_address or "")
+            address = session.peer_address or ""
+            router = by_address.get(address)
             if router is None:
                 continue
-            sessions[router].add(node)
-            for prefix in speaker.prefixes_to(session.peer_address or ""):
-                announcers.setdefault((router, prefix), []).append(node)
+            key = (node, ipaddress.ip_address(address).version)
+            sessions[router].add(key)
+            for prefix in speaker.prefixes_to(address):
+                announcers.setdefault((router, prefix), []).append(key)
     return _Speakers(announcers, sessions, sim.notes)
 
 
 def _router_state(
-    plan: SitePlan, router: Router, speakers: _Speakers, peers: Mapping[str, Peer]
+    plan: SitePlan, router: Router, speakers: _Speakers, peers: Mapping[Session, Peer]
 ) -> RouterState:
     prefixes = {p for (r, p) in speakers.announcers if r == router.name}
     vips = []
     for c in plan.clusters:
         prefix = _covering(c.vip, prefixes)
-        names = sorted(set(speakers.announcers.get((router.name, prefix), [])))
+        keys = sorted(set(speakers.announcers.get((router.name, prefix), [])))
         cluster = f"{c.cluster.namespace}/{c.cluster.name}"
         vips.append(
-            Announcement(c.vip, prefix, cluster, tuple(peers[n] for n in names if n in peers))
+            Announcement(c.vip, prefix, cluster, tuple(peers[k] for k in keys if k in peers))
         )
     peerings = plan.peerings_of(router)
     if speakers.sessions is not None:
-        peerings = tuple(p for p in peerings if p.node.name in speakers.sessions[router.name])
+        found = speakers.sessions[router.name]
+        peerings = tuple(p for p in peerings if (p.node.name, p.family) in found)
     return RouterState(
         name=router.name,
         asn=router.asn,
         address=router.address,
-        sessions=tuple(peers[p.node.name] for p in peerings),
+        sessions=tuple(peers[(p.node.name, p.family)] for p in peerings),
         vips=tuple(vips),
     )
 
@@ -371,7 +380,10 @@ def converged_site(
     problems = _problems(plan, sim, reason)
     speakers = _speakers(plan, sim, reason)
     # 2. per router: sessions, and each hosted cluster's VIP prefix with its announcers
-    peers = {p.node.name: Peer(p.node.name, p.node.address, p.node_asn) for p in plan.peerings}
+    peers = {
+        (p.node.name, p.family): Peer(p.node.name, p.node_address, p.node_asn)
+        for p in plan.peerings
+    }
     routers = tuple(_router_state(plan, r, speakers, peers) for r in plan.routers)
     # 3. per hosted cluster: DNS names, API URL, and every node that announces its VIP
     apis = tuple(_hosted_api(plan, c, routers) for c in plan.clusters)

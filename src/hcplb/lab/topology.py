@@ -22,7 +22,6 @@ from typing import Literal
 from hcplb.errors import LabError
 from hcplb.lab.state import netns_prefix
 from hcplb.plan import SitePlan
-from hcplb.spec.models import Node, Router
 from hcplb.spec.pools import pool_networks
 
 Role = Literal["router", "node", "client", "dns", "switch"]
@@ -154,17 +153,8 @@ def host_prefix(address: str) -> str:
     return str(ipaddress.ip_network(address))
 
 
-def _machine_networks(plan: SitePlan) -> list[Network]:
-    return [ipaddress.ip_network(plan.site.spec.management_cluster.machine_network)]
-
-
-def _client_networks(plan: SitePlan) -> list[Network]:
-    return [ipaddress.ip_network(plan.site.spec.lab.client_network)]
-
-
-def _own_addresses(member: Router | Node) -> tuple[str, ...]:
-    """A router's or node's address of each family, the primary family's first."""
-    return (member.address,)
+def _networks(cidrs: Sequence[str]) -> list[Network]:
+    return [ipaddress.ip_network(c) for c in cidrs]
 
 
 def _client_addresses(network: Network, routers: int) -> tuple[list[str], str, str]:
@@ -178,6 +168,8 @@ def _client_addresses(network: Network, routers: int) -> tuple[list[str], str, s
             "and the dns host (hint: use a /24, or a /64 for IPv6)"
         )
     first = list(range(1, routers + 1))
+    if network.version == 6 and routers < 9:  # written ::10 and ::53, as IPv4's .10 and .53
+        return [str(network[i]) for i in first], str(network[0x10]), str(network[0x53])
     if usable > 60 and routers < 9:
         return [str(network[i]) for i in first], str(network[10]), str(network[53])
     return [str(network[i]) for i in first], str(network[usable]), str(network[usable - 1])
@@ -254,8 +246,8 @@ def build_topology(
     vips_by_node: Mapping[str, Sequence[str]],
 ) -> Topology:
     """Every host of the lab with its interfaces, default gateways and loopback addresses."""
-    machines = _machine_networks(plan)
-    clients = _client_networks(plan)
+    machines = _networks(plan.machine_networks)
+    clients = _networks(plan.client_networks)
     _check_networks(plan, machines, clients)
     # per client network (family): the routers' addresses, the client's, the dns host's
     on_client = [_client_addresses(net, len(plan.routers)) for net in clients]
@@ -272,14 +264,14 @@ def build_topology(
         return Interface(name, segment, port_name(lab_id, segment, index), _with_prefix(ips, nets))
 
     hosts: list[Host] = [Host(SWITCH, "switch", netns_name(lab, SWITCH))]
-    router_machine_ips = tuple(ip for r in plan.routers for ip in _own_addresses(r))
+    router_machine_ips = tuple(ip for r in plan.routers for ip in r.addresses)
     for router, cips in zip(plan.routers, router_client_ips, strict=True):
         hosts.append(
             Host(
                 router.name,
                 "router",
                 netns_name(lab, router.name),
-                (iface("eth0", "machine", _own_addresses(router)), iface("eth1", "client", cips)),
+                (iface("eth0", "machine", router.addresses), iface("eth1", "client", cips)),
                 sysctls=NO_DAD,
             )
         )
@@ -289,7 +281,7 @@ def build_topology(
                 node.name,
                 "node",
                 netns_name(lab, node.name),
-                (iface("eth0", "machine", _own_addresses(node)),),
+                (iface("eth0", "machine", node.addresses),),
                 gateways=router_machine_ips,
                 loopbacks=tuple(vips_by_node.get(node.name, ())),
                 sysctls=NO_DAD,
