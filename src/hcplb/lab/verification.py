@@ -53,7 +53,8 @@ def prepare_lab(
     targets = VerifyTargets(
         routers=routers,
         vantage=OnTarget(LabTarget(lab, "client")),
-        resolvers=(lab.host("dns").address("client"),),
+        # every family the lab DNS answers on: a dual-stack site's names over IPv4 and IPv6
+        resolvers=lab.host("dns").addresses("client"),
         ca_pem=lab.ca_file.read_text(encoding="utf-8"),
         kube=kube_factory(kubeconfig, context, timeout),
         spread=True,

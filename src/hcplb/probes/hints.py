@@ -21,6 +21,7 @@ __all__ = [
     "FIB_NOT_INSTALLED",
     "FRR_SERVICE",
     "HC_NOT_LOADBALANCER",
+    "IP6_FORWARD",
     "IP_FORWARD",
     "METALLB_CR_MISSING",
     "METALLB_NOT_INSTALLED",
@@ -170,6 +171,10 @@ BFD_BOTH_DOWN = (
 IP_FORWARD = (
     "the router drops traffic for the VIPs: `sysctl -w net.ipv4.ip_forward=1` and keep it "
     "in /etc/sysctl.d/90-hcplb.conf"
+)
+IP6_FORWARD = (
+    "the router drops traffic for the IPv6 VIPs: `sysctl -w net.ipv6.conf.all.forwarding=1` "
+    "and keep it in /etc/sysctl.d/90-hcplb.conf"
 )
 MULTIPATH_HASH = (
     "ECMP hashes on addresses only (policy 0): every connection from one client goes to the "

@@ -218,7 +218,8 @@ def _sysctl(base: str, expect: RouterExpect, result: Result | Failed, target: st
     values = {} if isinstance(result, Failed) else parse_sysctl(result.stdout)
     probes = []
     for key, value in expect.sysctl:
-        id = f"{base}/sysctl/{key.rsplit('.', 1)[-1]}"
+        family = "ipv6/" if key.startswith("net.ipv6.") else ""  # both families hash ECMP
+        id = f"{base}/sysctl/{family}{key.rsplit('.', 1)[-1]}"
         expected = f"{key} = {value}"
         if isinstance(result, Failed):
             probes.append(
@@ -228,11 +229,10 @@ def _sysctl(base: str, expect: RouterExpect, result: Result | Failed, target: st
         got = values.get(key, "missing")
         if got == value:
             probes.append(passed(id, SYSTEM, expected, f"{key} = {got}"))
-        elif key.endswith("ip_forward"):
+        elif key.endswith(("ip_forward", ".forwarding")):
+            hint = hints.IP_FORWARD if family == "" else hints.IP6_FORWARD
             probes.append(
-                fail(
-                    id, SYSTEM, expected, f"{key} = {got}", "IP forwarding is off", hints.IP_FORWARD
-                )
+                fail(id, SYSTEM, expected, f"{key} = {got}", "IP forwarding is off", hint)
             )
         else:
             probes.append(
