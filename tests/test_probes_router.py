@@ -283,3 +283,56 @@ def test_zebra_stopped() -> None:
     probes = by_id(evaluate_router(EXPECT, down))
     assert probes["router/frr/daemons"].message == "zebra is not running"
     assert probes["router/frr/vip/10.0.2.20/fib"].hint.startswith("zebra is not running")
+
+
+V6_NODES = tuple(Peer(f"master-{i}", f"2001:db8:125::2{i}", 64513) for i in range(3))
+V6_SYSCTL = (("net.ipv6.conf.all.forwarding", "1"), ("net.ipv6.fib_multipath_hash_policy", "1"))
+V6_EXPECT = RouterExpect(
+    name="frr",
+    asn=64512,
+    address="2001:db8:125::1",
+    sessions=V6_NODES,
+    vips=(Announcement("2001:db8:2::20", "2001:db8:2::20/128", "hosted/hosted", V6_NODES),),
+    bfd=Bfd(receive_interval=100, transmit_interval=100),
+    sysctl=V6_SYSCTL,
+)
+
+
+def test_ipv6_router_passes_with_link_local_nexthops_and_ids_say_the_family() -> None:
+    """A converged IPv6-only router (captured from the lab): its FIB names the nodes by their
+    link-local addresses, which the BGP paths map back to the sessions."""
+    obs = RouterObservation(
+        bgpd=(
+            answer("ipv6-established", "summary"),
+            answer("ipv6-established", "neighbors"),
+            answer("ipv6-established", "bgp-vip"),
+        ),
+        zebra=(answer("ipv6-established", "route-vip"),),
+        bfd=answer("ipv6-established", "bfd"),
+        sysctl=result("net.ipv6.conf.all.forwarding = 1\nnet.ipv6.fib_multipath_hash_policy = 1\n"),
+        prefixes=("2001:db8:2::20/128",),
+    )
+    probes = by_id(evaluate_router(V6_EXPECT, obs))
+    assert failing(list(probes.values())) == {}
+    assert set(probes) >= {
+        "router/frr/session/master-0/ipv6",
+        "router/frr/vip/ipv6/2001:db8:2::20/bgp",
+        "router/frr/vip/ipv6/2001:db8:2::20/fib",
+        "router/frr/bfd/master-2/ipv6",
+        "router/frr/sysctl/ipv6/forwarding",
+        "router/frr/sysctl/ipv6/fib_multipath_hash_policy",
+    }
+    fib = probes["router/frr/vip/ipv6/2001:db8:2::20/fib"]
+    assert fib.observed == "bgp route, 3 nexthop(s): master-0, master-1, master-2"
+
+
+def test_ipv6_forwarding_off_fails_with_the_ipv6_hint() -> None:
+    obs = RouterObservation(
+        bgpd=Failed("x"),
+        zebra=Failed("x"),
+        bfd=None,
+        sysctl=result("net.ipv6.conf.all.forwarding = 0\nnet.ipv6.fib_multipath_hash_policy = 1\n"),
+    )
+    probes = by_id(evaluate_router(V6_EXPECT, obs))
+    assert probes["router/frr/sysctl/ipv6/forwarding"].status is Status.fail
+    assert "net.ipv6.conf.all.forwarding=1" in probes["router/frr/sysctl/ipv6/forwarding"].hint

@@ -144,25 +144,35 @@ class BgpSummary:
     """False when FRR has no `router bgp` at all (empty answer)"""
 
 
+SUMMARY_TABLES = ("ipv4Unicast", "ipv6Unicast")
+
+
 def parse_bgp_summary(data: Any) -> BgpSummary:
-    """`show bgp summary json` (the ipv4Unicast table; `{}` when no BGP instance runs)."""
-    table = data.get("ipv4Unicast") if isinstance(data, dict) else None
-    if not isinstance(table, dict):
+    """`show bgp summary json`: the peers of its ipv4Unicast and ipv6Unicast tables (`{}` when
+    no BGP instance runs). A peer in both (a session carrying both families) is one peer whose
+    prefixes received are both tables' together."""
+    found = [data.get(t) for t in SUMMARY_TABLES] if isinstance(data, dict) else []
+    tables: list[dict[str, Any]] = [t for t in found if isinstance(t, dict)]
+    if not tables:
         return BgpSummary("", 0, {}, configured=False)
-    peers = {}
-    for address, p in (table.get("peers") or {}).items():
-        peers[address] = PeerSummary(
-            address=address,
-            state=str(p.get("state", "")),
-            peer_state=str(p.get("peerState", "")),
-            remote_as=_int(p.get("remoteAs")),
-            local_as=_int(p.get("localAs"), _int(table.get("as"))),
-            prefixes_received=_int(p.get("pfxRcd")),
-            uptime=str(p.get("peerUptime", "")),
-            uptime_ms=_int(p.get("peerUptimeMsec")),
-            description=str(p.get("desc", "")),
-        )
-    return BgpSummary(str(table.get("routerId", "")), _int(table.get("as")), peers)
+    peers: dict[str, PeerSummary] = {}
+    for table in tables:
+        for address, p in (table.get("peers") or {}).items():
+            seen = peers.get(address)
+            peers[address] = PeerSummary(
+                address=address,
+                state=str(p.get("state", "")),
+                peer_state=str(p.get("peerState", "")),
+                remote_as=_int(p.get("remoteAs")),
+                local_as=_int(p.get("localAs"), _int(table.get("as"))),
+                prefixes_received=_int(p.get("pfxRcd"))
+                + (seen.prefixes_received if seen else 0),
+                uptime=str(p.get("peerUptime", "")),
+                uptime_ms=_int(p.get("peerUptimeMsec")),
+                description=str(p.get("desc", "")),
+            )
+    first = tables[0]
+    return BgpSummary(str(first.get("routerId", "")), _int(first.get("as")), peers)
 
 
 # -- show bgp neighbors json -------------------------------------------------------------------
