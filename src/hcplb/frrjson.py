@@ -165,8 +165,7 @@ def parse_bgp_summary(data: Any) -> BgpSummary:
                 peer_state=str(p.get("peerState", "")),
                 remote_as=_int(p.get("remoteAs")),
                 local_as=_int(p.get("localAs"), _int(table.get("as"))),
-                prefixes_received=_int(p.get("pfxRcd"))
-                + (seen.prefixes_received if seen else 0),
+                prefixes_received=_int(p.get("pfxRcd")) + (seen.prefixes_received if seen else 0),
                 uptime=str(p.get("peerUptime", "")),
                 uptime_ms=_int(p.get("peerUptimeMsec")),
                 description=str(p.get("desc", "")),

@@ -280,6 +280,15 @@ def _peers(plan: SitePlan) -> list[dict[str, Any]]:
     return peers
 
 
+def asn_router_id(asn: int) -> str:
+    """The BGP router ID of IPv6-only nodes: their ASN as a dotted quad (64513 -> 0.0.252.1).
+
+    FRR's router-id is 32 bits and taken from an IPv4 address; a node without one has
+    0.0.0.0, and bgpd keeps every session Idle. MetalLB's BGPPeer `routerID` sets it (the same
+    value in every BGPPeer, as MetalLB requires); the ASN differs from the routers' own."""
+    return str(ipaddress.IPv4Address(asn))
+
+
 def _peer(
     plan: SitePlan,
     router: Router,
@@ -297,6 +306,8 @@ def _peer(
         "keepaliveTime": _duration(bgp.keepalive_time),
         "connectTime": _duration(bgp.connect_time),
     }
+    if 4 not in plan.families:
+        spec["routerID"] = asn_router_id(my_asn)
     if bgp.bfd is not None:
         spec["bfdProfile"] = bgp.bfd.name
     if bgp.password is not None:
@@ -395,6 +406,8 @@ def _comments(doc: Mapping[str, Any]) -> Comments:
         notes: dict[tuple[str | int, ...], str] = {
             ("spec", "connectTime"): "retry a lost session quickly (FRR's default is 120s)",
         }
+        if "routerID" in doc["spec"]:
+            notes[("spec", "routerID")] = "IPv6-only nodes have no IPv4 router-id: the ASN's"
         if doc["spec"].get("dualStackAddressFamily"):
             notes[("spec", "dualStackAddressFamily")] = "this IPv4 session carries IPv6 too"
         if any("matchExpressions" in s for s in doc["spec"].get("nodeSelectors", [])):
