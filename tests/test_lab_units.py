@@ -359,3 +359,12 @@ def test_preflight_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(upmod, "REQUIRED", (("/nonexistent/bgpd-hcplb-test", "FRR"),))
     with pytest.raises(LabError, match=r"FRR is not installed .*make setup"):
         upmod.preflight()
+
+
+def test_ssh_url_brackets_an_ipv6_router() -> None:
+    from hcplb.lab.sshd import ssh_url
+    from hcplb.targets.ssh import parse_ssh_url
+
+    assert ssh_url("192.168.125.1") == "ssh://root@192.168.125.1:22"
+    assert ssh_url("2001:db8:125::1") == "ssh://root@[2001:db8:125::1]:22"
+    assert parse_ssh_url(ssh_url("2001:db8:125::1")) == ("root", "2001:db8:125::1", 22)

@@ -24,7 +24,7 @@ from hcplb.errors import LabError
 from hcplb.lab import nspawn, procs
 from hcplb.lab.core import Lab
 from hcplb.lab.image import Image, write_identity
-from hcplb.lab.sshd import PORT, LabSsh, _client_key, _host_key, _known_hosts
+from hcplb.lab.sshd import LabSsh, _client_key, _host_key, _known_hosts, ssh_url
 from hcplb.lab.state import ProcessRecord
 from hcplb.render.router import router_dir
 from hcplb.runner import Result, run
@@ -199,7 +199,7 @@ def ssh_for(lab: Lab, router: str) -> LabSsh:
         ],
     )
     address = lab.host(router).interfaces[0].ip
-    return LabSsh(router, address, f"ssh://root@{address}:{PORT}", key_file, known)
+    return LabSsh(router, address, ssh_url(address), key_file, known)
 
 
 def _tail(result: Result, lines: int = 5) -> str:

@@ -111,7 +111,7 @@ def _known_hosts(lab: Lab, routers: list[str]) -> Path:
     lines = []
     for name in sorted(routers):
         public = (lab.host_dir(name) / "ssh" / "ssh_host_ed25519_key.pub").read_text().split()
-        addresses = ",".join(i.ip for i in lab.host(name).interfaces)
+        addresses = ",".join(ip for i in lab.host(name).interfaces for ip in i.ips)
         lines.append(f"{addresses} {public[0]} {public[1]}")
     write_atomic(path, "\n".join(lines) + "\n")
     return path
@@ -154,4 +154,10 @@ def start_sshd(lab: Lab, router: str, *, timeout: float = 10.0) -> LabSsh:
     ]
     known = _known_hosts(lab, with_sshd)
     address = host.interfaces[0].ip
-    return LabSsh(router, address, f"ssh://root@{address}:{PORT}", key_file, known, pid)
+    return LabSsh(router, address, ssh_url(address), key_file, known, pid)
+
+
+def ssh_url(address: str) -> str:
+    """`ssh://root@ADDRESS:22`, an IPv6 address in brackets."""
+    host = f"[{address}]" if ":" in address else address
+    return f"ssh://root@{host}:{PORT}"
