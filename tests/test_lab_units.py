@@ -368,3 +368,21 @@ def test_ssh_url_brackets_an_ipv6_router() -> None:
     assert ssh_url("192.168.125.1") == "ssh://root@192.168.125.1:22"
     assert ssh_url("2001:db8:125::1") == "ssh://root@[2001:db8:125::1]:22"
     assert parse_ssh_url(ssh_url("2001:db8:125::1")) == ("root", "2001:db8:125::1", 22)
+
+
+def test_summary_reads_both_families_and_sums_a_dual_stack_peer() -> None:
+    """An IPv6-only router answers only ipv6Unicast; a dual-stack session's peer is in both
+    tables (one session, its prefixes of both families)."""
+    peer = {"remoteAs": 64513, "localAs": 64512, "state": "Established", "pfxRcd": 1}
+    v6only = parse_bgp_summary({"ipv6Unicast": {"as": 64512, "peers": {"2001:db8::20": peer}}})
+    assert v6only.configured and v6only.peers["2001:db8::20"].established
+    both = parse_bgp_summary(
+        {
+            "ipv4Unicast": {"as": 64512, "routerId": "192.0.2.1", "peers": {"192.0.2.20": peer}},
+            "ipv6Unicast": {"as": 64512, "routerId": "192.0.2.1", "peers": {"192.0.2.20": peer}},
+        }
+    )
+    assert list(both.peers) == ["192.0.2.20"]
+    assert both.peers["192.0.2.20"].prefixes_received == 2
+    assert both.router_id == "192.0.2.1"
+    assert not parse_bgp_summary({}).configured
