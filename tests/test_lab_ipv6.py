@@ -1,7 +1,8 @@
 """IPv6-only and dual-stack labs: `lab up` converges and `verify --lab` passes; from the client
 `dig AAAA` answers the IPv6 VIP and `curl -6` reaches the API with the lab CA verified; the router
 has the IPv6 VIP with one ECMP nexthop per node; no lab address is left `tentative` (duplicate
-address detection is off in every lab namespace).
+address detection is off in every lab namespace); `bench failover` sees a node's withdrawal and
+the heal over IPv6.
 
 Three labs, each brought up once and always torn down: examples/ipv6.yaml (frr-k8s, sessions over
 IPv6), examples/dualstack.yaml (frr-k8s, an IPv4 and an IPv6 session per node and router), and
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from hcplb.bench.failover import measure_failover
 from hcplb.lab import Lab
+from hcplb.lab import watch as W
 from hcplb.lab.verification import prepare_lab
 from hcplb.probes.model import Report, Status
 from hcplb.probes.suite import verify
@@ -110,6 +113,17 @@ def test_ipv6_client_resolves_aaaa_and_reaches_the_api_over_ipv6(ipv6_lab: Lab) 
 def test_ipv6_router_has_one_ecmp_nexthop_per_node(ipv6_lab: Lab) -> None:
     assert ecmp_nexthops(ipv6_lab, "frr", f"{V6_VIP}/128") == (3, 3)
     not_tentative(ipv6_lab)
+
+
+def test_ipv6_failover_is_measured_like_ipv4(ipv6_lab: Lab) -> None:
+    """`bench failover` over IPv6: the routers' link-local nexthops are read as the nodes, so
+    the withdrawal is seen (BFD) and full ECMP comes back after the heal."""
+    (run,) = measure_failover(ipv6_lab, mode="down", runs=1, rate=40.0, max_wait=30)
+    assert run.node in {"master-0", "master-1", "master-2"}
+    assert run.withdrawal_s is not None and 0 < run.withdrawal_s < 3.0
+    assert run.recovery_s < 30
+    assert set(run.served_by) == {"master-0", "master-1", "master-2"}
+    W.wait_ready(ipv6_lab, timeout=60)
 
 
 def test_dualstack_lab_both_families_both_routers(tmp_path_factory: pytest.TempPathFactory) -> None:
