@@ -78,3 +78,23 @@ def test_drain_fails_no_request(lab: Lab) -> None:
     # a few per thousand requests (more on a loaded machine, where connections last longer)
     assert run.rehash_resets <= max(10, run.requests // 50), _failures(run)
     W.wait_ready(lab, timeout=60)
+
+
+def test_withdrawal_path_is_traced_stage_by_stage_and_the_trace_undone(lab: Lab) -> None:
+    from hcplb.bench.withdrawal import MONITOR_ROLE, measure_withdrawal, stage_figures
+
+    (run,) = measure_withdrawal(lab, runs=1, node="master-1")
+    assert (run.node, run.router, run.vip) == ("master-1", "frr", "10.0.2.20/32")
+    # every event found, in order, from the fault to the kernel's FIB change
+    missing = [e for e, t in run.events.items() if t is None]
+    assert not missing, run.as_json()
+    assert all(v is not None and v >= 0 for v in run.stages.values()), run.stages
+    assert run.stages["total"] is not None and run.stages["total"] < 3.0
+    # bgpd and zebra hold their work queues (50 and 10 ms): the path after BFD takes time
+    assert run.stages["after-bfd"] is not None and run.stages["after-bfd"] >= 0.04
+    assert stage_figures((run,))["total"]["n"] == 1
+    # the router is as it was: no trace file in its config, no route monitor left
+    conf = lab.run("frr", ["vtysh", "-c", "show running-config"], timeout=10).stdout
+    assert "hcplb-withdrawal" not in conf and "debug bgp zebra" not in conf
+    assert not lab.processes("frr", MONITOR_ROLE)
+    W.wait_ready(lab, timeout=60)

@@ -1,5 +1,5 @@
-"""`hcplb lab fail|heal|drain` (added to the lab group) and `hcplb bench failover|security`
-(`bench stability` lives in stability_cmds)."""
+"""`hcplb lab fail|heal|drain` (added to the lab group) and `hcplb bench
+failover|withdrawal|security` (`bench stability` lives in stability_cmds)."""
 
 from __future__ import annotations
 
@@ -243,6 +243,44 @@ def _failover_page(report: FailoverReport, site: Path, path: Path, plot: Path | 
     title = f"{site.name}: failover ({report.mode}), {report.profile} profile"
     write_page(path, failover_html(report.as_json(), title=title, plot_png=png, plan=plan))
     _say(f"report: {path}")
+
+
+@bench_app.command("withdrawal")
+@handles_errors
+def bench_withdrawal(
+    site: Path = typer.Argument(..., help="site spec (YAML)"),
+    runs: int = typer.Option(5, "--runs", min=1, max=1000, help="node failures on the same lab"),
+    profile: Profile = typer.Option(Profile.hcplb, "--profile", help="hcplb or the guide's"),
+    node: str = typer.Option(None, "--node", help="the node to fail (default: each in turn)"),
+    tweak: list[str] = typer.Option(
+        [], "--tweak", help="a router change to measure against the rendered config (repeatable)"
+    ),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Where the time goes after a node dies: BFD, bgpd, zebra, kernel; median/p95 per stage."""
+    from hcplb.bench.withdrawal import run_withdrawal
+
+    report = run_withdrawal(
+        site, runs=runs, profile=profile, node=node, tweaks=tuple(tweak), progress=_say
+    )
+    data = report.as_json()
+    if output is OutputFormat.json:
+        print_json(data)
+        return
+    title = f"{site.name}: withdrawal path, {profile.value} profile"
+    table = Table(title=title + (f" + {', '.join(tweak)}" if tweak else ""))
+    for column in ("stage", "median ms", "p95 ms", "max ms", "n", "what"):
+        table.add_column(column, justify="right" if "ms" in column or column == "n" else "left")
+    whats = {s["name"]: s["what"] for s in data["stages"]}
+    whats |= {"after-bfd": "from BFD down to the FIB change", "total": "from the fault"}
+    for name, fig in data["figures"].items():
+        cells = (_fmt(fig[k]) for k in ("median_ms", "p95_ms", "max_ms", "n"))
+        table.add_row(name, *cells, whats.get(name, ""))
+    console.print(table)
+    console.print(
+        f"{len(report.runs)} run(s); machine load {report.load_before} → {report.load_after}",
+        highlight=False,
+    )
 
 
 @bench_app.command("security")
