@@ -174,6 +174,12 @@ def bench_failover(
     node: str = typer.Option(
         None, "--node", help="the node to fail (default: the one serving the client most)"
     ),
+    hold: float = typer.Option(
+        0.0,
+        "--hold",
+        help="keep each connection open this many seconds (keep-alive), then ask again",
+        callback=number_between(0, 60),
+    ),
     plot: Path = typer.Option(None, "--plot", help="write a PNG of outcomes over time"),
     report_file: Path = typer.Option(
         None, "--report", help="write one HTML page: figures, plot, the site's picture"
@@ -185,7 +191,7 @@ def bench_failover(
 
     report = run_failover(
         site, mode=mode.value, runs=runs, profile=profile, max_wait=max_wait,
-        rate=rate, node=node, plot=plot, progress=_say,
+        rate=rate, node=node, hold=hold, plot=plot, progress=_say,
     )  # fmt: skip
     data = report.as_json()
     if report_file is not None:
@@ -207,6 +213,15 @@ def bench_failover(
     ):
         figures = data[key]
         table.add_row(label, *(_fmt(figures[k]) for k in ("min", "median", "max")))
+    in_flight = sum(r.in_flight for r in report.runs)
+    table.add_row(
+        "resets per 1000 in-flight connections",
+        "", _fmt(data["resets_per_1000_in_flight"]), f"({in_flight} in flight at a FIB change)",
+    )  # fmt: skip
+    table.add_row(
+        "... of connections on other nodes", "", _fmt(data["resets_elsewhere_per_1000_in_flight"]),
+        "",
+    )  # fmt: skip
     console.print(table)
     outside = sum(r.failed_outside_window for r in report.runs)
     console.print(
