@@ -98,3 +98,41 @@ def test_withdrawal_path_is_traced_stage_by_stage_and_the_trace_undone(lab: Lab)
     assert "hcplb-withdrawal" not in conf and "debug bgp zebra" not in conf
     assert not lab.processes("frr", MONITOR_ROLE)
     W.wait_ready(lab, timeout=60)
+
+
+def test_pinned_drain_moves_no_flow_of_the_nodes_that_stay(lab: Lab) -> None:
+    from hcplb.lab import faults as F
+    from hcplb.lab import pin
+
+    W.wait_ready(lab, timeout=60)
+    vip, ports = "10.0.2.20/32", range(40000, 40256)
+    # the first nexthop is a plain drain's worst case: every region after it shifts
+    first = pin.route_hops(lab, "frr", vip)[0].gateway
+    node = next(h.name for h in lab.topology.by_role("node") if h.primary_address == first)
+
+    def moved(before: dict[int, str], after: dict[int, str]) -> list[int]:
+        return [p for p in ports if before[p] != first and after[p] != before[p]]
+
+    before = pin.flow_hops(lab, "frr", vip, ports)
+    F.drain(lab, node, timeout=30)
+    plain = pin.flow_hops(lab, "frr", vip, ports)
+    F.heal(lab, node, timeout=120)
+    assert moved(before, plain), "a plain drain of the first nexthop moves other nodes' flows"
+
+    W.wait_ready(lab, timeout=60)
+    before = pin.flow_hops(lab, "frr", vip, ports)
+    F.drain(lab, node, timeout=30, pinned=True)
+    after = pin.flow_hops(lab, "frr", vip, ports)
+    assert moved(before, after) == []
+    assert first not in after.values()  # and the drained node gets no flow
+    healed = F.heal(lab, node, timeout=120)
+    assert "frr: unpinned" in healed.undone and not pin.pinned(lab, "frr")
+
+    # held connections under way through the drain: none on another node is reset
+    (run,) = measure_failover(
+        lab, mode="drain", runs=1, rate=50, hold=1.0, node=node, pinned=True, max_wait=30
+    )
+    assert run.in_flight > 0
+    assert run.resets_elsewhere == 0, _failures(run)
+    assert not pin.pinned(lab, "frr")
+    W.wait_ready(lab, timeout=60)

@@ -5,7 +5,8 @@ connections from the client at a steady rate (loadgen, a lab-tracked process), o
 steady load, the fault injected on one node at a known instant, the routers' FIBs polled
 (`ip -n ROUTER route`, every 20 ms) until no router has the node as a nexthop, one more
 second of load, then `heal` and the time until every router has full ECMP again.
-`drain`: the node is drained (MetalLB's exclude label), and once withdrawn taken down.
+`drain`: the node is drained (MetalLB's exclude label), and once withdrawn taken down;
+`pinned`: the routers' VIP routes are pinned first (hcplb.lab.pin).
 
 Failures are the requests started between the load start and the heal that did not get a
 2xx; `failed_outside_window` counts those that started before the fault or after the
@@ -75,7 +76,7 @@ class RunResult:
     served_by: dict[str, int]
     outcomes: dict[str, int]
     in_flight: int = 0
-    """connections under way at a FIB change between the fault and the heal"""
+    """connections under way at the fault or a FIB change before the heal"""
     in_flight_resets: int = 0
     """... of which were reset"""
     resets_elsewhere: int = 0
@@ -194,7 +195,8 @@ def analyse(
     # a request under way at the fault instant may fail of it too
     outside = [r for r in failed if r not in rehashed and (r.t + r.elapsed < fault_at or r.t > end)]
     windows = failure_windows(failed, gap=max(0.25, 20.0 / rate))
-    window = [at for at in changes if fault_at <= at < heal_at]
+    # the fault (a pinned drain's route change) and the FIB changes until the heal
+    window = [fault_at, *(at for at in changes if fault_at <= at < heal_at)]
     caught = [r for r in before if _in_flight(r, window, slack)]
     caught_reset = [r for r in caught if r.outcome == "reset"]
     outcomes: dict[str, int] = {}
@@ -295,6 +297,7 @@ def _one_run(
     rate: float,
     max_wait: float,
     hold: float = 0.0,
+    pinned: bool = False,
 ) -> RunResult:
     W.wait_ready(lab)
     load = Load(lab, lab.state_dir / f"bench-run{index}.jsonl", rate=rate, hold=hold)
@@ -303,7 +306,7 @@ def _one_run(
         node = node or _victim(lab, read_records(load.out))
         with W.FibWatch(lab) as watch:
             if mode == "drain":
-                drained = F.drain(lab, node, timeout=max_wait)
+                drained = F.drain(lab, node, timeout=max_wait, pinned=pinned)
                 fault_at = drained.at
                 withdrawn_at: float | None = drained.at + drained.withdrawn_s
                 # what the node was sent before the withdrawal finishes; then it is stopped
@@ -334,6 +337,7 @@ def measure_failover(
     rate: float = 200.0,
     node: str | None = None,
     hold: float = 0.0,
+    pinned: bool = False,
     progress: Progress | None = None,
 ) -> tuple[RunResult, ...]:
     """`runs` failover runs on a running lab, each one healed before the next."""
@@ -345,7 +349,9 @@ def measure_failover(
     say(f"lab {lab.name}: {mode}, {rate:g} new connections/s")
     results = []
     for index in range(1, runs + 1):
-        result = _one_run(lab, index, node, mode, rate=rate, max_wait=max_wait, hold=hold)
+        result = _one_run(
+            lab, index, node, mode, rate=rate, max_wait=max_wait, hold=hold, pinned=pinned
+        )
         got = "not within --max-wait" if result.bounded else f"after {result.withdrawal_s} s"
         say(
             f"run {index}/{runs}: {mode} on {result.node}: withdrawn {got}, "
@@ -366,6 +372,7 @@ def run_failover(
     rate: float = 200.0,
     node: str | None = None,
     hold: float = 0.0,
+    pinned: bool = False,
     plot: Path | None = None,
     progress: Progress | None = None,
 ) -> FailoverReport:
@@ -379,7 +386,7 @@ def run_failover(
         say(f"lab {name}: converged in {lab.state.converge_seconds} s")
         results = measure_failover(
             lab, mode=mode, runs=runs, max_wait=max_wait, rate=rate, node=node, hold=hold,
-            progress=say,
+            pinned=pinned, progress=say,
         )  # fmt: skip
         converge_s = lab.state.converge_seconds
     finally:

@@ -112,13 +112,19 @@ def lab_drain(
         help="seconds to wait for the routers",
         callback=number_between(0.1, 3600),
     ),
+    pinned: bool = typer.Option(
+        False,
+        "--pin",
+        help="pin the routers' VIP routes first and merge the node out: no other node's "
+        "connection moves (heal unpins)",
+    ),
     output: OutputFormat = OutputOption,
 ) -> None:
     """Drain a node as MetalLB does for the exclude-from-external-load-balancers label."""
     from hcplb.lab import Lab
     from hcplb.lab.faults import drain
 
-    drained = drain(Lab.open(name), node, timeout=timeout)
+    drained = drain(Lab.open(name), node, timeout=timeout, pinned=pinned)
     if output is OutputFormat.json:
         print_json({"lab": name, "node": node, "withdrawn_s": drained.withdrawn_s,
                     "routers": list(drained.routers), "open_connections": drained.open_connections,
@@ -180,6 +186,9 @@ def bench_failover(
         help="keep each connection open this many seconds (keep-alive), then ask again",
         callback=number_between(0, 60),
     ),
+    pinned: bool = typer.Option(
+        False, "--pin", help="drain: pin the routers' VIP routes first (no other node's flow moves)"
+    ),
     plot: Path = typer.Option(None, "--plot", help="write a PNG of outcomes over time"),
     report_file: Path = typer.Option(
         None, "--report", help="write one HTML page: figures, plot, the site's picture"
@@ -191,7 +200,7 @@ def bench_failover(
 
     report = run_failover(
         site, mode=mode.value, runs=runs, profile=profile, max_wait=max_wait,
-        rate=rate, node=node, hold=hold, plot=plot, progress=_say,
+        rate=rate, node=node, hold=hold, pinned=pinned, plot=plot, progress=_say,
     )  # fmt: skip
     data = report.as_json()
     if report_file is not None:
