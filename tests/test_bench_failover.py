@@ -6,6 +6,7 @@ the benchmark script prints the real figures.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ import pytest
 from hcplb.bench.failover import FailoverReport, RunResult, measure_failover, plot_runs
 from hcplb.lab import Lab, down, up
 from hcplb.lab import watch as W
+from hcplb.runner import run as run_cmd
 
 from .conftest import EXAMPLES
 
@@ -107,7 +109,8 @@ def test_pinned_drain_moves_no_flow_of_the_nodes_that_stay(lab: Lab) -> None:
     W.wait_ready(lab, timeout=60)
     vip, ports = "10.0.2.20/32", range(40000, 40256)
     # the first nexthop is a plain drain's worst case: every region after it shifts
-    first = pin.route_hops(lab, "frr", vip)[0].gateway
+    shown = run_cmd(["ip", "-n", lab.host("frr").netns, "-j", "route", "show", vip], timeout=10)
+    first = json.loads(shown.stdout)[0]["nexthops"][0]["gateway"]
     node = next(h.name for h in lab.topology.by_role("node") if h.primary_address == first)
 
     def moved(before: dict[int, str], after: dict[int, str]) -> list[int]:

@@ -258,8 +258,8 @@ def drain(lab: Lab, node: str, *, timeout: float = 30.0, pinned: bool = False) -
     if pinned:
         address = lab.host(node).primary_address
         for router, vips in sorted(announced_by(lab, node).items()):
-            for vip in sorted(vips):
-                pin.pin(lab, router, vip, address)
+            if vips:
+                pin.pin(lab, router, address)
         detail += ", routes pinned"
     with FibWatch(lab) as watch:
         _record(lab, Fault(node, "drain", started, detail=detail))  # then MetalLB's rewrite

@@ -1,77 +1,54 @@
-"""A drain that moves no other node's connections: the router's VIP route pinned, then merged.
+"""A pinned drain on a lab's routers: the rendered `drain-pin.sh` run in each router's namespace.
 
-Linux picks an ECMP nexthop by hash-threshold: the flow hash space is cut into one region per
-nexthop, in the route's nexthop order, sized by weight. When zebra replaces a VIP's route
-after a node leaves, the regions are cut again and flows of the nodes that stay move too
-(measured with `ip route get` on 512 flows of the seed lab: 84 of 314 survivors' flows moved
-when the first of three nodes left, 92 of 374 when the last did, none for the middle one).
-A kernel resilient nexthop group would keep them, but moving the route onto one is itself a
-rehash (345 of 512 flows moved), and FRR 8.4 cannot program one for BGP routes.
-
-So, before the node is drained, each router's VIP route is pinned: the same nexthops, in
-zebra's order and with its weights, in a table of hcplb's own that a rule looks up first
-(same hash, same regions: no flow moves), and the leaving node's weight is merged into its
-neighbour's: only the leaving node's region changes hands. zebra's own route (main table)
-follows the drain as always but is not used while pinned. `unpin` removes rule and table
-once zebra's route is the one wanted again (the node is back): no flow moves either if the
-layouts match. While pinned, the router does not follow a second node's failure (the table
-is static): keep the window short.
-
-Not zebra's objects: a nexthop object (`ip nexthop`) of another protocol is taken over by
-zebra 8.4 and reinstalled when deleted, so the pinned route carries its nexthops inline.
+Why and how it keeps every other node's connections: `hcplb.render.drain`. Measured with
+`ip route get` on the seed lab (512 flows): a plain drain moved 84 of 314 other nodes' flows
+when the first of three nexthops left, 92 of 374 for the last, none for the middle one; a
+pinned drain none. Moving the route onto a kernel resilient group moved 345 of 512 flows,
+and a nexthop object of another protocol (`ip nexthop`) is taken over by zebra 8.4 and
+reinstalled when deleted, so the pinned route carries its nexthops inline.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from hcplb.errors import LabError
+from hcplb.fsutil import write_atomic
 from hcplb.lab.core import Lab
 from hcplb.lab.topology import CLIENT
+from hcplb.render.drain import DRAIN_SCRIPT, PIN_PREF, render_drain_script
 from hcplb.runner import run
 from hcplb.settings import COMMAND_TIMEOUT
 
-__all__ = [
-    "PIN_PREF",
-    "PIN_TABLE",
-    "Hop",
-    "flow_hops",
-    "merge_out",
-    "pin",
-    "pinned",
-    "route_hops",
-    "unpin",
-]
-
-PIN_TABLE = 26723
-"""hcplb's routing table on a router while a drain is pinned ("hc")"""
-PIN_PREF = 26723
-"""the rule's priority: before `main` (32766)"""
-PIN_PROTO = "77"
+__all__ = ["flow_hops", "pin", "pinned", "unpin"]
 
 
-@dataclass(frozen=True)
-class Hop:
-    gateway: str
-    dev: str
-    weight: int = 1
+def _script(lab: Lab, router: str) -> str:
+    """The router's drain script, written into its lab directory (as setup.sh ships it)."""
+    path = lab.host_dir(router) / DRAIN_SCRIPT
+    spec = next(r for r in lab.plan.routers if r.name == router)
+    write_atomic(path, render_drain_script(lab.plan, spec), mode=0o700)
+    return str(path)
 
 
-def merge_out(hops: Sequence[Hop], leaving: str) -> tuple[Hop, ...]:
-    """The hops without `leaving`, its weight added to a neighbour's (the next one, else the
-    one before): every other hop keeps its region of the hash space."""
-    index = next((i for i, h in enumerate(hops) if h.gateway == leaving), None)
-    if index is None or len(hops) < 2:
-        return tuple(hops)
-    heir = index + 1 if index + 1 < len(hops) else index - 1
-    gone = hops[index]
-    return tuple(
-        Hop(h.gateway, h.dev, h.weight + (gone.weight if i == heir else 0))
-        for i, h in enumerate(hops)
-        if i != index
-    )
+def _sh(lab: Lab, router: str, *args: str) -> str:
+    result = lab.run(router, ["sh", _script(lab, router), *args], timeout=COMMAND_TIMEOUT * 2)
+    if not result.ok:
+        raise LabError(f"{router}: {DRAIN_SCRIPT} {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def pin(lab: Lab, router: str, address: str) -> str:
+    """`drain-pin.sh pin ADDRESS` on the router: what it pinned."""
+    return _sh(lab, router, "pin", address)
+
+
+def unpin(lab: Lab, router: str) -> bool:
+    """`drain-pin.sh unpin` on the router; whether anything was pinned."""
+    had = pinned(lab, router)
+    _sh(lab, router, "unpin")
+    return had
 
 
 def _ip(lab: Lab, router: str, *args: str) -> str:
@@ -81,59 +58,9 @@ def _ip(lab: Lab, router: str, *args: str) -> str:
     return result.stdout
 
 
-def route_hops(lab: Lab, router: str, vip: str, *, table: str = "main") -> tuple[Hop, ...]:
-    """The nexthops of the router's route to `vip`, in the kernel's order, with weights."""
-    data = json.loads(_ip(lab, router, "-j", "route", "show", vip, "table", table) or "[]")
-    if not data:
-        return ()
-    route = data[0]
-    if "nexthops" in route:
-        return tuple(
-            Hop(h["gateway"], h["dev"], int(h.get("weight", 1))) for h in route["nexthops"]
-        )
-    return (Hop(route["gateway"], route["dev"]),) if "gateway" in route else ()
-
-
-def _route_argv(vip: str, hops: Sequence[Hop]) -> list[str]:
-    argv = ["route", "replace", vip, "table", str(PIN_TABLE), "proto", PIN_PROTO]
-    for h in hops:
-        argv += ["nexthop", "via", h.gateway, "dev", h.dev, "weight", str(h.weight)]
-    return argv
-
-
-def pin(lab: Lab, router: str, vip: str, leaving: str) -> tuple[Hop, ...]:
-    """Pin the router's route to `vip` as it is, then merge `leaving` out; the hops left.
-
-    Nothing is pinned when `leaving` is the only nexthop (no other node's flow to keep).
-    """
-    hops = route_hops(lab, router, vip)
-    if not any(h.gateway == leaving for h in hops):
-        raise LabError(f"{router}: {leaving} is not a nexthop of {vip}: nothing to pin")
-    if len(hops) < 2:
-        return ()
-    _ip(lab, router, *_route_argv(vip, hops))
-    if not pinned(lab, router):
-        _ip(lab, router, "rule", "add", "to", vip, "lookup", str(PIN_TABLE), "pref", str(PIN_PREF))
-    merged = merge_out(hops, leaving)
-    _ip(lab, router, *_route_argv(vip, merged))
-    return merged
-
-
 def pinned(lab: Lab, router: str) -> bool:
     data = json.loads(_ip(lab, router, "-j", "rule", "show", "pref", str(PIN_PREF)) or "[]")
     return bool(data)
-
-
-def unpin(lab: Lab, router: str) -> bool:
-    """Remove hcplb's rule and table from the router; whether there were any."""
-    had = pinned(lab, router)
-    while pinned(lab, router):
-        _ip(lab, router, "rule", "del", "pref", str(PIN_PREF))
-    flush = ["ip", "-n", lab.host(router).netns, "route", "flush", "table", str(PIN_TABLE)]
-    result = run(flush, timeout=COMMAND_TIMEOUT)
-    if not result.ok and "does not exist" not in result.stderr:  # never pinned: no table
-        raise LabError(f"{router}: ip route flush table {PIN_TABLE}: {result.stderr.strip()}")
-    return had
 
 
 def flow_hops(
