@@ -59,8 +59,10 @@ def _ip(lab: Lab, router: str, *args: str) -> str:
 
 
 def pinned(lab: Lab, router: str) -> bool:
-    data = json.loads(_ip(lab, router, "-j", "rule", "show", "pref", str(PIN_PREF)) or "[]")
-    return bool(data)
+    return any(
+        json.loads(_ip(lab, router, family, "-j", "rule", "show", "pref", str(PIN_PREF)) or "[]")
+        for family in ("-4", "-6")
+    )
 
 
 def flow_hops(

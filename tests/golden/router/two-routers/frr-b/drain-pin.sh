@@ -34,7 +34,14 @@ as_route() {
 
 pin() {
     node=$1
-    ip -o route show proto bgp | while read -r prefix rest; do
+    for family in -4 -6; do
+        pin_family "$family" "$node"
+    done
+}
+
+pin_family() {
+    family=$1 node=$2
+    ip "$family" -o route show proto bgp | while read -r prefix rest; do
         list=$(echo "$rest" | hops)
         echo "$list" | grep -q "^$node " || continue
         if [ "$(echo "$list" | wc -l)" -lt 2 ]; then
@@ -42,26 +49,33 @@ pin() {
             continue
         fi
         # shellcheck disable=SC2046  # the nexthop words are meant to split
-        ip route replace "$prefix" table "$TABLE" proto "$PROTO" $(echo "$list" | as_route)
-        if ! ip rule show pref "$PREF" | grep -q "to $prefix "; then
-            ip rule add to "$prefix" lookup "$TABLE" pref "$PREF"
+        ip "$family" route replace "$prefix" table "$TABLE" proto "$PROTO" $(echo "$list" | as_route)
+        if ! ip "$family" rule show pref "$PREF" | grep -q "to $prefix "; then
+            ip "$family" rule add to "$prefix" lookup "$TABLE" pref "$PREF"
         fi
-        # shellcheck disable=SC2046
-        ip route replace "$prefix" table "$TABLE" proto "$PROTO" $(echo "$list" | merge "$node")
+        merged=$(echo "$list" | merge "$node")
+        # shellcheck disable=SC2086  # the nexthop words are meant to split
+        ip "$family" route replace "$prefix" table "$TABLE" proto "$PROTO" $merged
         echo "$prefix: pinned, $node merged out"
     done
 }
 
 unpin() {
-    while ip rule del pref "$PREF" 2>/dev/null; do :; done
-    ip route flush table "$TABLE" 2>/dev/null || true
+    for family in -4 -6; do
+        while ip "$family" rule del pref "$PREF" 2>/dev/null; do :; done
+        ip "$family" route flush table "$TABLE" 2>/dev/null || true
+    done
     echo "unpinned"
 }
 
 case "${1:-}" in
     pin) [ $# -eq 2 ] || exit 2; pin "$2" ;;
     unpin) unpin ;;
-    status) ip rule show pref "$PREF"; ip route show table "$TABLE" 2>/dev/null || true ;;
+    status)
+        for family in -4 -6; do
+            ip "$family" rule show pref "$PREF"
+            ip "$family" route show table "$TABLE" 2>/dev/null || true
+        done ;;
     merge) [ $# -eq 2 ] || exit 2; merge "$2"; echo ;;
     *) echo "usage: $0 pin NODE_ADDRESS | unpin | status" >&2; exit 2 ;;
 esac
