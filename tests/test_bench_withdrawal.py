@@ -93,5 +93,5 @@ def test_figures_are_median_and_p95_per_stage() -> None:
 
 
 def test_an_unknown_tweak_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(HcplbError, match=r"unknown tweak.*known: zebra-work-queue-0"):
-        check_tweaks(["zebra-work-queue-0", "fast"])
+    with pytest.raises(HcplbError, match=r"unknown tweak.*known: zebra-work-queue-10"):
+        check_tweaks(["zebra-work-queue-10", "fast"])

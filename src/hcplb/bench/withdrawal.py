@@ -56,11 +56,11 @@ DEBUGS = (
     "debug zebra dplane",
     "debug zebra kernel",
 )
-TWEAKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # name: (router config lines, their undoing)
-    "zebra-work-queue-0": (("zebra work-queue 0",), ("no zebra work-queue",)),
-    "zebra-work-queue-1": (("zebra work-queue 1",), ("no zebra work-queue",)),
-    "zebra-dplane-limit-1": (("zebra dplane limit 1",), ("no zebra dplane limit",)),
+TWEAKS: dict[str, tuple[str, str]] = {
+    # name: (router config line, the command whose setting it changes)
+    "zebra-work-queue-10": ("zebra work-queue 10", "zebra work-queue"),  # FRR's default
+    "zebra-work-queue-1": ("zebra work-queue 1", "zebra work-queue"),
+    "zebra-dplane-limit-1": ("zebra dplane limit 1", "zebra dplane limit"),
 }
 EVENT_TIMEOUT_S = 5.0
 HEAL_TIMEOUT_S = 120.0
@@ -166,10 +166,16 @@ def check_tweaks(tweaks: Sequence[str]) -> None:
 
 
 def _tweak(lab: Lab, routers: Sequence[str], tweaks: Sequence[str], *, undo: bool) -> None:
+    """Apply the tweaks, or put back what the router's own frr.conf says for each setting."""
     for name in tweaks:
-        apply, revert = TWEAKS[name]
+        line, setting = TWEAKS[name]
         for router in routers:
-            _vtysh_config(lab, router, revert if undo else apply)
+            if not undo:
+                _vtysh_config(lab, router, [line])
+                continue
+            conf = (lab.host_dir(router) / "etc/frr/frr.conf").read_text()
+            own = [ln for ln in conf.splitlines() if ln.startswith(setting + " ")]
+            _vtysh_config(lab, router, own or [f"no {setting}"])
 
 
 class _Tap:

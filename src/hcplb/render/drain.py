@@ -144,8 +144,10 @@ def drain_section(plan: SitePlan, paths: Iterable[str]) -> str:
             "",
             "When a node leaves the routers' ECMP set, Linux cuts the flow hash space again and "
             "moves some connections of the nodes that stay to another node, which resets them "
-            "(in the lab, 84 of 314 other nodes' flows moved when the first of three nodes "
-            f"left). The drain script ({routers}) prevents it:",
+            "(in the lab, of the connections held open through a drain, 80 and 111 per 1000 "
+            "on other nodes were reset when the first or the last of three nodes left; none "
+            f"for the middle one). The drain script ({routers}) prevents it (0 per 1000, "
+            "whichever node leaves):",
             "",
             "1. On every router: `sh drain-pin.sh pin NODE_ADDRESS` (the route is copied with "
             "the same nexthops, order and weights, then the node's share goes to its neighbour).",
