@@ -26,6 +26,8 @@ __all__ = ["flow_hops", "pin", "pinned", "unpin"]
 
 def _script(lab: Lab, router: str) -> str:
     """The router's drain script, written into its lab directory (as setup.sh ships it)."""
+    if lab.booted(router):  # its own root filesystem: the lab directory is not in its view
+        raise LabError(f"{router}: a pinned drain runs on netns routers only (not --router-host)")
     path = lab.host_dir(router) / DRAIN_SCRIPT
     spec = next(r for r in lab.plan.routers if r.name == router)
     write_atomic(path, render_drain_script(lab.plan, spec), mode=0o700)
