@@ -86,11 +86,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        body = b"ok" if self.path == "/readyz" else b"no"
-        self.send_response(200 if self.path == "/readyz" else 503)
+        good = self.path in ("/readyz", "/drop")
+        body = b"ok" if good else b"no"
+        self.send_response(200 if good else 503)
         self.send_header("X-Hcplb-Node", "node-a")
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
+        if self.headers.get("Connection", "").lower() == "close" or self.path == "/once":
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        if self.path == "/drop":  # keep-alive promised, then the connection is gone
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 
@@ -153,6 +158,32 @@ def test_steady_rate_verified_tls_and_serving_node(tls_server: tuple[Pki, int]) 
     for row in by_seq:
         slot = int(str(row["seq"])) / cfg.rate
         assert float(str(row["t"])) - first >= slot - 0.005, row
+
+
+def test_held_connections_ask_twice_and_a_lost_one_names_its_node(
+    tls_server: tuple[Pki, int],
+) -> None:
+    pki, port = tls_server
+    cfg = LoadConfig(
+        name=NAME, address="127.0.0.1", port=port, ca_file=str(pki.ca_file), rate=20,
+        duration=0.3, out="-", hold=0.3, timeout=5.0,
+    )  # fmt: skip
+    rows = _run(cfg)
+    assert rows and {r["outcome"] for r in rows} == {"ok"}
+    assert all(float(str(r["elapsed"])) >= 0.3 for r in rows)
+    # the server closes after the first answer (a 503 on /once: not asked again) ...
+    closing = LoadConfig(
+        name=NAME, address="127.0.0.1", port=port, ca_file=str(pki.ca_file), rate=20,
+        duration=0.2, out="-", hold=0.2, timeout=5.0, path="/once",
+    )  # fmt: skip
+    assert {r["outcome"] for r in _run(closing)} == {"http-error"}
+    # ... or drops a held connection (as a node does with a flow the router moved to it)
+    dropped = LoadConfig(
+        name=NAME, address="127.0.0.1", port=port, ca_file=str(pki.ca_file), rate=20,
+        duration=0.2, out="-", hold=0.2, timeout=5.0, path="/drop",
+    )  # fmt: skip
+    rows = _run(dropped)
+    assert {(r["outcome"], r["node"]) for r in rows} == {("reset", "node-a")}, rows
 
 
 def test_wrong_name_is_a_tls_error(tls_server: tuple[Pki, int]) -> None:

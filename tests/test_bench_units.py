@@ -16,7 +16,7 @@ from hcplb.bench.evidence import (
     describe_probe,
     firewall_delta,
 )
-from hcplb.bench.failover import FailoverReport, analyse
+from hcplb.bench.failover import FailoverReport, analyse, per_thousand
 from hcplb.bench.loadgen import Record
 from hcplb.bench.plot import PlotRun, plot_outcomes
 from hcplb.bench.security import Outcome, SecurityReport
@@ -62,6 +62,28 @@ def test_analyse_separates_blackholed_rehashed_and_outside_failures() -> None:
     assert run_.longest_failure_window_s == pytest.approx(1.35)
     data = run_.as_json()
     assert data["outcomes"] == {"connect-timeout": 2, "ok": 3, "reset": 3}
+
+
+def test_resets_per_thousand_in_flight_split_by_the_node_that_served() -> None:
+    # long-lived connections (loadgen --hold): the node is the one that answered first
+    records = [
+        Record(0, 99.0, 3.0, "ok", "n1"),  # under way at the change, survived
+        Record(1, 99.5, 2.0, "reset", "n0"),  # on the drained node, moved: reset
+        Record(2, 99.6, 2.0, "reset", "n2"),  # a survivor's flow moved by the rehash
+        Record(3, 99.7, 2.0, "reset", None),  # reset before any answer: node unknown
+        Record(4, 101.0, 0.5, "ok", "n1"),  # after the change
+        Record(5, 101.2, 1.5, "reset", "n2"),  # under way at the heal's change: not the drain's
+    ]
+    run_ = analyse(
+        records, run=1, node="n0", fault_at=100.0, withdrawn_at=100.9, heal_at=102.0,
+        recovery_s=1.0, rate=10, changes=[100.9, 102.1],
+    )  # fmt: skip
+    assert (run_.in_flight, run_.in_flight_resets, run_.resets_elsewhere) == (4, 3, 1)
+    assert run_.as_json()["resets_per_1000_in_flight"] == 750.0
+    report = FailoverReport("s", "hcplb", "drain", 10, 30, (run_, run_), None, "", "").as_json()
+    assert report["resets_per_1000_in_flight"] == 750.0
+    assert report["resets_elsewhere_per_1000_in_flight"] == 250.0
+    assert per_thousand(0, 0) is None
 
 
 def test_report_json_shape_and_bounded_guide_runs() -> None:

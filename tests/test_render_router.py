@@ -104,6 +104,7 @@ def test_layout_one_router(render: Render) -> None:
         ("router/iptables.rules", "firewall", "0o644"),
         ("router/ip6tables.rules", "firewall", "0o644"),
         ("router/setup.sh", "script", "0o755"),
+        ("router/drain-pin.sh", "script", "0o755"),
     ]
 
 

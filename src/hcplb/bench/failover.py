@@ -5,7 +5,8 @@ connections from the client at a steady rate (loadgen, a lab-tracked process), o
 steady load, the fault injected on one node at a known instant, the routers' FIBs polled
 (`ip -n ROUTER route`, every 20 ms) until no router has the node as a nexthop, one more
 second of load, then `heal` and the time until every router has full ECMP again.
-`drain`: the node is drained (MetalLB's exclude label), and once withdrawn taken down.
+`drain`: the node is drained (MetalLB's exclude label), and once withdrawn taken down;
+`pinned`: the routers' VIP routes are pinned first (hcplb.lab.pin).
 
 Failures are the requests started between the load start and the heal that did not get a
 2xx; `failed_outside_window` counts those that started before the fault or after the
@@ -39,6 +40,7 @@ __all__ = [
     "analyse",
     "machine_load",
     "measure_failover",
+    "per_thousand",
     "run_failover",
 ]
 
@@ -73,6 +75,12 @@ class RunResult:
     failed_after_heal: int
     served_by: dict[str, int]
     outcomes: dict[str, int]
+    in_flight: int = 0
+    """connections under way at the fault or a FIB change before the heal"""
+    in_flight_resets: int = 0
+    """... of which were reset"""
+    resets_elsewhere: int = 0
+    """... of which had been answered by another node than the failed one (survivors' flows)"""
     records: tuple[Record, ...] = field(default=(), repr=False)
 
     def as_json(self) -> dict[str, Any]:
@@ -86,6 +94,10 @@ class RunResult:
             "blackholed": self.blackholed,
             "rehash_resets": self.rehash_resets,
             "failed_outside_window": self.failed_outside_window,
+            "in_flight": self.in_flight,
+            "in_flight_resets": self.in_flight_resets,
+            "resets_elsewhere": self.resets_elsewhere,
+            "resets_per_1000_in_flight": per_thousand(self.in_flight_resets, self.in_flight),
             "longest_failure_window_s": self.longest_failure_window_s,
             "recovery_s": self.recovery_s,
             "failed_after_heal": self.failed_after_heal,
@@ -124,6 +136,12 @@ class FailoverReport:
             "failed_requests": summarize(float(r.failed_requests) for r in self.runs).as_dict(),
             "blackholed": summarize(float(r.blackholed) for r in self.runs).as_dict(),
             "rehash_resets": summarize(float(r.rehash_resets) for r in self.runs).as_dict(),
+            "resets_per_1000_in_flight": per_thousand(
+                sum(r.in_flight_resets for r in self.runs), sum(r.in_flight for r in self.runs)
+            ),
+            "resets_elsewhere_per_1000_in_flight": per_thousand(
+                sum(r.resets_elsewhere for r in self.runs), sum(r.in_flight for r in self.runs)
+            ),
             "longest_failure_window_s": summarize(
                 r.longest_failure_window_s for r in self.runs
             ).as_dict(),
@@ -139,6 +157,11 @@ def machine_load() -> str:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
         return "?"
+
+
+def per_thousand(count: int, total: int) -> float | None:
+    """`count` per 1000 of `total` (None when there is no total)."""
+    return round(1000 * count / total, 1) if total else None
 
 
 def _in_flight(record: Record, instants: Sequence[float], lag: float) -> bool:
@@ -172,6 +195,10 @@ def analyse(
     # a request under way at the fault instant may fail of it too
     outside = [r for r in failed if r not in rehashed and (r.t + r.elapsed < fault_at or r.t > end)]
     windows = failure_windows(failed, gap=max(0.25, 20.0 / rate))
+    # the fault (a pinned drain's route change) and the FIB changes until the heal
+    window = [fault_at, *(at for at in changes if fault_at <= at < heal_at)]
+    caught = [r for r in before if _in_flight(r, window, slack)]
+    caught_reset = [r for r in caught if r.outcome == "reset"]
     outcomes: dict[str, int] = {}
     for r in records:
         outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
@@ -186,6 +213,9 @@ def analyse(
         blackholed=sum(1 for r in failed if r.outcome in ("connect-timeout", "timeout")),
         rehash_resets=len(rehashed),
         failed_outside_window=len(outside),
+        in_flight=len(caught),
+        in_flight_resets=len(caught_reset),
+        resets_elsewhere=sum(1 for r in caught_reset if r.node is not None and r.node != node),
         longest_failure_window_s=round(max((w.length for w in windows), default=0.0), 3),
         heal_at=heal_at,
         recovery_s=recovery_s,
@@ -199,8 +229,9 @@ def analyse(
 class Load:
     """The loadgen running in the client host, recorded by the lab (so `lab down` stops it)."""
 
-    def __init__(self, lab: Lab, out: Path, *, rate: float) -> None:
+    def __init__(self, lab: Lab, out: Path, *, rate: float, hold: float = 0.0) -> None:
         self.lab, self.out, self.rate = lab, out, rate
+        self.hold = hold
         self.stop_file = out.with_suffix(".stop")
         # A run of an earlier measurement on this lab may have left the same files: counting its
         # lines as this load's would end the steady phase before the generator has started.
@@ -210,14 +241,14 @@ class Load:
         argv = [
             sys.executable, "-m", "hcplb.bench.loadgen", "--name", cluster.api_name,
             "--ca", str(lab.ca_file), "--rate", f"{rate:g}", "--timeout", f"{LOAD_TIMEOUT_S:g}",
-            "--stop-file", str(self.stop_file), "--out", str(out),
+            "--stop-file", str(self.stop_file), "--out", str(out), "--hold", f"{hold:g}",
         ]  # fmt: skip
         self.pid = lab.spawn(CLIENT, "loadgen", argv)
 
     def wait_steady(self, seconds: float) -> None:
         """Wait until `seconds` worth of requests have completed; LabError if they fail."""
         want = int(self.rate * seconds)
-        deadline = time.monotonic() + seconds + 15
+        deadline = time.monotonic() + seconds + self.hold + 15
         while time.monotonic() < deadline:
             if not procs.alive(self.pid):
                 raise LabError(f"the load generator exited: {procs.exit_note(self._log())}")
@@ -235,7 +266,7 @@ class Load:
 
     def stop(self) -> list[Record]:
         self.stop_file.touch()
-        deadline = time.monotonic() + LOAD_TIMEOUT_S * 2 + 10
+        deadline = time.monotonic() + LOAD_TIMEOUT_S * 3 + self.hold + 10
         while procs.alive(self.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         if procs.alive(self.pid):
@@ -258,16 +289,24 @@ def _victim(lab: Lab, records: list[Record]) -> str:
 
 
 def _one_run(
-    lab: Lab, index: int, node: str | None, mode: BenchMode, *, rate: float, max_wait: float
+    lab: Lab,
+    index: int,
+    node: str | None,
+    mode: BenchMode,
+    *,
+    rate: float,
+    max_wait: float,
+    hold: float = 0.0,
+    pinned: bool = False,
 ) -> RunResult:
     W.wait_ready(lab)
-    load = Load(lab, lab.state_dir / f"bench-run{index}.jsonl", rate=rate)
+    load = Load(lab, lab.state_dir / f"bench-run{index}.jsonl", rate=rate, hold=hold)
     try:
         load.wait_steady(STEADY_S)
         node = node or _victim(lab, read_records(load.out))
         with W.FibWatch(lab) as watch:
             if mode == "drain":
-                drained = F.drain(lab, node, timeout=max_wait)
+                drained = F.drain(lab, node, timeout=max_wait, pinned=pinned)
                 fault_at = drained.at
                 withdrawn_at: float | None = drained.at + drained.withdrawn_s
                 # what the node was sent before the withdrawal finishes; then it is stopped
@@ -276,7 +315,7 @@ def _one_run(
             else:
                 fault_at = F.fail(lab, node, mode).at
                 withdrawn_at = watch.wait(W.withdrawn(lab, node), after=fault_at, timeout=max_wait)
-            time.sleep(AFTER_S)  # a measurement window, not a wait for state
+            time.sleep(AFTER_S + hold)  # a measurement window, not a wait for state
             heal_at = time.time()
             healed = F.heal(lab, node, timeout=HEAL_TIMEOUT_S)
             time.sleep(AFTER_S)
@@ -297,6 +336,8 @@ def measure_failover(
     max_wait: float = 240.0,
     rate: float = 200.0,
     node: str | None = None,
+    hold: float = 0.0,
+    pinned: bool = False,
     progress: Progress | None = None,
 ) -> tuple[RunResult, ...]:
     """`runs` failover runs on a running lab, each one healed before the next."""
@@ -308,7 +349,9 @@ def measure_failover(
     say(f"lab {lab.name}: {mode}, {rate:g} new connections/s")
     results = []
     for index in range(1, runs + 1):
-        result = _one_run(lab, index, node, mode, rate=rate, max_wait=max_wait)
+        result = _one_run(
+            lab, index, node, mode, rate=rate, max_wait=max_wait, hold=hold, pinned=pinned
+        )
         got = "not within --max-wait" if result.bounded else f"after {result.withdrawal_s} s"
         say(
             f"run {index}/{runs}: {mode} on {result.node}: withdrawn {got}, "
@@ -328,6 +371,8 @@ def run_failover(
     max_wait: float = 240.0,
     rate: float = 200.0,
     node: str | None = None,
+    hold: float = 0.0,
+    pinned: bool = False,
     plot: Path | None = None,
     progress: Progress | None = None,
 ) -> FailoverReport:
@@ -340,8 +385,9 @@ def run_failover(
     try:
         say(f"lab {name}: converged in {lab.state.converge_seconds} s")
         results = measure_failover(
-            lab, mode=mode, runs=runs, max_wait=max_wait, rate=rate, node=node, progress=say
-        )
+            lab, mode=mode, runs=runs, max_wait=max_wait, rate=rate, node=node, hold=hold,
+            pinned=pinned, progress=say,
+        )  # fmt: skip
         converge_s = lab.state.converge_seconds
     finally:
         down(name)

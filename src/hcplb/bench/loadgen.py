@@ -6,6 +6,10 @@ hostname checking), `GET <path>` with `Connection: close`; the serving node come
 `X-Hcplb-Node` response header. The name is resolved once at start, as a client with a DNS
 cache would; DNS is not what is measured.
 
+`--hold S` makes every connection long-lived: after the first answer it stays open (HTTP
+keep-alive) for S seconds and asks again; the outcome is the second answer's, the node the
+first one's. A connection the router moves to another node mid-way is reset there.
+
 Open loop: request `i` starts at `start + i / rate` whatever happened to the earlier ones, so
 a blackholed node cannot slow the load down (a closed loop would hide failures). Each line:
 `{"seq", "t", "elapsed", "outcome", "node", "error"}`, `t` the start as Unix time (shared by
@@ -58,6 +62,7 @@ class LoadConfig:
     timeout: float = 1.0
     path: str = "/readyz"
     max_in_flight: int = 2000
+    hold: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -102,12 +107,33 @@ def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
     return status, headers
 
 
+async def _ask(
+    cfg: LoadConfig, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, last: bool
+) -> tuple[int, dict[str, str]]:
+    """One GET on an open connection: its status and headers (body read and dropped)."""
+    close = "Connection: close\r\n" if last else ""
+    request = (
+        f"GET {cfg.path} HTTP/1.1\r\nHost: {cfg.name}:{cfg.port}\r\n"
+        f"User-Agent: hcplb-loadgen\r\nAccept: */*\r\n{close}\r\n"
+    )
+    writer.write(request.encode("ascii"))
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status, headers = _parse_head(head)
+    length = int(headers.get("content-length", "0") or 0)
+    if length:
+        await reader.readexactly(length)
+    return status, headers
+
+
 async def _one(cfg: LoadConfig, ctx: ssl.SSLContext, address: str, seq: int) -> Record:
     started_wall = time.time()
     started = time.monotonic()
+    node: str | None = None  # the node that answered first: where the connection lives
 
-    def done(outcome: str, node: str | None = None, error: str | None = None) -> Record:
-        return Record(seq, started_wall, round(time.monotonic() - started, 6), outcome, node, error)
+    def done(outcome: str, at: str | None = None, error: str | None = None) -> Record:
+        elapsed = round(time.monotonic() - started, 6)
+        return Record(seq, started_wall, elapsed, outcome, at or node, error)
 
     writer: asyncio.StreamWriter | None = None
     try:
@@ -119,21 +145,15 @@ async def _one(cfg: LoadConfig, ctx: ssl.SSLContext, address: str, seq: int) -> 
         deadline = started + cfg.timeout * 2
         async with asyncio.timeout(max(0.05, deadline - time.monotonic())):
             await writer.start_tls(ctx, server_hostname=cfg.name)
-            request = (
-                f"GET {cfg.path} HTTP/1.1\r\nHost: {cfg.name}:{cfg.port}\r\n"
-                "User-Agent: hcplb-loadgen\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(request.encode("ascii"))
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-            status, headers = _parse_head(head)
-            length = int(headers.get("content-length", "0") or 0)
-            if length:
-                await reader.readexactly(length)
+            status, headers = await _ask(cfg, reader, writer, last=cfg.hold <= 0)
         node = headers.get("x-hcplb-node")
+        if cfg.hold > 0 and 200 <= status < 300:
+            await asyncio.sleep(cfg.hold)
+            async with asyncio.timeout(cfg.timeout):
+                status, headers = await _ask(cfg, reader, writer, last=True)
         if 200 <= status < 300:
-            return done("ok", node)
-        return done("http-error", node, f"HTTP {status}")
+            return done("ok", headers.get("x-hcplb-node"))
+        return done("http-error", headers.get("x-hcplb-node"), f"HTTP {status}")
     except TimeoutError:
         return done("timeout")
     except asyncio.LimitOverrunError as exc:
@@ -235,6 +255,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-file", help="stop as soon as this file exists")
     p.add_argument("--timeout", type=float, default=1.0, help="connect timeout, s")
     p.add_argument("--path", default="/readyz")
+    p.add_argument(
+        "--hold", type=float, default=0.0, help="keep each connection open S s, then ask again"
+    )
     p.add_argument("--out", required=True, help="JSON lines file ('-' for stdout)")
     return p
 

@@ -5,13 +5,21 @@ Pure: no subprocesses, safe for the runbook renderer to import.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hcplb.bench.loadgen import Record
 
-__all__ = ["FailureWindow", "Summary", "failure_windows", "served_by", "summarize"]
+__all__ = [
+    "FailureWindow",
+    "Summary",
+    "failure_windows",
+    "percentile",
+    "served_by",
+    "summarize",
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,15 @@ def summarize(values: Iterable[float | None], *, bounded: bool = False) -> Summa
         len(present),
         bounded,
     )
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """The nearest-rank `q`th percentile (95: the value 95 % of the runs stay at or below)."""
+    present = sorted(values)
+    if not present:
+        return None
+    rank = max(1, math.ceil(q / 100 * len(present)))
+    return round(present[min(rank, len(present)) - 1], 6)
 
 
 @dataclass(frozen=True)

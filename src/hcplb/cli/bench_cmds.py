@@ -1,5 +1,5 @@
-"""`hcplb lab fail|heal|drain` (added to the lab group) and `hcplb bench failover|security`
-(`bench stability` lives in stability_cmds)."""
+"""`hcplb lab fail|heal|drain` (added to the lab group) and `hcplb bench
+failover|withdrawal|security` (`bench stability` lives in stability_cmds)."""
 
 from __future__ import annotations
 
@@ -112,13 +112,19 @@ def lab_drain(
         help="seconds to wait for the routers",
         callback=number_between(0.1, 3600),
     ),
+    pinned: bool = typer.Option(
+        False,
+        "--pin",
+        help="pin the routers' VIP routes first and merge the node out: no other node's "
+        "connection moves (heal unpins)",
+    ),
     output: OutputFormat = OutputOption,
 ) -> None:
     """Drain a node as MetalLB does for the exclude-from-external-load-balancers label."""
     from hcplb.lab import Lab
     from hcplb.lab.faults import drain
 
-    drained = drain(Lab.open(name), node, timeout=timeout)
+    drained = drain(Lab.open(name), node, timeout=timeout, pinned=pinned)
     if output is OutputFormat.json:
         print_json({"lab": name, "node": node, "withdrawn_s": drained.withdrawn_s,
                     "routers": list(drained.routers), "open_connections": drained.open_connections,
@@ -174,6 +180,15 @@ def bench_failover(
     node: str = typer.Option(
         None, "--node", help="the node to fail (default: the one serving the client most)"
     ),
+    hold: float = typer.Option(
+        0.0,
+        "--hold",
+        help="keep each connection open this many seconds (keep-alive), then ask again",
+        callback=number_between(0, 60),
+    ),
+    pinned: bool = typer.Option(
+        False, "--pin", help="drain: pin the routers' VIP routes first (no other node's flow moves)"
+    ),
     plot: Path = typer.Option(None, "--plot", help="write a PNG of outcomes over time"),
     report_file: Path = typer.Option(
         None, "--report", help="write one HTML page: figures, plot, the site's picture"
@@ -185,7 +200,7 @@ def bench_failover(
 
     report = run_failover(
         site, mode=mode.value, runs=runs, profile=profile, max_wait=max_wait,
-        rate=rate, node=node, plot=plot, progress=_say,
+        rate=rate, node=node, hold=hold, pinned=pinned, plot=plot, progress=_say,
     )  # fmt: skip
     data = report.as_json()
     if report_file is not None:
@@ -207,6 +222,15 @@ def bench_failover(
     ):
         figures = data[key]
         table.add_row(label, *(_fmt(figures[k]) for k in ("min", "median", "max")))
+    in_flight = sum(r.in_flight for r in report.runs)
+    table.add_row(
+        "resets per 1000 in-flight connections",
+        "", _fmt(data["resets_per_1000_in_flight"]), f"({in_flight} in flight at a FIB change)",
+    )  # fmt: skip
+    table.add_row(
+        "... of connections on other nodes", "", _fmt(data["resets_elsewhere_per_1000_in_flight"]),
+        "",
+    )  # fmt: skip
     console.print(table)
     outside = sum(r.failed_outside_window for r in report.runs)
     console.print(
@@ -243,6 +267,44 @@ def _failover_page(report: FailoverReport, site: Path, path: Path, plot: Path | 
     title = f"{site.name}: failover ({report.mode}), {report.profile} profile"
     write_page(path, failover_html(report.as_json(), title=title, plot_png=png, plan=plan))
     _say(f"report: {path}")
+
+
+@bench_app.command("withdrawal")
+@handles_errors
+def bench_withdrawal(
+    site: Path = typer.Argument(..., help="site spec (YAML)"),
+    runs: int = typer.Option(5, "--runs", min=1, max=1000, help="node failures on the same lab"),
+    profile: Profile = typer.Option(Profile.hcplb, "--profile", help="hcplb or the guide's"),
+    node: str = typer.Option(None, "--node", help="the node to fail (default: each in turn)"),
+    tweak: list[str] = typer.Option(
+        [], "--tweak", help="a router change to measure against the rendered config (repeatable)"
+    ),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Where the time goes after a node dies: BFD, bgpd, zebra, kernel; median/p95 per stage."""
+    from hcplb.bench.withdrawal import run_withdrawal
+
+    report = run_withdrawal(
+        site, runs=runs, profile=profile, node=node, tweaks=tuple(tweak), progress=_say
+    )
+    data = report.as_json()
+    if output is OutputFormat.json:
+        print_json(data)
+        return
+    title = f"{site.name}: withdrawal path, {profile.value} profile"
+    table = Table(title=title + (f" + {', '.join(tweak)}" if tweak else ""))
+    for column in ("stage", "median ms", "p95 ms", "max ms", "n", "what"):
+        table.add_column(column, justify="right" if "ms" in column or column == "n" else "left")
+    whats = {s["name"]: s["what"] for s in data["stages"]}
+    whats |= {"after-bfd": "from BFD down to the FIB change", "total": "from the fault"}
+    for name, fig in data["figures"].items():
+        cells = (_fmt(fig[k]) for k in ("median_ms", "p95_ms", "max_ms", "n"))
+        table.add_row(name, *cells, whats.get(name, ""))
+    console.print(table)
+    console.print(
+        f"{len(report.runs)} run(s); machine load {report.load_before} → {report.load_after}",
+        highlight=False,
+    )
 
 
 @bench_app.command("security")

@@ -28,7 +28,7 @@ from typing import Literal
 
 from hcplb.errors import LabError
 from hcplb.fsutil import owner_ids, write_atomic
-from hcplb.lab import converge, frr, procs
+from hcplb.lab import converge, frr, pin, procs
 from hcplb.lab.cluster import simulate_site
 from hcplb.lab.core import Lab
 from hcplb.lab.watch import FibWatch, announced_by, full_ecmp, open_connections, withdrawn
@@ -241,19 +241,28 @@ def fail(lab: Lab, node: str, mode: str) -> Fault:
     )
 
 
-def drain(lab: Lab, node: str, *, timeout: float = 30.0) -> Drained:
+def drain(lab: Lab, node: str, *, timeout: float = 30.0, pinned: bool = False) -> Drained:
     """Withdraw the node's VIPs as MetalLB would for the exclude label; wait for the routers.
 
     LabError if a router still has the node as a nexthop after `timeout` s. Then the node may
-    be stopped without breaking a new connection.
+    be stopped without breaking a new connection. `pinned`: each router's VIP routes are
+    pinned first and the node merged out of them (hcplb.lab.pin), so no connection of another
+    node moves; `heal` unpins.
     """
     _node(lab, node)
     if any(f.mode == "drain" for f in faults_of(lab, node)):
         raise LabError(f"{node} is already drained (hint: `hcplb lab heal {lab.name} {node}`)")
     text = drained_config(lab, node)
+    detail = f"label {EXCLUDE_LABEL}"
+    started = time.time()  # when the drain begins (pinning is its first step)
+    if pinned:
+        address = lab.host(node).primary_address
+        for router, vips in sorted(announced_by(lab, node).items()):
+            if vips:
+                pin.pin(lab, router, address)
+        detail += ", routes pinned"
     with FibWatch(lab) as watch:
-        started = time.time()  # when MetalLB would rewrite the node's frr.conf
-        _record(lab, Fault(node, "drain", started, detail=f"label {EXCLUDE_LABEL}"))
+        _record(lab, Fault(node, "drain", started, detail=detail))  # then MetalLB's rewrite
         load_node_config(lab, node, text)
         at = watch.wait(withdrawn(lab, node), after=started, timeout=timeout)
     if at is None:
@@ -310,6 +319,8 @@ def heal(lab: Lab, node: str, *, timeout: float = CONVERGE_TIMEOUT) -> Healed:
         if _original(lab, node).exists():  # a replaced config without a recorded fault
             undone.append(_undo(lab, Fault(node, "config", time.time())))
         ecmp = watch.wait(full_ecmp(lab), after=started, timeout=timeout)
+    if ecmp is not None:  # zebra's routes are whole again: a pinned drain's table can go
+        undone += [f"{r}: unpinned" for r in lab.expect.routes if pin.unpin(lab, r)]
     left = max(timeout - (time.time() - started), 0.0)
     result = converge.wait(lab, lab.expect, timeout=left, kinds=_ROUTER_KINDS)
     if ecmp is None or not result.ok:

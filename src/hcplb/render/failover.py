@@ -96,7 +96,8 @@ def failover_section(plan: SitePlan) -> str:
         "When a nexthop is added or removed, Linux rehashes flows across the ECMP set, so a "
         "connection under way at that instant may be reset (a median of 1 per drain at 200 new "
         "connections/s). "
-        "Clients retry; long-lived ones (kubelet, oc) reconnect.",
+        "Clients retry; long-lived ones (kubelet, oc) reconnect. The drain procedure below "
+        "keeps the other nodes' connections.",
         "`net.ipv4.fib_multipath_hash_policy = 1` (rendered) spreads one client's "
         "connections over the nodes; the guide's default (L3 hash) sends them all to one.",
     ]

@@ -23,6 +23,7 @@ __all__ = [
     "PREFIX_LIST",
     "ROUTE_MAP_IN",
     "ROUTE_MAP_OUT",
+    "ZEBRA_WORK_QUEUE_MS",
     "check_bgp_password",
     "group_name",
     "prefix_list_name",
@@ -37,6 +38,8 @@ ROUTE_MAP_OUT = "HCPLB-TO-NODES"
 # A node that floods more routes than the pools hold is cut off, then retried after this.
 MAX_PREFIX_RESTART_MINUTES = 5
 MAX_PATHS = MAX_ECMP_PATHS
+# zebra's RIB work-queue hold (FRR's default: 10 ms), measured by `hcplb bench withdrawal`.
+ZEBRA_WORK_QUEUE_MS = 0
 # TCP MD5 keys (RFC 2385) are at most 80 bytes (Linux TCP_MD5SIG_MAXKEYLEN).
 _MAX_PASSWORD = 80
 
@@ -232,6 +235,10 @@ def render_frr_conf(plan: SitePlan, router: Router, *, password: str | None) -> 
         "frr defaults traditional",
         f"hostname {router.name}",
         "log syslog informational",
+        "!",
+        "! zebra installs a withdrawal at once instead of holding its RIB queue 10 ms (hcplb bench",
+        "! withdrawal: 10 of the 75 ms from BFD down to the FIB change; the router holds few routes).",
+        f"zebra work-queue {ZEBRA_WORK_QUEUE_MS}",
         "!",
         f"! Accept from the nodes only host routes ({_host_routes(plan)}) inside the VIP pools.",
         *_prefix_list(plan),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hcplb.errors import RenderError
 from hcplb.plan import SitePlan
+from hcplb.render.drain import DRAIN_SCRIPT, render_drain_script
 from hcplb.render.files import RenderedFile
 from hcplb.render.firewall import (
     firewall_filenames,
@@ -78,6 +79,14 @@ def render_router_files(plan: SitePlan, secrets: Secrets) -> list[RenderedFile]:
             RenderedFile(
                 f"{base}/setup.sh",
                 render_setup_script(plan, router),
+                mode=0o755,
+                kind="script",
+            )
+        )
+        files.append(
+            RenderedFile(
+                f"{base}/{DRAIN_SCRIPT}",
+                render_drain_script(plan, router),
                 mode=0o755,
                 kind="script",
             )

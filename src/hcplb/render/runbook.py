@@ -12,6 +12,7 @@ from hcplb.metallb.frrk8s import OPENSHIFT_NAMESPACE as FRRK8S_NAMESPACE
 from hcplb.plan import ClusterPlan, SitePlan
 from hcplb.render.alerts import ALERTS, PROMETHEUS_RULE_FILE
 from hcplb.render.dns import NSUPDATE_FILE, TSIG_KEY_FILE, dns_zones
+from hcplb.render.drain import drain_section
 from hcplb.render.failover import failover_section
 from hcplb.render.files import RenderedFile
 from hcplb.render.guide import GUIDE_ADVERTISEMENT, GUIDE_PEER, GUIDE_POOL
@@ -43,6 +44,7 @@ def render_runbook(plan: SitePlan, files: tuple[RenderedFile, ...]) -> RenderedF
         _verify_step(plan),
         _alerts_step(plan, paths),
         failover_section(plan),
+        drain_section(plan, paths),
         _secrets_note(files),
     ]
     text = "\n\n".join(s.rstrip("\n") for s in sections if s) + "\n"
