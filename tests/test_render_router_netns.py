@@ -22,7 +22,7 @@ import pytest
 
 from hcplb.plan import plan_site
 from hcplb.render.files import RenderedFile
-from hcplb.render.host import netns_host_commands
+from hcplb.render.host import netns_host_commands, sysctl_settings
 from hcplb.render.profile import netns_host_commands_of, parse_profile
 from hcplb.runner import Result, run
 from hcplb.spec import load_site
@@ -184,12 +184,15 @@ def test_lab_commands_apply_in_a_namespace(golden: str, case: str, profile: str)
         with netns("prep") as ns:
             for cmd in commands:
                 run(cmd.argv, input=cmd.input, netns=ns, timeout=30, check=True)
-            value = run(
-                ["sysctl", "-n", "net.ipv4.fib_multipath_hash_policy"], netns=ns, timeout=10
+            expected = (
+                {"net.ipv4.ip_forward": "1", "net.ipv4.fib_multipath_hash_policy": "0"}
+                if profile == "guide"
+                else dict(sysctl_settings(plan.families))  # per family of the site
             )
-            assert value.stdout.strip() == ("0" if profile == "guide" else "1")
-            forward = run(["sysctl", "-n", "net.ipv4.ip_forward"], netns=ns, timeout=10)
-            assert forward.stdout.strip() == "1"
+            assert any("forward" in key for key in expected)
+            for key, want in expected.items():
+                value = run(["sysctl", "-n", key], netns=ns, timeout=10)
+                assert value.stdout.strip() == want, key
             nft = [c for c in commands if c.argv[0] == "nft"]
             for cmd in nft:  # the nft file replaces its table: loading it again is fine
                 run(cmd.argv, input=cmd.input, netns=ns, timeout=30, check=True)
