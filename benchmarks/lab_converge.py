@@ -10,13 +10,13 @@ medians over the runs and the machine's load. Needs root.
 Run: sudo .venv/bin/python benchmarks/lab_converge.py [--runs 3] [--backend frr-k8s|frr|both]
      [--router-host netns|systemd] [--json]
 
-What FRR 8.4 adds after the nodes' frr.conf load (measured with bgpd's neighbor-event debug
-logs on the seed lab): bgpd holds the peers a load creates for the rest of the route-map
-delay timer (5 s from the load's first route-map: about 4.0 s after the load); the first
-session then drops at once with "BFD Down" (bgpd re-installs the BFD session with the
-session's source address, and the old, already Up, session's removal reads as Down), and the
-node redials after its 2 s start timer; the node sends its route after the update group's
-coalesce timer (1.05 s). About 7.1 s that no ordering of the lab removes.
+What FRR 8.4 adds when a config is loaded through vtysh (`vtysh -b`, as the booted-router
+mode and frr-reload.py do; measured with bgpd's neighbor-event debug logs): bgpd holds the
+peers a load creates Idle for the rest of the route-map delay timer (5 s from the load's first
+route-map: about 4.0 s after the load); the first session then drops at once with "BFD Down"
+and the node redials after its 2 s start timer. `lab up` has each daemon read its part of
+frr.conf when it starts (`-f`), which has neither; the node still sends its route after the
+update group's coalesce timer (1.05 s).
 """
 
 from __future__ import annotations

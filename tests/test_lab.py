@@ -110,10 +110,9 @@ def test_seed_fib_route_has_three_nexthops(seed_lab: Lab) -> None:
 
 
 def test_seed_nodes_dialled_only_a_router_that_accepted(seed_lab: Lab) -> None:
-    """FRR holds the peers of a fresh config load Idle for about 4 s and refuses their
-    connections meanwhile; a refused node waits its connect timer (10 s). The nodes load their
-    frr.conf after the router's, so their holds end after its: every OPEN a node sent became
-    an Established session (the second one after BFD's start-up flap), none was refused."""
+    """A node that dials a router before the router's bgpd knows it is closed and waits to
+    dial again. The nodes' daemons start only once the router's bgpd, having read its part of
+    frr.conf, listens: every OPEN a node sent became an Established session, none was refused."""
     for node in sorted(SEED_NODES):
         result = seed_lab.run(
             node, ["vtysh", "-c", "show bgp neighbors 192.168.125.1 json"], timeout=10
@@ -278,6 +277,13 @@ def test_frr_backend_lab_converges(labs_dir: Path, tmp_path: Path) -> None:
         peers = bgp_peers(lab, "frr")
         assert {p["state"] for p in peers.values()} == {"Established"}
         assert status(name).converged
+        # lab up's daemons read their part of frr.conf at start; frrinit.sh's `vtysh -b` load
+        # (restart_frr) gives the same running config, on the router and on a node
+        for host in ("frr", "master-0"):
+            started = lab.run(host, ["vtysh", "-c", "show running-config"], timeout=10).stdout
+            lab.restart_frr(host)
+            booted = lab.run(host, ["vtysh", "-c", "show running-config"], timeout=10).stdout
+            assert started == booted, host
     finally:
         if (labs_dir / name).exists():
             down(name)

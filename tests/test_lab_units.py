@@ -267,6 +267,27 @@ def test_a_probe_round_reports_every_check_in_order_and_https_only_once_routed()
         assert (("client", "curl") in site.asked) is routed
 
 
+def test_split_config_gives_each_daemon_its_blocks() -> None:
+    conf = (
+        "frr defaults traditional\nhostname r\n!\nip prefix-list P seq 5 permit 10.0.2.0/24\n"
+        "route-map M permit 10\n match ip address prefix-list P\nexit\n!\n"
+        "ip route 10.9.0.0/16 192.168.125.254\nip nht resolve-via-default\n"
+        "bfd\n profile p\n  detect-multiplier 3\n exit\nexit\n!\n"
+        "router bgp 64512\n neighbor 192.168.125.20 remote-as 64513\nexit\n"
+    )
+    parts = frr.split_config(conf)
+    assert parts["bgpd"].splitlines()[:2] == ["frr defaults traditional", "hostname r"]
+    assert "router bgp 64512" in parts["bgpd"] and "router bgp" not in parts["zebra"]
+    assert " match ip address prefix-list P" in parts["zebra"]
+    assert "bfd" not in parts["bgpd"] and " profile p" in parts["bfdd"]
+    assert parts["staticd"].count("ip ") == 1 and "ip route 10.9.0.0/16" in parts["staticd"]
+    assert "ip nht resolve-via-default" in parts["zebra"]
+    assert "route-map" not in parts["bfdd"] and "exit" not in parts["bfdd"].split("bfd\n")[0]
+    assert set(frr.split_config(conf, ["zebra", "bgpd"])) == {"zebra", "bgpd"}
+    argv = frr.daemon_argv(frr.Daemon("bgpd", ("-p", "0")), profile="traditional", config="/c")
+    assert argv[-2:] == ["-f", "/c"] and frr.without_config(argv) == argv[:-2]
+
+
 def test_daemons_file_round_trip() -> None:
     text = frr.daemons_file(
         {"bgpd": ["-A", "127.0.0.1", "-p", "0"], "bfdd": ["-A", "127.0.0.1"]}, always=("zebra",)

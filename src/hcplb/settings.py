@@ -52,6 +52,7 @@ LAB_PROBE_TIMEOUT = 15.0
 LAB_SETUP_TIMEOUT = 20.0
 """one `ip -batch` or host-preparation command while a lab is built"""
 FRR_START_TIMEOUT = 15.0
+BGP_PORT = 179  # where a router's bgpd listens (the nodes run bgpd -p 0 and dial it)
 """FRR daemons' vty sockets to appear after start"""
 CONVERGE_TIMEOUT = 60.0
 """a lab to converge (`lab up --timeout`), a healed node to be back, a router to confirm"""

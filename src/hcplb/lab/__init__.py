@@ -31,7 +31,9 @@ Public API
   by `down`); `lab.processes(host=None, role=None)` (recorded and still running);
   `lab.stop(host, roles=None)`; FRR as frrinit.sh runs it: `lab.start_frr(hosts)` =
   `lab.spawn_frr(hosts)` (daemons from the host's /etc/frr/daemons) + `lab.boot_frr(hosts)`
-  (`vtysh -b`), `lab.restart_frr(host)`; `lab.switch_port(host) -> (switch host, port)`
+  (`vtysh -b`), `lab.restart_frr(host)`; `lab up` uses `lab.spawn_frr(hosts,
+  read_config=True)` (each daemon reads its part of frr.conf, `frr.split_config`, at start)
+  and `lab.wait_listening(hosts, port)`; `lab.switch_port(host) -> (switch host, port)`
   (`ip link set PORT down` on the switch unplugs the host).
 - Convergence: `hcplb.lab.converge.probe(lab, lab.expect)` / `wait(...)` -> Conditions (one
   per router and kind, and the client's DNS and HTTPS).

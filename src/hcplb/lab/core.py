@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from hcplb.errors import LabError
+from hcplb.fsutil import owner_ids, write_atomic
 from hcplb.lab import frr, nspawn, procs
 from hcplb.lab.hostfs import ENTER, host_dir, wrap
 from hcplb.lab.state import Expectations, Journal, LabState, ProcessRecord, lab_dir, read_state
@@ -15,7 +16,7 @@ from hcplb.lab.topology import Host, Topology, build_topology
 from hcplb.plan import SitePlan, plan_site
 from hcplb.runner import Result, run
 from hcplb.secrets import redact_config
-from hcplb.settings import FRR_START_TIMEOUT
+from hcplb.settings import FRR_RUN, FRR_START_TIMEOUT
 from hcplb.spec import load_site
 
 SITE_FILE = "site.yaml"
@@ -164,21 +165,37 @@ class Lab:
         self.spawn_frr(hosts)
         self.boot_frr(hosts)
 
-    def spawn_frr(self, hosts: Sequence[str]) -> None:
+    def spawn_frr(self, hosts: Sequence[str], *, read_config: bool = False) -> None:
         """Start the daemons each host's /etc/frr/daemons enables, zebra first and the others
-        once it listens (a bgpd that meets zebra late keeps its peers Idle for seconds)."""
+        once it listens (a bgpd that meets zebra late keeps its peers Idle for seconds).
+
+        With `read_config` each daemon reads its part of /etc/frr/frr.conf when it starts
+        (`frr.split_config`, kept in the host's /run/frr) and no `boot_frr` follows."""
         plans: dict[str, tuple[list[frr.Daemon], str]] = {}
         for name in hosts:
             etc = self.host_dir(name) / "etc/frr"
             daemons_text = (etc / "daemons").read_text()
-            profile = frr.profile_of(daemons_text, (etc / "frr.conf").read_text())
+            conf = (etc / "frr.conf").read_text()
+            profile = frr.profile_of(daemons_text, conf)
             always = NODE_ALWAYS if self.host(name).role == "node" else frr.ALWAYS
             plans[name] = (frr.daemons_to_run(daemons_text, always=always), profile)
-            frr.clear_run_dir(self.host_dir(name) / "run/frr")
+            run_dir = self.host_dir(name) / "run/frr"
+            frr.clear_run_dir(run_dir)
+            if read_config:
+                for daemon, part in frr.split_config(
+                    conf, [d.name for d in plans[name][0]]
+                ).items():
+                    write_atomic(
+                        run_dir / f"{daemon}.conf", part, mode=0o640, owner=owner_ids("frr")
+                    )
+
+        def config(daemon: frr.Daemon) -> str | None:
+            return f"{FRR_RUN}/{daemon.name}.conf" if read_config else None
+
         for zebra in (True, False):
             self.spawn_all(
                 [
-                    (name, d.name, frr.daemon_argv(d, profile=profile))
+                    (name, d.name, frr.daemon_argv(d, profile=profile, config=config(d)))
                     for name, (daemons, profile) in plans.items()
                     for d in daemons
                     if (d.name == "zebra") == zebra
@@ -193,6 +210,22 @@ class Lab:
                 for name, (daemons, _profile) in plans.items()
             }
             frr.wait_sockets(sockets, timeout=FRR_START_TIMEOUT)
+
+    def listening(self, host: str, port: int) -> bool:
+        """Whether a process of the host listens on TCP `port` (`ss` in its namespace)."""
+        result = self.run(host, ["ss", "-Hltn", f"sport = :{port}"], timeout=5)
+        return result.ok and bool(result.stdout.strip())
+
+    def wait_listening(self, hosts: Sequence[str], port: int, *, timeout: float) -> None:
+        """Poll until every host listens on TCP `port`, else a LabError naming the first not."""
+        deadline = time.monotonic() + timeout
+        waiting = list(hosts)
+        while waiting:
+            waiting = [h for h in waiting if not self.listening(h, port)]
+            if waiting and time.monotonic() > deadline:
+                raise LabError(f"{waiting[0]} does not listen on TCP {port} after {timeout:g} s")
+            if waiting:
+                time.sleep(0.02)
 
     def boot_frr(self, hosts: Sequence[str]) -> None:
         """`vtysh -b` on each host: load /etc/frr/frr.conf into its running daemons."""

@@ -4,6 +4,11 @@ The host's `/etc/frr` holds `frr.conf`, `daemons` and `vtysh.conf` (integrated c
 daemons named in `daemons` run in the foreground (pids tracked by the lab) without a config
 file; once their vty sockets exist, `vtysh -b` loads `/etc/frr/frr.conf` into them, as
 frrinit.sh does at boot. Nodes run bgpd with `-p 0` (no listener) like MetalLB's speaker.
+
+`lab up` instead hands each daemon its own part of frr.conf (`split_config`) to read when it
+starts (`-f`): FRR 8.4's bgpd holds every peer a vtysh load creates Idle until the route-map
+delay timer ends (about 4 s after the load) and the first session then flaps on BFD; a daemon
+that reads its file at start has neither (the running config is the same, see tests).
 """
 
 from __future__ import annotations
@@ -74,8 +79,44 @@ def write_config(frr_dir: Path, frr_conf: str, daemons_text: str) -> None:
         write_atomic(frr_dir / name, text, mode=0o640, owner=owner_ids("frr"))
 
 
-def daemon_argv(daemon: Daemon, *, profile: str) -> list[str]:
-    return [f"{FRR_LIB}/{daemon.name}", "-F", profile, *daemon.options]
+def daemon_argv(daemon: Daemon, *, profile: str, config: str | None = None) -> list[str]:
+    """The daemon's command line; `config` is a file it reads when it starts (`-f`)."""
+    read = ["-f", config] if config else []
+    return [f"{FRR_LIB}/{daemon.name}", "-F", profile, *daemon.options, *read]
+
+
+def without_config(argv: Sequence[str]) -> list[str]:
+    """A daemon's command line without the `-f FILE` it read at start (a restart loads the
+    host's current frr.conf through vtysh, as frrinit.sh does)."""
+    out = list(argv)
+    while "-f" in out[:-1]:
+        at = out.index("-f")
+        del out[at : at + 2]
+    return out
+
+
+_ROUTING = ("zebra", "bgpd")  # the daemons that keep prefix-lists and route-maps
+_OWNERS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"router bgp\b"), ("bgpd",)),
+    (re.compile(r"bfd$"), ("bfdd",)),
+    (re.compile(r"ip(v6)? route "), ("staticd",)),
+    (re.compile(r"(no )?ip(v6)? (nht|forwarding|protocol)\b|interface\b"), ("zebra",)),
+    (re.compile(r"(ip(v6)? prefix-list|route-map|bgp (community|as-path)|ip community)"), _ROUTING),
+)
+
+
+def split_config(frr_conf: str, daemons: Sequence[str] = ORDER) -> dict[str, str]:
+    """Each daemon's part of an integrated frr.conf, as vtysh sends it: every top-level block
+    goes to the daemons that own its command; `frr defaults`, `hostname`, `log`, ... go to all."""
+    parts: dict[str, list[str]] = {d: [] for d in daemons}
+    owners: Sequence[str] = daemons
+    for line in frr_conf.splitlines():
+        if line[:1].strip() and line not in ("exit", "end") and not line.startswith("!"):
+            owned = next((o for pattern, o in _OWNERS if pattern.match(line)), tuple(daemons))
+            owners = [d for d in owned if d in parts]
+        for daemon in owners:
+            parts[daemon].append(line)
+    return {d: "\n".join(lines) + "\n" for d, lines in parts.items()}
 
 
 def clear_run_dir(run_dir: Path) -> None:

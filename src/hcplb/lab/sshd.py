@@ -118,8 +118,7 @@ def _known_hosts(lab: Lab, routers: list[str]) -> Path:
 
 
 def _listening(lab: Lab, router: str) -> bool:
-    result = lab.run(router, ["ss", "-Hltn", f"sport = :{PORT}"], timeout=5)
-    return result.ok and bool(result.stdout.strip())
+    return lab.listening(router, PORT)
 
 
 def start_sshd(lab: Lab, router: str, *, timeout: float = 10.0) -> LabSsh:
