@@ -285,7 +285,7 @@ def _undo(lab: Lab, fault: Fault) -> str:
     if fault.mode == "bgp-stop":
         socket = lab.host_dir(node) / "run/frr/bgpd.vty"
         socket.unlink(missing_ok=True)  # the killed bgpd left its socket behind
-        lab.spawn(node, "bgpd", frr.without_config(fault.argv))
+        lab.spawn(node, "bgpd", fault.argv)
         frr.wait_sockets({socket.parent: [socket.name]}, timeout=FRR_START_TIMEOUT)
         # bgpd starts without config, as at boot: load its part of frr.conf (frrinit.sh's way)
         boot = lab.run(node, ["vtysh", "-b", "-d", "bgpd"], timeout=30)

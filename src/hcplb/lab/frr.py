@@ -85,16 +85,6 @@ def daemon_argv(daemon: Daemon, *, profile: str, config: str | None = None) -> l
     return [f"{FRR_LIB}/{daemon.name}", "-F", profile, *daemon.options, *read]
 
 
-def without_config(argv: Sequence[str]) -> list[str]:
-    """A daemon's command line without the `-f FILE` it read at start (a restart loads the
-    host's current frr.conf through vtysh, as frrinit.sh does)."""
-    out = list(argv)
-    while "-f" in out[:-1]:
-        at = out.index("-f")
-        del out[at : at + 2]
-    return out
-
-
 _ROUTING = ("zebra", "bgpd")  # the daemons that keep prefix-lists and route-maps
 _OWNERS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"router bgp\b"), ("bgpd",)),
