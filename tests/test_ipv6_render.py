@@ -96,3 +96,14 @@ def test_ipv6_communities_and_local_pref_lists(backend: str, tmp_path: Path) -> 
     ):
         assert expected in text, expected
     vtysh_accepts(text, tmp_path)
+
+
+def test_expected_next_hops_are_the_nodes_addresses_of_the_vips_family() -> None:
+    converged = converged_site(plan_of("dualstack", "frr-k8s"), Secrets())
+    router = converged.routers[0]
+    hops = {a.vip: sorted(n.address for n in a.announcers) for a in router.vips}
+    assert hops == {
+        "10.0.2.20": ["192.168.125.20", "192.168.125.21", "192.168.125.22"],
+        "2001:db8:2::10": ["2001:db8:125::20", "2001:db8:125::21", "2001:db8:125::22"],
+    }
+    assert len(router.sessions) == 6  # an IPv4 and an IPv6 session per node
