@@ -116,3 +116,41 @@ def test_ipv6_pool_to_an_ipv4_only_session_is_still_caught() -> None:
     inputs, read = read_texts(files.items())
     report = lint_inputs(inputs, read)
     assert "metallb.pool.family-mismatch" in {f.rule for f in report.findings}
+
+
+def _lint_hosted_b(networking: str) -> set[str]:
+    """The dualstack example's rendered files, hosted-b's HostedCluster given `networking`."""
+    files = _rendered("dualstack")
+    path = "hostedcluster/hosted-b.yaml"
+    files[path] = files[path].replace("spec:\n", f"spec:\n  networking:\n{networking}", 1)
+    inputs, read = read_texts(files.items())
+    plan = plan_site(load_site(SITES["dualstack"]).site)
+    return {f.rule for f in lint_inputs(inputs, read, plan=plan).findings}
+
+
+def test_hypershift_dual_stack_networks_hold_one_network_per_family() -> None:
+    rules = _lint_hosted_b(
+        "    clusterNetwork: [{cidr: 10.132.0.0/14}, {cidr: 10.136.0.0/14}]\n"
+        "    serviceNetwork: [{cidr: 172.31.0.0/16}]\n"
+    )
+    assert "hypershift.crd.networking.family" in rules
+
+
+def test_hypershift_service_and_cluster_networks_share_the_primary_family() -> None:
+    rules = _lint_hosted_b(
+        "    clusterNetwork: [{cidr: 10.132.0.0/14}, {cidr: 'fd01::/48'}]\n"
+        "    serviceNetwork: [{cidr: 'fd02::/112'}, {cidr: 172.31.0.0/16}]\n"
+    )
+    assert "hypershift.crd.networking.family" in rules
+    fine = _lint_hosted_b(
+        "    clusterNetwork: [{cidr: 10.132.0.0/14}, {cidr: 'fd01::/48'}]\n"
+        "    serviceNetwork: [{cidr: 172.31.0.0/16}, {cidr: 'fd02::/112'}]\n"
+    )
+    assert "hypershift.crd.networking.family" not in fine
+
+
+def test_allowed_cidr_block_of_the_other_family_lets_nobody_in() -> None:
+    rules = _lint_hosted_b("    apiServer: {allowedCIDRBlocks: [192.168.130.0/24]}\n")
+    assert "cross.allowed-cidr.family" in rules
+    fine = _lint_hosted_b("    apiServer: {allowedCIDRBlocks: ['2001:db8:130::/64']}\n")
+    assert "cross.allowed-cidr.family" not in fine

@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from hcplb.converged import converged_site
+from hcplb.metallb import simulate
+from hcplb.metallb.objects import apiserver_service, node_object
 from hcplb.plan import SitePlan, plan_site
 from hcplb.render.secrets import Secrets
 from hcplb.spec import load_site_text
 from tests.conftest import EXAMPLES
+from tests.test_metallb_allocation import advertisement, metallb_cr, peer, pool
 from tests.test_metallb_conformance import vtysh_accepts
 
 SITES = {
@@ -68,3 +71,39 @@ def test_dual_stack_service_takes_the_one_family_its_pinned_pool_holds() -> None
         "hosted-hosted-a/kube-apiserver": ("10.0.2.20",),
         "hosted-hosted-b/kube-apiserver": ("2001:db8:2::10",),
     }
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ipv6_communities_and_local_pref_lists(backend: str, tmp_path: Path) -> None:
+    """MetalLB's templates give IPv6 prefixes their own `ipv6 prefix-list`s for local-pref and
+    communities (`<neighbor>-<value>-ipv6-...-prefixes`); FRR accepts them."""
+    manifests = [
+        metallb_cr(bgpBackend=backend),
+        pool("p", "2001:db8:2::20/128"),
+        peer("ibgp", "2001:db8:125::1", peer_asn=64513),
+        advertisement("api", "p", communities=["64513:100", "large:64513:1:2"], localPref=200),
+    ]
+    service = apiserver_service("hosted-hosted", ip_families=["IPv6"])
+    sim = simulate(manifests, [service], [node_object("master-0", "2001:db8:125::20", {})])
+    text = sim.frr_configs["master-0"]
+    for expected in (
+        "ipv6 prefix-list 2001:db8:125::1-200-ipv6-localpref-prefixes seq 1 permit 2001:db8:2::20/128",
+        "ipv6 prefix-list 2001:db8:125::1-64513:100-ipv6-community-prefixes seq 1 permit "
+        "2001:db8:2::20/128",
+        "  set local-preference 200",
+        "  set large-community 64513:1:2 additive",
+        "    neighbor 2001:db8:125::1 activate",
+    ):
+        assert expected in text, expected
+    vtysh_accepts(text, tmp_path)
+
+
+def test_expected_next_hops_are_the_nodes_addresses_of_the_vips_family() -> None:
+    converged = converged_site(plan_of("dualstack", "frr-k8s"), Secrets())
+    router = converged.routers[0]
+    hops = {a.vip: sorted(n.address for n in a.announcers) for a in router.vips}
+    assert hops == {
+        "10.0.2.20": ["192.168.125.20", "192.168.125.21", "192.168.125.22"],
+        "2001:db8:2::10": ["2001:db8:125::20", "2001:db8:125::21", "2001:db8:125::22"],
+    }
+    assert len(router.sessions) == 6  # an IPv4 and an IPv6 session per node

@@ -103,7 +103,12 @@ def alert_anchor(name: str) -> str:
 
 
 def _peer(router: Router) -> str:
-    return re.escape(router.address).replace("\\", "\\\\") + "(:[0-9]+)?"
+    """The router's addresses as a metric's peer label may write them (`ip:port`; an IPv6
+    address bare or in brackets)."""
+    forms = [f for a in router.addresses for f in ([f"[{a}]", a] if ":" in a else [a])]
+    hosts = [re.escape(f).replace("\\", "\\\\") for f in forms]
+    host = hosts[0] if len(hosts) == 1 else "(" + "|".join(hosts) + ")"
+    return host + "(:[0-9]+)?"
 
 
 def _either(metrics: tuple[str, ...], selector: str) -> str:

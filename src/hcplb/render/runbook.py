@@ -93,7 +93,7 @@ def _site_table(plan: SitePlan) -> str:
     password = f"from {bgp.password.describe()}" if bgp.password else "none"
     rows += [
         f"| Management cluster | AS {mc.asn}, MetalLB in `{mc.metallb_namespace}`, "
-        f"machine network {mc.machine_network} |",
+        f"machine network {' and '.join(mc.machine_networks)} |",
         f"| Nodes | {nodes} |",
         f"| BGP | hold {bgp.hold_time:g}s, keepalive {bgp.keepalive_time:g}s, "
         f"connect {bgp.connect_time:g}s, BFD {bfd}, password {password}, {bgp.peering} peers |",
@@ -155,7 +155,7 @@ def _router_step(plan: SitePlan, files: tuple[RenderedFile, ...]) -> str:
             "daemons and loads `frr.conf`. It is idempotent: run it again after every render.\n\n"
             + _code(
                 f"ssh root@{router.address} mkdir -p hcplb-router",
-                f"scp {base}/* root@{router.address}:hcplb-router/",
+                f"scp {base}/* root@{_bracketed(router.address)}:hcplb-router/",
                 f"ssh root@{router.address} 'cd hcplb-router && ./setup.sh'",
             )
             + "\n\nFiles: "
@@ -299,15 +299,25 @@ def _hostedcluster_step(plan: SitePlan) -> str:
     )
 
 
+def _bracketed(address: str) -> str:
+    """An IPv6 address in brackets, as scp and URLs write a host (IPv4 as it is)."""
+    return f"[{address}]" if ":" in address else address
+
+
 def _verify_step(plan: SitePlan) -> str:
     first = plan.clusters[0]
     router = plan.routers[0]
     nodes = len(plan.nodes)
     router_checks = [
-        f"ip route show {c.vip}   # {nodes} nexthop(s), one per node" for c in _checked(plan)
+        f"ip {'-6 ' if c.family == 6 else ''}route show {c.vip}   # {nodes} nexthop(s), one per node"
+        for c in _checked(plan)
     ] + [
-        'sudo vtysh -c "show ip bgp summary"',
-        f'sudo vtysh -c "show ip bgp {first.vip}/32"',
+        'sudo vtysh -c "show bgp summary"'
+        if 6 in plan.families
+        else 'sudo vtysh -c "show ip bgp summary"',
+        f'sudo vtysh -c "show bgp ipv6 unicast {first.vip}/128"'
+        if first.family == 6
+        else f'sudo vtysh -c "show ip bgp {first.vip}/32"',
         'sudo vtysh -c "show bfd peers brief"' if plan.bfd else "",
     ]
     client_checks = [line for c in _checked(plan) for line in _client(c)]
@@ -315,7 +325,7 @@ def _verify_step(plan: SitePlan) -> str:
         "## 5. Verify (guide: Verify the connection)\n\n"
         "Everything at once, with a diagnosis for each failure:\n\n"
         + _code(
-            f"hcplb verify <site.yaml> --router ssh://root@{router.address} "
+            f"hcplb verify <site.yaml> --router ssh://root@{_bracketed(router.address)} "
             "--kubeconfig <management kubeconfig> --resolver <DNS server>"
         )
         + "\n\nBy hand, on the router:\n\n"

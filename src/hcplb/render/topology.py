@@ -88,7 +88,8 @@ def elements(plan: SitePlan) -> tuple[Element, ...]:
     session = (
         f"BGP + BFD {bfd.receive_interval} ms x{bfd.detect_multiplier}" if bfd else "BGP, no BFD"
     )
-    out = [Element("client", "client", f"client network\n{spec.lab.client_network}")]
+    clients = "\n".join(plan.client_networks) or spec.lab.client_network
+    out = [Element("client", "client", f"client network\n{clients}")]
     out += [Element(f"route.{r.name}", "route", "") for r in plan.routers]
     out += [
         Element(

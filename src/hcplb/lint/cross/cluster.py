@@ -254,6 +254,34 @@ def _appliance(peers: list[Manifest]) -> bool:
     return False
 
 
+def _allowed_blocks(world: World) -> Iterator[Finding]:
+    """allowedCIDRBlocks become the kube-apiserver Service's loadBalancerSourceRanges: a block
+    of the family the cluster's VIP is not lets no client in (HyperShift accepts both)."""
+    for hc in world.hostedclusters:
+        cp = f"{hc.namespace}-{hc.name}"
+        families = {
+            f for v in world.vips if v.cluster == cp and (f := _ip_family(v.address)) is not None
+        }
+        blocks = hc.items("spec", "networking", "apiServer", "allowedCIDRBlocks")
+        for i, block in enumerate(blocks):
+            net = gotext.parse_cidr(str(block))
+            if net is None or not families or net.version in families:
+                continue
+            vip_families = " and ".join(f"IPv{f}" for f in sorted(families))
+            yield warning(
+                hc.where("spec", "networking", "apiServer", "allowedCIDRBlocks", i),
+                "cross.allowed-cidr.family",
+                f"HostedCluster {hc.namespace}/{hc.name}: allowedCIDRBlocks {block} is "
+                f"IPv{net.version} but its API VIP is {vip_families}: this block lets no client in",
+                f"write the {vip_families} networks that may reach the API",
+            )
+
+
+def _ip_family(address: str) -> int | None:
+    ip = gotext.parse_ip(address)
+    return ip.version if ip is not None else None
+
+
 def check_cross(world: World) -> list[Finding]:
     """Every rule across systems (router side included)."""
     found: list[Finding] = []
@@ -263,5 +291,6 @@ def check_cross(world: World) -> list[Finding]:
     found += _dns(world)
     found += _services(world)
     found += _bfd(world)
+    found += _allowed_blocks(world)
     found += check_router_side(world)
     return found

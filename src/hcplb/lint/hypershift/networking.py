@@ -57,6 +57,52 @@ def _cidr_list(c: Collector, net: Mapping[str, Any], key: str) -> list[str]:
     return cidrs
 
 
+def _family(cidr: str) -> int | None:
+    net = gotext.parse_cidr(cidr)
+    return net.version if net is not None else None
+
+
+def _check_families(c: Collector, lists: Mapping[str, list[str]]) -> None:
+    """Dual-stack networking (HyperShift's validateNetworks, OpenShift's network rules): a
+    two-entry list holds one IPv4 and one IPv6 network, and clusterNetwork and serviceNetwork
+    have the same families with the same primary (first) family; the controller refuses the
+    HostedCluster otherwise (its ValidConfiguration condition)."""
+    hint = "give one IPv4 and one IPv6 network, the primary family first in every list"
+    families: dict[str, list[int]] = {}
+    for key, cidrs in lists.items():
+        found = [f for f in (_family(x) for x in cidrs) if f is not None]
+        families[key] = found
+        if len(found) == 2 and found[0] == found[1]:
+            c.fail(
+                ("spec", "networking", key),
+                f"two IPv{found[0]} networks: a dual-stack list holds one network per family",
+                "networking.family",
+                hint,
+            )
+    cluster, service = families["clusterNetwork"], families["serviceNetwork"]
+    if cluster and service and (cluster[0] != service[0] or set(cluster) != set(service)):
+        c.fail(
+            ("spec", "networking", "serviceNetwork"),
+            f"serviceNetwork is {_stack(service)} but clusterNetwork is {_stack(cluster)}: "
+            "both need the same families and the same primary family",
+            "networking.family",
+            hint,
+        )
+    machine = families["machineNetwork"]
+    if machine and cluster and machine[0] != cluster[0]:
+        c.fail(
+            ("spec", "networking", "machineNetwork"),
+            f"machineNetwork's primary family is IPv{machine[0]} but clusterNetwork's is "
+            f"IPv{cluster[0]}: the primary stacks must match",
+            "networking.family",
+            hint,
+        )
+
+
+def _stack(families: list[int]) -> str:
+    return " + ".join(f"IPv{f}" for f in families)
+
+
 def check_networking(c: Collector) -> None:
     net = networking_of(c.hc)
     kind = net.get("networkType")
@@ -78,6 +124,9 @@ def check_networking(c: Collector) -> None:
             "CIDR ranges in machineNetwork, clusterNetwork, and serviceNetwork must be unique and non-overlapping",
             "networking.unique",
         )
+    _check_families(
+        c, {"machineNetwork": machine, "clusterNetwork": cluster, "serviceNetwork": service}
+    )
     alloc = net.get("allocateNodeCIDRs")
     if alloc is not None and alloc not in ("Enabled", "Disabled"):
         c.fail(
