@@ -9,8 +9,8 @@ daemons; the kernel keeps forwarding and the API stand-in keeps serving), `bgp-s
 (SIGKILL bgpd, a crash), `api-stop` (stop the API stand-in). Only pids the lab recorded
 are signalled. What was done is kept in `<lab>/faults.json` so that `heal` from another
 process undoes exactly that: SIGCONT the same pids, respawn a daemon with its recorded argv
-(and load its part of frr.conf with `vtysh -b -d bgpd`), put the port up, or reload the
-node's original frr.conf.
+(with its part of the host's current frr.conf: the `-f` file rewritten, else `vtysh -b -d
+bgpd`), put the port up, or reload the node's original frr.conf.
 """
 
 from __future__ import annotations
@@ -285,13 +285,18 @@ def _undo(lab: Lab, fault: Fault) -> str:
     if fault.mode == "bgp-stop":
         socket = lab.host_dir(node) / "run/frr/bgpd.vty"
         socket.unlink(missing_ok=True)  # the killed bgpd left its socket behind
+        reads_file = "-f" in fault.argv
+        if reads_file:  # started with `-f`: its part of today's frr.conf, not the one at lab up
+            conf = (lab.host_dir(node) / "etc/frr/frr.conf").read_text()
+            part = frr.split_config(conf, ["bgpd"])["bgpd"]
+            write_atomic(socket.parent / "bgpd.conf", part, mode=0o640, owner=owner_ids("frr"))
         lab.spawn(node, "bgpd", fault.argv)
         frr.wait_sockets({socket.parent: [socket.name]}, timeout=FRR_START_TIMEOUT)
-        # bgpd starts without config, as at boot: load its part of frr.conf (frrinit.sh's way)
-        boot = lab.run(node, ["vtysh", "-b", "-d", "bgpd"], timeout=30)
-        if not boot.ok:
-            detail = redact_config(boot.stdout.strip(), ())[-200:]
-            raise LabError(f"{node}: vtysh -b -d bgpd failed: {detail}")
+        if not reads_file:  # started without config, as at boot: frrinit.sh's way
+            boot = lab.run(node, ["vtysh", "-b", "-d", "bgpd"], timeout=30)
+            if not boot.ok:
+                detail = redact_config(boot.stdout.strip(), ())[-200:]
+                raise LabError(f"{node}: vtysh -b -d bgpd failed: {detail}")
         return "bgpd restarted"
     if fault.mode == "api-stop":
         lab.spawn(node, "apiserver", fault.argv)
