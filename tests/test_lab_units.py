@@ -335,13 +335,14 @@ def test_apiserver_serves_version_with_node_header(tmp_path: Path, address: str)
     port = _free_port(address)
     config = tmp_path / "api.json"
     listener = {
+        "node": "master-0",
         "address": address,
         "port": port,
         "cert": str(cert.cert_file),
         "key": str(cert.key_file),
         "cluster": "hosted",
     }
-    config.write_text(json.dumps({"node": "master-0", "listeners": [listener]}))
+    config.write_text(json.dumps({"generation": 1, "stopped": [], "listeners": [listener]}))
     script = Path(pki.__file__).with_name("apiserver.py")
     proc = subprocess.Popen([sys.executable, str(script), str(config)], stdout=subprocess.PIPE)
     try:

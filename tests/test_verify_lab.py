@@ -19,7 +19,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from hcplb.lab import Lab, faults
+from hcplb.lab import Lab, faults, standin
 from hcplb.lab.pki import Ca, issue
 from hcplb.lab.verification import prepare_lab
 from hcplb.probes.model import Report, Status
@@ -336,7 +336,7 @@ def _restart_apiservers(lab: Lab) -> None:
 
 def test_certificate_for_the_wrong_name(lab: Lab, prepared: Prepared, tmp_path: Path) -> None:
     assert_passes(prepared, timeout=30)
-    config = json.loads((lab.host_dir("master-0") / "apiserver.json").read_text())
+    config = standin.read_config(lab)
     files = {Path(p) for spec in config["listeners"] for p in (spec["cert"], spec["key"])}
     saved = {path: path.read_bytes() for path in files}
     pki = lab.state_dir / "pki"

@@ -6,7 +6,8 @@
 
 Modes: `down` (bridge port down, as a pulled cable), `freeze` (SIGSTOP the node's FRR
 daemons; the kernel keeps forwarding and the API stand-in keeps serving), `bgp-stop`
-(SIGKILL bgpd, a crash), `api-stop` (stop the API stand-in). Only pids the lab recorded
+(SIGKILL bgpd, a crash), `api-stop` (the API stand-in closes the node's listeners, so its
+clients are refused as by a stopped server). Only pids the lab recorded
 are signalled. What was done is kept in `<lab>/faults.json` so that `heal` from another
 process undoes exactly that: SIGCONT the same pids, respawn a daemon with its recorded argv
 (with its part of the host's current frr.conf: the `-f` file rewritten, else `vtysh -b -d
@@ -28,7 +29,7 @@ from typing import Literal
 
 from hcplb.errors import LabError
 from hcplb.fsutil import owner_ids, write_atomic
-from hcplb.lab import converge, frr, pin, procs
+from hcplb.lab import converge, frr, pin, standin
 from hcplb.lab.cluster import simulate_site
 from hcplb.lab.core import Lab
 from hcplb.lab.watch import FibWatch, announced_by, full_ecmp, open_connections, withdrawn
@@ -219,7 +220,11 @@ def fail(lab: Lab, node: str, mode: str) -> Fault:
         at = time.time()
         _port(lab, node, "down")
         return _record(lab, Fault(node, mode, at, detail=f"switch port {lab.switch_port(node)[1]}"))
-    roles = {"freeze": FRR_ROLES, "bgp-stop": ("bgpd",), "api-stop": ("apiserver",)}[mode]
+    if mode == "api-stop":
+        at = time.time()
+        standin.stop_node(lab, node)
+        return _record(lab, Fault(node, mode, at, detail="closed its API stand-in listeners"))
+    roles = {"freeze": FRR_ROLES, "bgp-stop": ("bgpd",)}[mode]
     targets = [p for p in lab.processes(node) if p.role in roles and p.pid is not None]
     if not targets:
         raise LabError(f"{node}: no running {'/'.join(roles)} recorded by the lab")
@@ -230,12 +235,7 @@ def fail(lab: Lab, node: str, mode: str) -> Fault:
         return _record(
             lab, Fault(node, mode, at, pids, detail="SIGSTOP " + ", ".join(p.role for p in targets))
         )
-    if mode == "bgp-stop":
-        _signal(pids, signal.SIGKILL)
-    else:
-        left = procs.stop(pids)
-        if left:
-            raise LabError(f"{node}: API stand-in {left} did not stop")
+    _signal(pids, signal.SIGKILL)  # bgp-stop: a crash
     return _record(
         lab, Fault(node, mode, at, pids, targets[0].argv, detail=f"stopped {targets[0].role}")
     )
@@ -299,7 +299,7 @@ def _undo(lab: Lab, fault: Fault) -> str:
                 raise LabError(f"{node}: vtysh -b -d bgpd failed: {detail}")
         return "bgpd restarted"
     if fault.mode == "api-stop":
-        lab.spawn(node, "apiserver", fault.argv)
+        standin.start_node(lab, node)
         return "API stand-in restarted"
     restore_config(lab, node)  # drain, config: the lab's own frr.conf back
     return "original frr.conf reloaded"

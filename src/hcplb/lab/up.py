@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets as random
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +14,7 @@ from pathlib import Path
 
 from hcplb.errors import LabError
 from hcplb.fsutil import write_atomic
-from hcplb.lab import converge, dns, frr, image, netns, pki, routerhost
+from hcplb.lab import converge, dns, frr, image, netns, pki, routerhost, standin
 from hcplb.lab.cluster import ClusterView, simulate_site
 from hcplb.lab.core import CA_FILE, RENDER_DIR, SITE_FILE, Lab
 from hcplb.lab.hostfs import prepare_host
@@ -47,6 +45,10 @@ from hcplb.settings import (
     VTYSH,
 )
 from hcplb.spec import load_site
+
+# FRR sizes its event-loop tables by the fd limit (20,000 here): a node's daemons hold a few
+# sockets, and the cap cuts 4.3 MiB of private memory per node (zebra 2.4, bgpd 1.4, bfdd 0.5)
+NODE_FD_LIMIT = ("--limit-fds", "1024")
 
 Progress = Callable[[str], None]
 """told one line per build phase (the lifecycle phase itself is `state.Phase`)"""
@@ -173,7 +175,7 @@ def _build(
         # 6. while FRR holds every new peer Idle (about 4 s): BIND and the API stand-ins
         _start_dns(lab)
         checkpoint()
-        _start_apiservers(lab, inputs)
+        standin.start(lab)
         say(f"DNS and API stand-ins: named, {len(inputs.cluster.vips)} VIP(s) on each node")
     except BaseException:
         with contextlib.suppress(Exception):  # the build's own error is the one to report
@@ -261,39 +263,21 @@ def _write_files(lab: Lab, inputs: _Inputs, bare: bool) -> None:
             write_atomic(lab.host_dir(router.name) / "etc/sysctl.d" / SYSCTL_FILENAME, sysctl)
         frr.write_config(etc, conf, daemons)
     node_daemons = frr.daemons_file(
-        {d: ["-A", "127.0.0.1", *o] for d, o in SPEAKER_DAEMONS.items()}, always=("zebra",)
+        {d: ["-A", "127.0.0.1", *o, *NODE_FD_LIMIT] for d, o in SPEAKER_DAEMONS.items()},
+        always=("zebra",),
     )
     for speaker, conf in inputs.cluster.simulation.frr_configs.items():
         frr.write_config(lab.host_dir(speaker) / "etc/frr", conf, node_daemons)
     server = lab.host(DNS).primary_address
     others = [a for i in lab.host(DNS).interfaces for a in i.ips if a != server]
     dns.write_config(lab.host_dir(DNS), inputs.plan, tsig, server, *others)
-    certs = {}
+    specs = []
+    nodes = [n.name for n in inputs.plan.nodes]
     for c in inputs.plan.clusters:
-        names = [c.api_name, c.api_int_name, *pki.KUBERNETES_NAMES]
-        certs[c.vip] = (
-            c.cluster.name,
-            pki.issue(
-                ca,
-                ca.cert_file.parent,
-                f"{c.control_plane_namespace}",
-                dns_names=names,
-                ips=[c.vip],
-            ),
-        )
-    for node in inputs.plan.nodes:
-        listeners = [
-            {
-                "address": vip,
-                "port": 6443,
-                "cert": str(issued.cert_file),
-                "key": str(issued.key_file),
-                "cluster": cname,
-            }
-            for vip, (cname, issued) in sorted(certs.items())
-        ]
-        config = {"node": node.name, "listeners": listeners}
-        write_atomic(lab.host_dir(node.name) / "apiserver.json", json.dumps(config, indent=1))
+        names = [c.api_name, c.api_int_name]
+        cert = standin.issue_cert(ca, c.cluster.name, c.control_plane_namespace, names, c.vip)
+        specs += standin.listeners(lab, nodes, c.vip, c.cluster.name, cert)
+    standin.write_config(lab, specs)
 
 
 def _prepare_routers(lab: Lab, inputs: _Inputs) -> None:
@@ -357,20 +341,6 @@ def _start_dns(lab: Lab) -> None:
             f"the lab's BIND config does not load: {check.stdout.strip() or check.stderr.strip()}"
         )
     lab.spawn(DNS, "named", dns.NAMED_ARGV)
-
-
-def _start_apiservers(lab: Lab, inputs: _Inputs) -> None:
-    script = str(Path(__file__).with_name("apiserver.py"))
-    lab.spawn_all(
-        [
-            (
-                n.name,
-                "apiserver",
-                [sys.executable, "-I", "-S", script, str(lab.host_dir(n.name) / "apiserver.json")],
-            )
-            for n in inputs.plan.nodes
-        ]
-    )
 
 
 def _not_converged(lab: Lab, result: converge.Convergence, timeout: float) -> str:
