@@ -219,6 +219,9 @@ def _simulate(
         )
         for c in plan.clusters
     ]
+    for c, service in zip(plan.clusters, services, strict=True):
+        if c.held:
+            service["status"] = {"loadBalancer": {"ingress": [{"ip": c.vip}]}}
     nodes = [
         node_object(n.name, n.address, {**n.labels, **extra.get(n.name, {})}, *n.addresses[1:])
         for n in plan.nodes

@@ -85,6 +85,9 @@ class ClusterPlan:
     # from a shared pool: MetalLB picks the VIP; `vip` is what it picks when the clusters are
     # created in spec order (static DNS and the lab use it; ExternalDNS publishes the real one)
     shared: bool = False
+    # MetalLB already gave `vip` to this cluster's Service (a lab's running clusters): it keeps
+    # it (status.loadBalancer.ingress) whatever came and went before it in the pool
+    held: bool = False
 
 
 @dataclass(frozen=True)

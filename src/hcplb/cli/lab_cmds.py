@@ -22,6 +22,7 @@ from hcplb.cli._output import (
     number_between,
     print_json,
 )
+from hcplb.cli.lab_cluster_cmds import cluster_app
 from hcplb.cli.lab_image_cmds import image_app
 from hcplb.errors import EXIT_FAILED
 from hcplb.lab import Condition, Lab, LabStatus, down, list_labs, orphans, status, up
@@ -34,6 +35,7 @@ lab_app = typer.Typer(
     no_args_is_help=True,
 )
 lab_app.add_typer(image_app, name="image")
+lab_app.add_typer(cluster_app, name="cluster")
 
 
 class RouterHostChoice(StrEnum):

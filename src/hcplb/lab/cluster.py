@@ -8,16 +8,17 @@ as `Expectations`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from hcplb.converged import Converged, converged_site
 from hcplb.errors import LabError
-from hcplb.lab.state import Expectations
+from hcplb.lab.state import Expectations, LabCluster
 from hcplb.metallb import Simulation
-from hcplb.plan import SitePlan
+from hcplb.plan import SitePlan, plan_site
 from hcplb.render.profile import Profile
 from hcplb.render.secrets import Secrets
+from hcplb.spec.models import HostedCluster, Site
 
 
 @dataclass(frozen=True)
@@ -56,4 +57,37 @@ def expectations(converged: Converged) -> Expectations:
         routes={r.name: {p: list(hops) for p, hops in r.routes.items()} for r in converged.routers},
         names=converged.names,
         urls=list(converged.urls),
+    )
+
+
+def lab_site(site: Site, clusters: Sequence[LabCluster]) -> Site:
+    """The site with the hosted clusters added to the running lab after its spec's own."""
+    added = [
+        HostedCluster.model_validate(
+            {"name": c.name, "namespace": c.namespace, "baseDomain": c.base_domain, "pool": c.pool}
+        )
+        for c in clusters
+    ]
+    spec = site.spec.model_copy(update={"hosted_clusters": [*site.spec.hosted_clusters, *added]})
+    return site.model_copy(update={"spec": spec})
+
+
+def lab_plan(site: Site, clusters: Sequence[LabCluster]) -> SitePlan:
+    """The running lab's plan: the spec's clusters and the added ones, each shared-pool cluster
+    holding the VIP MetalLB gave it (an added cluster with no `vip` yet gets none: MetalLB
+    picks one for it). Without added clusters, the spec's plan as it is."""
+    plan = plan_site(lab_site(site, clusters))
+    if not clusters:
+        return plan
+    given = {(c.namespace, c.name): c.vip for c in clusters}
+    return replace(
+        plan,
+        clusters=tuple(
+            replace(
+                c,
+                vip=given.get((c.cluster.namespace, c.cluster.name)) or c.vip,
+                held=c.shared and given.get((c.cluster.namespace, c.cluster.name)) != "",
+            )
+            for c in plan.clusters
+        ),
     )

@@ -10,13 +10,14 @@ from pathlib import Path
 from hcplb.errors import LabError
 from hcplb.fsutil import owner_ids, write_atomic
 from hcplb.lab import frr, nspawn, procs
+from hcplb.lab.cluster import lab_plan
 from hcplb.lab.hostfs import ENTER, host_dir, wrap
 from hcplb.lab.state import Expectations, Journal, LabState, ProcessRecord, lab_dir, read_state
 from hcplb.lab.topology import Host, Topology, build_topology
-from hcplb.plan import SitePlan, plan_site
+from hcplb.plan import SitePlan
 from hcplb.runner import Result, run
 from hcplb.secrets import redact_config
-from hcplb.settings import FRR_RUN, FRR_START_TIMEOUT
+from hcplb.settings import FRR_CONF, FRR_RELOAD, FRR_RUN, FRR_START_TIMEOUT, RELOAD_TIMEOUT
 from hcplb.spec import load_site
 
 SITE_FILE = "site.yaml"
@@ -48,7 +49,8 @@ class Lab:
                 f"lab {name!r} is incomplete (its build was interrupted) "
                 f"(hint: `hcplb lab down {name}`)"
             )
-        return cls(directory, state, plan_site(load_site(directory / SITE_FILE).site))
+        site = load_site(directory / SITE_FILE).site
+        return cls(directory, state, lab_plan(site, state.clusters))
 
     @property
     def name(self) -> str:
@@ -241,6 +243,16 @@ class Lab:
 
     def _boot_frr(self, host: str) -> Result:
         return self.run(host, ["vtysh", "-b"], timeout=FRR_START_TIMEOUT)
+
+    def reload_frr(self, host: str, text: str) -> None:
+        """Make `text` the host's /etc/frr/frr.conf and apply it to its running FRR with
+        frr-reload.py (given the file FRR boots from, so it does not `write memory` over it)."""
+        etc = self.host_dir(host) / "etc/frr/frr.conf"
+        write_atomic(etc, text, mode=0o640, owner=owner_ids("frr"))
+        result = self.run(host, [FRR_RELOAD, "--reload", FRR_CONF], timeout=RELOAD_TIMEOUT)
+        if not result.ok:
+            last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]
+            raise LabError(f"{host}: frr-reload.py failed: {redact_config(' '.join(last), ())}")
 
     def restart_frr(self, host: str) -> None:
         """Stop the host's FRR daemons and start them again from its /etc/frr (after apply)."""

@@ -40,10 +40,7 @@ from hcplb.secrets import redact_config
 from hcplb.settings import (
     COMMAND_TIMEOUT,
     CONVERGE_TIMEOUT,
-    FRR_CONF,
-    FRR_RELOAD,
     FRR_START_TIMEOUT,
-    RELOAD_TIMEOUT,
 )
 
 __all__ = [
@@ -146,19 +143,14 @@ def _original(lab: Lab, node: str) -> Path:
 def load_node_config(lab: Lab, node: str, text: str) -> None:
     """Make `text` the node's /etc/frr/frr.conf and reload it into its running FRR.
 
-    The first replacement keeps the lab's original for `heal`. frr-reload.py is given the
-    file FRR boots from, so it does not `write memory` over it.
+    The first replacement keeps the lab's original for `heal`.
     """
     etc = lab.host_dir(node) / "etc/frr/frr.conf"
     original = _original(lab, node)
     if not original.exists():
         original.parent.mkdir(mode=0o700, exist_ok=True)
         shutil.copy2(etc, original)
-    write_atomic(etc, text, mode=0o640, owner=owner_ids("frr"))
-    result = lab.run(node, [FRR_RELOAD, "--reload", FRR_CONF], timeout=RELOAD_TIMEOUT)
-    if not result.ok:
-        last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]
-        raise LabError(f"{node}: frr-reload.py failed: {redact_config(' '.join(last), ())}")
+    lab.reload_frr(node, text)
 
 
 def restore_config(lab: Lab, node: str) -> bool:

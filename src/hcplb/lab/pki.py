@@ -77,6 +77,16 @@ def make_ca(directory: Path, lab: str) -> Ca:
     return Ca(cert, key, cert_file)
 
 
+def load_ca(cert_file: Path) -> Ca:
+    """The lab CA `make_ca` wrote (`ca.pem`, with `ca.key` beside it)."""
+    key = serialization.load_pem_private_key(
+        cert_file.with_name("ca.key").read_bytes(), password=None
+    )
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{cert_file.with_name('ca.key')}: not the lab CA's EC key")
+    return Ca(x509.load_pem_x509_certificate(cert_file.read_bytes()), key, cert_file)
+
+
 def issue(ca: Ca, directory: Path, stem: str, *, dns_names: list[str], ips: list[str]) -> Issued:
     """A serving certificate for `dns_names` + `ips` signed by the lab CA."""
     key = ec.generate_private_key(ec.SECP256R1())

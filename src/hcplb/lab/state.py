@@ -56,6 +56,16 @@ class Expectations(_Frozen):
     """HTTPS URLs the client must reach with CA verification"""
 
 
+class LabCluster(_Frozen):
+    """A hosted cluster added to a running lab (`lab cluster add`), with the VIP MetalLB gave it."""
+
+    name: str
+    namespace: str
+    pool: str
+    base_domain: str
+    vip: str
+
+
 class LabState(_Frozen):
     name: str
     lab_id: str
@@ -77,6 +87,8 @@ class LabState(_Frozen):
     """mount points (booted routers' overlays), recorded before they are mounted"""
     processes: tuple[ProcessRecord, ...] = ()
     expect: Expectations | None = None
+    clusters: tuple[LabCluster, ...] = ()
+    """hosted clusters added while the lab runs, in the order they came"""
     converge_seconds: float | None = None
     error: str | None = None
 
