@@ -52,11 +52,12 @@ def _zone_txts(lab: Lab, name: str) -> list[tuple[str, str]]:
     return [(name, line.strip().strip('"')) for line in dig.stdout.splitlines() if line.strip()]
 
 
-def _assert_verified(prepared: Prepared, timeout: float = 30.0) -> None:
-    """verify passes (retried until `timeout`: a loaded machine can make one probe late)."""
+def _assert_verified(prepared: Prepared, timeout: float = 60.0) -> None:
+    """verify passes (each probe given 15 s and retried until `timeout`: on a loaded 2-core
+    machine a vtysh of 30 commands can take longer than verify's default 3 s)."""
     deadline = time.monotonic() + timeout
     while True:
-        report = verify(prepared.expect, prepared.targets, secrets=prepared.secrets)
+        report = verify(prepared.expect, prepared.targets, timeout=15, secrets=prepared.secrets)
         if report.exit_code == 0:
             return
         failing = [f"{p.id}: {p.message}" for p in report.probes if p.status is Status.fail]

@@ -408,3 +408,26 @@ def test_summary_reads_both_families_and_sums_a_dual_stack_peer() -> None:
     assert both.peers["192.0.2.20"].prefixes_received == 2
     assert both.router_id == "192.0.2.1"
     assert not parse_bgp_summary({}).configured
+
+
+def test_added_commands_enter_only_new_lines_under_their_blocks() -> None:
+    old = (
+        "ip prefix-list out seq 1 permit 10.0.4.1/32\n\n"
+        "router bgp 64513\n  neighbor 192.168.125.1 remote-as 64512\n\n"
+        "  address-family ipv4 unicast\n    network 10.0.4.1/32\n  exit-address-family\n"
+    )
+    new = old.replace(
+        "seq 1 permit 10.0.4.1/32\n",
+        "seq 1 permit 10.0.4.1/32\nip prefix-list out seq 2 permit 10.0.4.2/32\n",
+    ).replace("    network 10.0.4.1/32\n", "    network 10.0.4.1/32\n    network 10.0.4.2/32\n")
+    assert frr.added_commands(old, new) == [
+        "-c", "configure terminal", "-c", "ip prefix-list out seq 2 permit 10.0.4.2/32",
+        "-c", "end",
+        "-c", "configure terminal", "-c", "router bgp 64513", "-c", "address-family ipv4 unicast",
+        "-c", "network 10.0.4.2/32",
+        "-c", "end",
+    ]  # fmt: skip
+    assert frr.added_commands(old, old) == []
+    # a removed or changed line is frr-reload.py's job
+    assert frr.added_commands(new, old) is None
+    assert frr.added_commands(old, old.replace("seq 1", "seq 5")) is None

@@ -30,7 +30,8 @@ from pydantic import ValidationError
 from hcplb.converged import converged_site
 from hcplb.dnsowner import txt_name, txt_text
 from hcplb.errors import HcplbError, LabError
-from hcplb.lab import converge, netns, pki, standin
+from hcplb.fsutil import owner_ids, write_atomic
+from hcplb.lab import converge, frr, netns, pki, standin
 from hcplb.lab.cluster import ClusterView, lab_plan, simulate_site
 from hcplb.lab.core import CA_FILE, Lab
 from hcplb.lab.state import Expectations, LabCluster
@@ -112,7 +113,7 @@ def add(
     say(f"API stand-in: {cp.api_name}:6443 on {len(nodes)} nodes")
     # 3. the speakers announce it: each node's frr.conf as MetalLB renders it now
     _speakers(lab, view)
-    say(f"speakers: {len(view.simulation.frr_configs)} frr.conf reloaded")
+    say(f"speakers: {len(view.simulation.frr_configs)} frr.conf applied")
     # 4. ExternalDNS: A records and their registry TXT records, RFC 2136 signed with TSIG
     _nsupdate(lab, plan, _dns_lines(plan, cp, add=True))
     say(f"DNS: {cp.api_name}, {cp.api_int_name} A {vip} with ExternalDNS registry records")
@@ -233,14 +234,27 @@ def _loopbacks(lab: Lab, verb: str, vip: str) -> None:
 
 
 def _speakers(lab: Lab, view: ClusterView) -> None:
+    """Each speaker's frr.conf becomes MetalLB's new one: lines only added are entered with
+    vtysh (a VIP more: a fraction of a second), anything else goes through frr-reload.py
+    (seconds: a Python start and a full running-config comparison per node)."""
     configs = view.simulation.frr_configs
-    changed = [
-        n
-        for n, text in configs.items()
-        if (lab.host_dir(n) / "etc/frr/frr.conf").read_text(encoding="utf-8") != text
-    ]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda n: lab.reload_frr(n, configs[n]), changed))
+
+    def one(node: str) -> None:
+        path = lab.host_dir(node) / "etc/frr/frr.conf"
+        old = path.read_text(encoding="utf-8")
+        if old == configs[node]:
+            return
+        argv = frr.added_commands(old, configs[node])
+        if argv is None:
+            lab.reload_frr(node, configs[node])
+            return
+        result = lab.run(node, ["vtysh", *argv], timeout=LAB_SETUP_TIMEOUT)
+        if not result.ok:
+            raise LabError(f"{node}: vtysh: {(result.stdout or result.stderr).strip()[-300:]}")
+        write_atomic(path, configs[node], mode=0o640, owner=owner_ids("frr"))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, sorted(configs)))
 
 
 def _dns_lines(plan: SitePlan, cp: ClusterPlan, *, add: bool) -> list[str]:

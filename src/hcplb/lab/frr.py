@@ -127,3 +127,38 @@ def wait_sockets(run_dirs: dict[Path, list[str]], *, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise LabError(f"FRR daemons did not start within {timeout:g} s: no {missing[0]}")
         time.sleep(0.02)
+
+
+def added_commands(old: str, new: str) -> list[str] | None:
+    """vtysh arguments that turn running config `old` into `new` when `new` only adds lines
+    (each added line entered under its enclosing blocks, read from the indentation); None
+    when a line is removed or changed (frr-reload.py's job). A MetalLB speaker's frr.conf
+    grows this way when a VIP is added: a prefix-list entry per router, a `network` line."""
+    before, after = _with_context(old), _with_context(new)
+    if not set(before) <= set(after):
+        return None
+    known = set(before)
+    argv: list[str] = []
+    for context, line in after:
+        if (context, line) in known or line.startswith("exit"):
+            continue
+        argv += ["-c", "end"] if argv else []  # back to the top before the next line's blocks
+        for command in ("configure terminal", *context, line):
+            argv += ["-c", command]
+    return [*argv, "-c", "end"] if argv else []
+
+
+def _with_context(text: str) -> list[tuple[tuple[str, ...], str]]:
+    """Each command of an indented frr.conf with the block headers it sits under."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    stack: list[tuple[int, str]] = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line.strip() or line.strip() == "!":
+            continue
+        indent = len(line) - len(line.lstrip())
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        found.append((tuple(h for _i, h in stack), line.strip()))
+        stack.append((indent, line.strip()))
+    return found
