@@ -10,7 +10,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from hcplb.converged import HostedApi, Peer
-from hcplb.probes.api import cert_covers, evaluate_api, spread_count
+from hcplb.probes.api import api_tasks, cert_covers, evaluate_api, spread_count
 from hcplb.probes.client import dns_query, run_tasks, spread, tls_attempts, tls_check
 from hcplb.probes.dns import evaluate_dns
 from hcplb.probes.expect import SiteExpect
@@ -277,6 +277,21 @@ def test_spread(https: Server, pki: Pki) -> None:
     ]
     assert probe.status is Status.fail and probe.message == "no connection reached n2"
     assert probe.observed == "n1 12, n2 0 of 12"
+
+
+def test_spread_is_measured_once_per_set_of_announcing_nodes() -> None:
+    base = site(6443, nodes=2).clusters[0]
+    fleet = tuple(
+        replace(base, key=f"c/{i}", control_plane_namespace=f"c-{i}", announcers=hops)
+        for i, hops in enumerate([base.announcers, base.announcers, base.announcers[:1]])
+    )
+    expect = replace(site(6443), clusters=fleet)
+    tasks = api_tasks(expect, ca_pem=None, timeout=1.0, spread=True)
+    assert [t["id"] for t in tasks if t["kind"] == "spread"] == ["api/c-0/spread", "api/c-2/spread"]
+    probes = {p.id: p for p in evaluate_api(expect, {}, ca_given=False, spread=True)}
+    assert probes["api/c-1/spread"].status is Status.skip
+    assert "same nodes as c-0" in probes["api/c-1/spread"].message
+    assert probes["api/c-2/spread"].status is Status.fail  # measured (no result here)
 
 
 def test_spread_count() -> None:
