@@ -410,24 +410,30 @@ def test_summary_reads_both_families_and_sums_a_dual_stack_peer() -> None:
     assert not parse_bgp_summary({}).configured
 
 
-def test_added_commands_enter_only_new_lines_under_their_blocks() -> None:
-    old = (
-        "ip prefix-list out seq 1 permit 10.0.4.1/32\n\n"
-        "router bgp 64513\n  neighbor 192.168.125.1 remote-as 64512\n\n"
-        "  address-family ipv4 unicast\n    network 10.0.4.1/32\n  exit-address-family\n"
-    )
-    new = old.replace(
-        "seq 1 permit 10.0.4.1/32\n",
-        "seq 1 permit 10.0.4.1/32\nip prefix-list out seq 2 permit 10.0.4.2/32\n",
-    ).replace("    network 10.0.4.1/32\n", "    network 10.0.4.1/32\n    network 10.0.4.2/32\n")
-    assert frr.added_commands(old, new) == [
-        "-c", "configure terminal", "-c", "ip prefix-list out seq 2 permit 10.0.4.2/32",
+def test_config_commands_negate_removed_lines_then_enter_added_ones_under_their_blocks() -> None:
+    def conf(*vips: str) -> str:
+        lines = [f"ip prefix-list out seq {i} permit {v}/32" for i, v in enumerate(vips, 1)]
+        lines += ["", "router bgp 64513", "  no bgp default ipv4-unicast"]
+        lines += ["  address-family ipv4 unicast", *(f"    network {v}/32" for v in vips)]
+        return "\n".join([*lines, "  exit-address-family", ""])
+
+    old, new = conf("10.0.4.1", "10.0.4.2"), conf("10.0.4.1", "10.0.4.10", "10.0.4.2")
+    assert frr.config_commands(old, new) == [
+        "-c", "configure terminal", "-c", "no ip prefix-list out seq 2 permit 10.0.4.2/32",
+        "-c", "end",
+        "-c", "configure terminal", "-c", "ip prefix-list out seq 2 permit 10.0.4.10/32",
+        "-c", "end",
+        "-c", "configure terminal", "-c", "ip prefix-list out seq 3 permit 10.0.4.2/32",
         "-c", "end",
         "-c", "configure terminal", "-c", "router bgp 64513", "-c", "address-family ipv4 unicast",
-        "-c", "network 10.0.4.2/32",
+        "-c", "network 10.0.4.10/32",
         "-c", "end",
     ]  # fmt: skip
-    assert frr.added_commands(old, old) == []
-    # a removed or changed line is frr-reload.py's job
-    assert frr.added_commands(new, old) is None
-    assert frr.added_commands(old, old.replace("seq 1", "seq 5")) is None
+    assert frr.config_commands(old, old) == []
+    # a removed `no` line is undone; lines under a removed block go with the block
+    gone = frr.config_commands(old, "ip prefix-list out seq 1 permit 10.0.4.1/32\n")
+    assert "no router bgp 64513" in gone and "bgp default ipv4-unicast" not in gone
+    assert not [a for a in gone if "network" in a]
+    assert frr.config_commands(conf("10.0.4.1"), conf("10.0.4.1").replace("  no bgp", "  bgp"))[
+        5
+    ] == ("bgp default ipv4-unicast")

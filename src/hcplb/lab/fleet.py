@@ -234,9 +234,8 @@ def _loopbacks(lab: Lab, verb: str, vip: str) -> None:
 
 
 def _speakers(lab: Lab, view: ClusterView) -> None:
-    """Each speaker's frr.conf becomes MetalLB's new one: lines only added are entered with
-    vtysh (a VIP more: a fraction of a second), anything else goes through frr-reload.py
-    (seconds: a Python start and a full running-config comparison per node)."""
+    """Each speaker's frr.conf becomes MetalLB's new one, its changed lines entered with vtysh
+    (a fraction of a second; frr-reload.py, the fallback, takes seconds per node)."""
     configs = view.simulation.frr_configs
 
     def one(node: str) -> None:
@@ -244,13 +243,11 @@ def _speakers(lab: Lab, view: ClusterView) -> None:
         old = path.read_text(encoding="utf-8")
         if old == configs[node]:
             return
-        argv = frr.added_commands(old, configs[node])
-        if argv is None:
+        argv = frr.config_commands(old, configs[node])
+        result = lab.run(node, ["vtysh", *argv], timeout=LAB_SETUP_TIMEOUT)
+        if not result.ok:  # a change vtysh line by line cannot make: frr-reload.py's way
             lab.reload_frr(node, configs[node])
             return
-        result = lab.run(node, ["vtysh", *argv], timeout=LAB_SETUP_TIMEOUT)
-        if not result.ok:
-            raise LabError(f"{node}: vtysh: {(result.stdout or result.stderr).strip()[-300:]}")
         write_atomic(path, configs[node], mode=0o640, owner=owner_ids("frr"))
 
     with ThreadPoolExecutor(max_workers=8) as pool:

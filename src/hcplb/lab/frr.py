@@ -129,21 +129,35 @@ def wait_sockets(run_dirs: dict[Path, list[str]], *, timeout: float) -> None:
         time.sleep(0.02)
 
 
-def added_commands(old: str, new: str) -> list[str] | None:
-    """vtysh arguments that turn running config `old` into `new` when `new` only adds lines
-    (each added line entered under its enclosing blocks, read from the indentation); None
-    when a line is removed or changed (frr-reload.py's job). A MetalLB speaker's frr.conf
-    grows this way when a VIP is added: a prefix-list entry per router, a `network` line."""
+def config_commands(old: str, new: str) -> list[str]:
+    """vtysh arguments that turn running config `old` into `new`: each removed line negated,
+    then each added line entered, under their enclosing blocks (read from the indentation);
+    a line under a removed block goes with it. All in one vtysh run, so bgpd's route-map
+    delay timer sees a prefix-list renumbered in place as one change (MetalLB numbers its
+    entries in string order: a VIP .10 lands between .1 and .2).
+
+    What frr-reload.py would do for a MetalLB speaker's frr.conf, without its Python start
+    and running-config read (seconds per node on a loaded machine)."""
     before, after = _with_context(old), _with_context(new)
-    if not set(before) <= set(after):
-        return None
-    known = set(before)
-    argv: list[str] = []
-    for context, line in after:
-        if (context, line) in known or line.startswith("exit"):
+    kept = set(before) & set(after)
+    gone = [(c, line) for c, line in before if (c, line) not in kept]
+    gone_blocks = {(*c, line) for c, line in gone}
+    groups: list[list[str]] = []
+    for context, line in gone:
+        if line.startswith("exit") or any(
+            context[:i] in gone_blocks for i in range(1, len(context) + 1)
+        ):
             continue
+        groups.append(
+            [*context, line.removeprefix("no ") if line.startswith("no ") else f"no {line}"]
+        )
+    for context, line in after:
+        if (context, line) not in kept and not line.startswith("exit"):
+            groups.append([*context, line])
+    argv: list[str] = []
+    for group in groups:
         argv += ["-c", "end"] if argv else []  # back to the top before the next line's blocks
-        for command in ("configure terminal", *context, line):
+        for command in ("configure terminal", *group):
             argv += ["-c", command]
     return [*argv, "-c", "end"] if argv else []
 
