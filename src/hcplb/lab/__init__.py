@@ -37,6 +37,10 @@ Public API
   (`ip link set PORT down` on the switch unplugs the host).
 - Convergence: `hcplb.lab.converge.probe(lab, lab.expect)` / `wait(...)` -> Conditions (one
   per router and kind, and the client's DNS and HTTPS).
+- Hosted clusters coming and going: `hcplb.lab.fleet.add(lab, name, namespace, pool=None)` /
+  `remove(lab, name)` -> Change (a shared pool; the routers untouched; `lab.state.clusters`
+  lists what was added). The API stand-in is one process for the lab (`hcplb.lab.standin`:
+  its config, `stop_node`/`start_node`, `set_cluster`/`remove_cluster`).
 - Verify: `hcplb.lab.verification.prepare_lab(name)` -> verify's expectations and targets
   inside the lab's hosts (`hcplb verify --lab`).
 
