@@ -54,6 +54,9 @@ LAB_SETUP_TIMEOUT = 20.0
 FRR_START_TIMEOUT = 15.0
 BGP_PORT = 179  # where a router's bgpd listens (the nodes run bgpd -p 0 and dial it)
 """FRR daemons' vty sockets to appear after start"""
+FRR_BOOT_TIMEOUT = 60.0
+"""`vtysh -b` loading a lab host's frr.conf (a 32-node, 200-cluster lab loads 32 configs of
+400 lines at once; on 2 loaded cores one took over 15 s)"""
 CONVERGE_TIMEOUT = 60.0
 """a lab to converge (`lab up --timeout`), a healed node to be back, a router to confirm"""
 HOST_TIMEOUT = 30.0

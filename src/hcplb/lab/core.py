@@ -17,7 +17,14 @@ from hcplb.lab.topology import Host, Topology, build_topology
 from hcplb.plan import SitePlan
 from hcplb.runner import Result, run
 from hcplb.secrets import redact_config
-from hcplb.settings import FRR_CONF, FRR_RELOAD, FRR_RUN, FRR_START_TIMEOUT, RELOAD_TIMEOUT
+from hcplb.settings import (
+    FRR_BOOT_TIMEOUT,
+    FRR_CONF,
+    FRR_RELOAD,
+    FRR_RUN,
+    FRR_START_TIMEOUT,
+    RELOAD_TIMEOUT,
+)
 from hcplb.spec import load_site
 
 SITE_FILE = "site.yaml"
@@ -242,7 +249,7 @@ class Lab:
             raise LabError("vtysh -b could not load frr.conf: " + "; ".join(failed))
 
     def _boot_frr(self, host: str) -> Result:
-        return self.run(host, ["vtysh", "-b"], timeout=FRR_START_TIMEOUT)
+        return self.run(host, ["vtysh", "-b"], timeout=FRR_BOOT_TIMEOUT)
 
     def reload_frr(self, host: str, text: str) -> None:
         """Make `text` the host's /etc/frr/frr.conf and apply it to its running FRR with
