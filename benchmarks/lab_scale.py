@@ -23,8 +23,8 @@ from hcplb.lab import down, up
 from hcplb.lab.netns import pids_in
 from hcplb.lab.procs import cmdline, memory_kib
 from hcplb.lab.verification import prepare_lab
-from hcplb.probes.model import Status
-from hcplb.probes.suite import verify
+from hcplb.probes.model import Probe, Status
+from hcplb.probes.suite import Check, verify
 
 TARGET_PSS_GIB = 1.5
 TARGET_CONVERGE_S = 20.0
@@ -116,13 +116,27 @@ def time_verify(name: str, runs: int = 3) -> None:
     while verify(prepared.expect, prepared.targets).exit_code != 0 and time.monotonic() < deadline:
         time.sleep(0.5)
     for i in range(runs):
-        report = verify(prepared.expect, prepared.targets, secrets=prepared.secrets)
+        began = time.monotonic()
+        finished: dict[str, float] = {}
+
+        def done(
+            check: Check,
+            _probes: list[Probe],
+            began: float = began,
+            into: dict[str, float] = finished,
+        ) -> None:
+            into[check.name] = time.monotonic() - began
+
+        report = verify(prepared.expect, prepared.targets, secrets=prepared.secrets, on_done=done)
         bad = [p.id for p in report.probes if p.status in (Status.fail, Status.warn)]
         verdict = "ok" if report.duration_s <= TARGET_VERIFY_S else "OVER"
         print(
             f"verify --lab run {i + 1}: {report.duration_s:.2f} s over {len(report.probes)} probes "
             f"(target <= {TARGET_VERIFY_S:g} s: {verdict})"
             + (f"; NOT OK: {', '.join(bad[:5])}" if bad else "; every probe passed")
+        )
+        print(
+            "  each check done after: " + ", ".join(f"{k} {v:.2f} s" for k, v in finished.items())
         )
 
 
