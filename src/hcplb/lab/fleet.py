@@ -28,7 +28,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from hcplb.converged import converged_site
-from hcplb.dnsowner import txt_name, txt_text
+from hcplb.dnsowner import registry_record, service_resource
 from hcplb.errors import HcplbError, LabError
 from hcplb.fsutil import owner_ids, write_atomic
 from hcplb.lab import converge, frr, netns, pki, standin
@@ -38,6 +38,7 @@ from hcplb.lab.state import Expectations, LabCluster
 from hcplb.lab.topology import DNS
 from hcplb.plan import ClusterPlan, SitePlan
 from hcplb.render import Secrets, resolve_site_secrets
+from hcplb.render.externaldns import txt_owner_id
 from hcplb.render.frr import render_frr_conf
 from hcplb.render.router import router_dir
 from hcplb.runner import run
@@ -256,18 +257,18 @@ def _speakers(lab: Lab, view: ClusterView) -> None:
 
 def _dns_lines(plan: SitePlan, cp: ClusterPlan, *, add: bool) -> list[str]:
     """The UPDATE ExternalDNS sends for the Service's hostnames: A and registry TXT records."""
-    options = plan.site.spec.dns.external_dns
-    owner = options.txt_owner_id or f"hcplb-{plan.site.name}"
-    resource = f"service/{cp.control_plane_namespace}/kube-apiserver"
+    owner = txt_owner_id(plan)
+    prefix = plan.site.spec.dns.external_dns.txt_prefix
+    resource = service_resource(cp.control_plane_namespace, "kube-apiserver")
     ttl = plan.site.spec.dns.ttl
     lines = []
     for fqdn in (cp.api_name, cp.api_int_name):
-        txt = txt_name(fqdn, "A", options.txt_prefix)
+        txt, text = registry_record(fqdn, "A", owner, resource, prefix)
         lines += [f"update delete {fqdn}. A", f"update delete {txt}. TXT"]
         if add:
             lines += [
                 f"update add {fqdn}. {ttl} A {cp.vip}",
-                f'update add {txt}. {ttl} TXT "{txt_text(owner, resource)}"',
+                f'update add {txt}. {ttl} TXT "{text}"',
             ]
     return lines
 

@@ -39,6 +39,7 @@ __all__ = [
     "externaldns_args",
     "externaldns_manifests",
     "render_externaldns_files",
+    "txt_owner_id",
 ]
 
 EXTERNALDNS_NAME = "hcplb-external-dns"
@@ -53,7 +54,8 @@ API_INT_TEMPLATE = (
 )
 
 
-def _owner_id(plan: SitePlan) -> str:
+def txt_owner_id(plan: SitePlan) -> str:
+    """The owner id ExternalDNS marks its records with (`--txt-owner-id`)."""
     return plan.site.spec.dns.external_dns.txt_owner_id or f"hcplb-{plan.site.name}"
 
 
@@ -98,7 +100,7 @@ def externaldns_args(plan: SitePlan) -> list[str]:
         "--managed-record-types=A",
         "--managed-record-types=AAAA",
         "--registry=txt",
-        f"--txt-owner-id={_owner_id(plan)}",
+        f"--txt-owner-id={txt_owner_id(plan)}",
     ]
     if edns.txt_prefix:
         args.append(f"--txt-prefix={edns.txt_prefix}")
@@ -247,7 +249,7 @@ def render_externaldns_files(plan: SitePlan, secrets: Secrets) -> list[RenderedF
         primary=dns.primary,
         zone=dns.zone,
         key=dns.tsig_key.name,
-        owner=_owner_id(plan),
+        owner=txt_owner_id(plan),
     )
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
