@@ -437,3 +437,17 @@ def test_config_commands_negate_removed_lines_then_enter_added_ones_under_their_
     assert frr.config_commands(conf("10.0.4.1"), conf("10.0.4.1").replace("  no bgp", "  bgp"))[
         5
     ] == ("bgp default ipv4-unicast")
+
+
+def test_lab_cluster_cli_without_a_lab_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from hcplb.cli import app
+
+    monkeypatch.setenv("HCPLB_LAB_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["lab", "cluster", "add", "delta", "--namespace", "clusters"])
+    assert result.exit_code != 0
+    assert "no lab is running (hint: `hcplb lab up SITE` first)" in result.output
+    assert "Traceback" not in result.output
