@@ -26,6 +26,11 @@ err_console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("hcplb")
 
 
+def say(text: str) -> None:
+    """A progress line for people, on stderr (stdout stays the command's result)."""
+    err_console.print(text, markup=False, highlight=False)
+
+
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"

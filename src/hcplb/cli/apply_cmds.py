@@ -25,6 +25,7 @@ from hcplb.cli._output import (
     handles_errors,
     number_between,
     print_json,
+    say,
 )
 from hcplb.errors import EXIT_FAILED, Problem, SpecError
 from hcplb.hypershift.check import check_hostedcluster
@@ -46,10 +47,6 @@ hostedcluster_app = typer.Typer(
     help="Put the site's publishing strategy into a HostedCluster, or check a live one.",
     no_args_is_help=True,
 )
-
-
-def _say(text: str) -> None:
-    err_console.print(text, markup=False, highlight=False)
 
 
 def _router_target(lab: str | None, ssh: dict[str, Any]) -> Callable[[RouterStep], Target]:
@@ -127,7 +124,7 @@ def apply(
         yes=yes,
         force_conflicts=force_conflicts,
         confirm_timeout=confirm_timeout,
-        progress=_say,
+        progress=say,
     )
     if output is OutputFormat.json:
         print_json(summary(planned, reports, dry_run=dry_run))

@@ -14,10 +14,10 @@ from hcplb.cli._output import (
     OutputFormat,
     OutputOption,
     console,
-    err_console,
     handles_errors,
     number_between,
     print_json,
+    say,
 )
 from hcplb.cli.lab_cmds import lab_app
 from hcplb.render.profile import Profile
@@ -43,10 +43,6 @@ class FailoverMode(StrEnum):
     down = "down"
     freeze = "freeze"
     drain = "drain"
-
-
-def _say(text: str) -> None:
-    err_console.print(text, markup=False, highlight=False)
 
 
 # -- lab fail / heal / drain ---------------------------------------------------------------
@@ -200,7 +196,7 @@ def bench_failover(
 
     report = run_failover(
         site, mode=mode.value, runs=runs, profile=profile, max_wait=max_wait,
-        rate=rate, node=node, hold=hold, pinned=pinned, plot=plot, progress=_say,
+        rate=rate, node=node, hold=hold, pinned=pinned, plot=plot, progress=say,
     )  # fmt: skip
     data = report.as_json()
     if report_file is not None:
@@ -266,7 +262,7 @@ def _failover_page(report: FailoverReport, site: Path, path: Path, plot: Path | 
     plan = plan_site(load_site(site).site)
     title = f"{site.name}: failover ({report.mode}), {report.profile} profile"
     write_page(path, failover_html(report.as_json(), title=title, plot_png=png, plan=plan))
-    _say(f"report: {path}")
+    say(f"report: {path}")
 
 
 @bench_app.command("withdrawal")
@@ -285,7 +281,7 @@ def bench_withdrawal(
     from hcplb.bench.withdrawal import run_withdrawal
 
     report = run_withdrawal(
-        site, runs=runs, profile=profile, node=node, tweaks=tuple(tweak), progress=_say
+        site, runs=runs, profile=profile, node=node, tweaks=tuple(tweak), progress=say
     )
     data = report.as_json()
     if output is OutputFormat.json:
@@ -318,7 +314,7 @@ def bench_security(
     from hcplb.bench.security import run_security
 
     profiles = (profile,) if profile is not None else tuple(Profile)
-    report = run_security(site, profiles=profiles, progress=_say)
+    report = run_security(site, profiles=profiles, progress=say)
     data = report.as_json()
     if output is OutputFormat.json:
         print_json(data)

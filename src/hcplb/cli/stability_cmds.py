@@ -15,10 +15,10 @@ from hcplb.cli._output import (
     OutputFormat,
     OutputOption,
     console,
-    err_console,
     handles_errors,
     number_between,
     print_json,
+    say,
 )
 
 
@@ -27,10 +27,6 @@ class StabilityLoad(StrEnum):
     loss = "loss"
     both = "both"
     none = "none"
-
-
-def _say(text: str) -> None:
-    err_console.print(text, markup=False, highlight=False)
 
 
 @handles_errors
@@ -82,7 +78,7 @@ def bench_stability(
     report = run_stability(
         site, seconds=window, load=load.value, profiles=profiles,
         impairment=Impairment(loss_pct=loss, delay_ms=jitter, jitter_ms=jitter),
-        command=command, progress=_say,
+        command=command, progress=say,
     )  # fmt: skip
     data = report.as_json()
     if output is OutputFormat.json:
