@@ -21,7 +21,7 @@ import pytest
 
 from hcplb import lab as labs
 from hcplb.apply.frrstate import parse_sessions
-from hcplb.lab import Lab, image, nspawn
+from hcplb.lab import Lab, image, nspawn, procs
 from hcplb.lab.netns import namespaces
 from hcplb.lab.routerhost import run_setup, ssh_for, wait_booted
 from hcplb.lab.sshd import LabSsh
@@ -290,7 +290,12 @@ def test_lab_down_leaves_nothing(booted: Booted) -> None:
     machine = nspawn.machine_name(lab.name, ROUTER)
     labs.down(lab.name)
     assert not [n for n in namespaces() if n.startswith(netns_prefix(lab.name))]
-    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    assert not [pid for pid in pids if procs.alive(pid)]  # none runs once down returns
+    # a killed process whose parent is another lab process (the container's systemd under
+    # nspawn) is a zombie until that parent reaps it: gone within a deadline
+    wait_for(
+        "lab processes reaped", lambda: not [p for p in pids if Path(f"/proc/{p}").exists()], 10
+    )
     assert not _mounts_mentioning(str(lab.state_dir))
     assert not lab.state_dir.exists()
     assert not list(Path("/run/systemd/nspawn").glob(f"*/{machine}"))
